@@ -1,0 +1,141 @@
+"""Chunking: split a document into passages of at most `size` tiktoken tokens, on sentence and paragraph
+boundaries, with about `overlap` tokens of trailing sentences repeated at the start of the next chunk.
+
+Every chunk records its character span, and `document.text[chunk.start:chunk.end] == chunk.text` holds
+always. A sentence longer than `size` is cut between words. Exact repeats of a passage inside one document
+are kept once.
+
+    >>> [c.text for c in chunk_document(Document("d", "t", "One. Two.\\n\\nThree.", "d", ""), size=8, overlap=0)]
+    ['One. Two.', 'Three.']
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterator
+
+from . import tokens
+from .types import Chunk, Document
+
+# A sentence ends at . ! ? … (plus closing quotes/brackets) followed by whitespace; a blank line ends a paragraph.
+_SENT_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*(?=\s)")
+# Paragraphs: blank lines; in text with no blank lines at all (one paragraph per line), single line breaks.
+_BLANK = re.compile(r"\n[ \t]*\n\s*")
+_LINE = re.compile(r"[ \t]*\n\s*")
+
+
+def _spans(text: str) -> Iterator[tuple[int, int, bool]]:
+    """(start, end, starts_paragraph) of each sentence, whitespace trimmed."""
+    pos = 0
+    breaks = _BLANK if _BLANK.search(text.strip()) else _LINE
+    for para in [*breaks.finditer(text), None]:
+        p_end = para.start() if para else len(text)
+        first = True
+        s = pos
+        for m in [*_SENT_END.finditer(text, pos, p_end), None]:
+            e = m.end() if m else p_end
+            seg = text[s:e]
+            lead = len(seg) - len(seg.lstrip())
+            a, b = s + lead, s + len(seg.rstrip())
+            if b > a:
+                yield a, b, first
+                first = False
+            s = e
+        pos = para.end() if para else len(text)
+
+
+def _unique_paragraphs(text: str) -> Iterator[tuple[int, int, bool]]:
+    """Sentence spans of `text`, leaving out any paragraph that repeats an earlier one word for word."""
+    seen: set[str] = set()
+    para: list[tuple[int, int, bool]] = []
+    for span in [*_spans(text), None]:
+        if span is None or (span[2] and para):
+            key = " ".join(text[para[0][0]:para[-1][1]].split())
+            if key not in seen:
+                seen.add(key)
+                yield from para
+            para = []
+        if span:
+            para.append(span)
+
+
+def _split_long(text: str, a: int, b: int, size: int, count: Callable[[str], int]) -> Iterator[tuple[int, int]]:
+    """Cut text[a:b] between words into pieces of at most `size` tokens."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[a:b])]
+    i = 0
+    while i < len(words):
+        lo, hi = i + 1, len(words)
+        while lo < hi:  # largest j with text of words[i:j] within size
+            mid = (lo + hi + 1) // 2
+            if count(text[a + words[i][0]:a + words[mid - 1][1]]) <= size:
+                lo = mid
+            else:
+                hi = mid - 1
+        yield a + words[i][0], a + words[lo - 1][1]
+        i = lo
+
+
+def chunk_document(doc: Document, size: int = 180, overlap: int = 30,
+                   count: Callable[[str], int] = tokens.count) -> list[Chunk]:
+    if size < 8 or not 0 <= overlap < size:
+        raise ValueError(f"need chunk size >= 8 and 0 <= overlap < size (got {size}, {overlap})")
+    text = doc.text
+    units: list[tuple[int, int, bool, int]] = []  # start, end, starts_paragraph, tokens
+    for a, b, para in _unique_paragraphs(text):
+        n = count(text[a:b])
+        if n <= size:
+            units.append((a, b, para, n))
+        else:
+            for k, (x, y) in enumerate(_split_long(text, a, b, size, count)):
+                units.append((x, y, para and k == 0, count(text[x:y])))
+
+    chunks: list[Chunk] = []
+    seen: set[str] = set()
+    cur: list[tuple[int, int, bool, int]] = []
+
+    def emit():
+        a, b = cur[0][0], cur[-1][1]
+        piece = text[a:b]
+        c = Chunk.make(doc.id, piece, a, b, count(piece), doc.page_at(a))
+        if c.text_hash not in seen:
+            seen.add(c.text_hash)
+            chunks.append(c)
+
+    i = 0
+    while i < len(units):
+        u = units[i]
+        total = sum(x[3] for x in cur)
+        # close the chunk when full, or at a paragraph break once it holds at least half its budget
+        fresh = [x for x in cur if not x[4:]]
+        if cur and (total + u[3] + 1 > size or (u[2] and total >= size // 2)) and fresh:
+            emit()
+            carry: list = []
+            if not u[2]:  # overlap only within a paragraph
+                budget = overlap
+                for x in reversed(cur):
+                    if x[3] > budget:
+                        break
+                    carry.insert(0, (*x[:4], "carried"))
+                    budget -= x[3]
+            cur = carry
+            continue
+        cur.append(u)
+        i += 1
+    if [x for x in cur if not x[4:]]:
+        emit()
+    return chunks
+
+
+def fit_to_model(chunks: list[Chunk], doc: Document, max_pieces: int,
+                 count_pieces: Callable[[list[str]], list[int]], size: int) -> list[Chunk]:
+    """Re-split any chunk the embedding model would truncate (its word-piece count exceeds `max_pieces`)."""
+    out: list[Chunk] = []
+    for c, n in zip(chunks, count_pieces([c.text for c in chunks])):
+        if n <= max_pieces:
+            out.append(c)
+            continue
+        sub = Document(doc.id, doc.title, c.text, doc.source, doc.sha256)
+        tighter = max(8, int(size * max_pieces / n * 0.9))
+        for s in fit_to_model(chunk_document(sub, tighter, 0), sub, max_pieces, count_pieces, tighter):
+            a = c.start + s.start
+            out.append(Chunk.make(doc.id, s.text, a, a + len(s.text), s.n_tokens, doc.page_at(a)))
+    return out

@@ -1,0 +1,154 @@
+"""The `rag` command line: index, search, ask, chat, eval. Every option falls back to a RAG_* variable.
+
+Errors the user can fix end as one line (`Error: …`) and exit code 1; `--json` prints one JSON document.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+
+import click
+
+from .config import Settings
+from .errors import RagError
+
+_common = [
+    click.option("--docs", type=click.Path(path_type=str), default=None,
+                 help="Documents folder or corpus.jsonl [env RAG_DOCS; default seeds/]"),
+    click.option("--index", "index", type=click.Path(path_type=str), default=None,
+                 help="Index folder [env RAG_INDEX; default index/]"),
+]
+
+
+def common(f):
+    for opt in reversed(_common):
+        f = opt(f)
+    return f
+
+
+def _settings(**kw) -> Settings:
+    try:
+        return Settings.from_env(**kw)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _run(fn):
+    """Turn RagError (and a missing-file OSError) into one clean line."""
+    try:
+        return fn()
+    except RagError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _emit(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rag-cite")
+def main():
+    """Offline document Q&A with checked [n] citations.
+
+    \b
+    rag index               build or update the index of a docs folder (only changes are embedded)
+    rag search "question"   show the passages retrieval finds
+    rag ask "question"      a short answer whose claims cite the passages
+    rag chat                the chat app in the browser (http://127.0.0.1:7860)
+    rag eval                retrieval and answer quality on a question set
+    """
+
+
+@main.command()
+@common
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON document.")
+def index(docs, index, as_json):
+    """Build or update the index from the documents folder.
+
+    Unchanged documents keep their vectors; changed ones are re-embedded; deleted ones leave the index.
+    A new build is swapped in atomically, so an interrupted run leaves the previous index usable.
+    """
+    from .store import build_index
+
+    s = _settings(docs=docs, index=index)
+    summary = _run(lambda: build_index(s, progress=not as_json and sys.stderr.isatty()))
+    if as_json:
+        _emit(summary)
+        return
+    if summary.get("full_rebuild"):
+        click.echo(summary["full_rebuild"])
+    click.echo(f"{summary['documents']} documents in {summary['index']}: {summary['added']} added, "
+               f"{summary['changed']} changed, {summary['removed']} removed, {summary['unchanged']} unchanged, "
+               f"{summary['skipped']} skipped; {summary['chunks_embedded']} chunks embedded, "
+               f"{summary['chunks_total']} in total ({summary['seconds']} s)")
+
+
+def _retrieval_options(f):
+    f = click.option("-k", "--top-k", type=int, default=None, help="Passages to retrieve [env RAG_TOP_K; 5]")(f)
+    f = click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid"]), default=None,
+                     help="Retrieval: dense vectors, BM25 keywords, or both fused [env RAG_MODE; hybrid]")(f)
+    f = click.option("--doc", "doc_ids", multiple=True, help="Only search this document id (repeatable).")(f)
+    f = click.option("--since", default=None, help="Only documents dated on/after YYYY-MM-DD.")(f)
+    f = click.option("--until", default=None, help="Only documents dated on/before YYYY-MM-DD.")(f)
+    return f
+
+
+@main.command()
+@click.argument("question")
+@common
+@_retrieval_options
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as one JSON document.")
+def search(question, docs, index, top_k, mode, doc_ids, since, until, as_json):
+    """Show the passages that best match QUESTION, ranked."""
+    from .retrieve import open_retriever
+
+    s = _settings(docs=docs, index=index, top_k=top_k, mode=mode)
+    hits = _run(lambda: open_retriever(s).search(question, s.top_k, s.mode, doc_ids or None, since, until))
+    rows = [{"rank": h.rank, "score": round(h.score, 4), "doc_id": h.chunk.doc_id, "title": h.title,
+             "date": h.date, "chunk_id": h.chunk.id, "start": h.chunk.start, "end": h.chunk.end,
+             "also_in": [c.doc_id for c in h.duplicates], "text": h.chunk.text} for h in hits]
+    if as_json:
+        _emit({"question": question, "mode": s.mode, "hits": rows})
+        return
+    if not rows:
+        click.echo("No passage matches.")
+    for r in rows:
+        also = f"  (also in {', '.join(r['also_in'])})" if r["also_in"] else ""
+        click.echo(click.style(f"[{r['rank']}] {r['score']:.3f}  {r['title']}", bold=True)
+                   + f"  — {r['doc_id']} {r['date'] or ''} chars {r['start']}–{r['end']}{also}")
+        click.echo("    " + " ".join(r["text"].split())[:400] + "\n")
+
+
+@main.command()
+@click.argument("question")
+@common
+@_retrieval_options
+@click.option("--answerer", type=click.Choice(["extractive", "openai", "local"]), default=None,
+              help="extractive (offline quotes), openai (any OpenAI-compatible server: RAG_LLM_BASE_URL, "
+                   "RAG_LLM_MODEL, RAG_LLM_API_KEY) or local (GGUF in RAG_LLM_GGUF) [env RAG_ANSWERER]")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON document.")
+def ask(question, docs, index, top_k, mode, doc_ids, since, until, answerer, as_json):
+    """Answer QUESTION from the documents, citing the passages [n]; declines when they don't say."""
+    from .answer import answer_to_json, ask as do_ask, format_answer
+    from .retrieve import open_retriever
+
+    s = _settings(docs=docs, index=index, top_k=top_k, mode=mode, answerer=answerer)
+    answer = _run(lambda: do_ask(open_retriever(s), question, s))
+    if as_json:
+        _emit(answer_to_json(answer))
+    else:
+        click.echo(format_answer(answer))
+
+
+@main.command()
+@common
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0 exposes it).")
+@click.option("--port", default=7860, show_default=True, type=int)
+@click.option("--share", is_flag=True, help="Ask Gradio for a public share link (needs internet).")
+def chat(docs, index, host, port, share):
+    """Open the chat app in the browser (builds the index first if there is none)."""
+    from ui.app import launch
+
+    s = _settings(docs=docs, index=index)
+    _run(lambda: launch(s, host=host, port=port, share=share))

@@ -1,0 +1,143 @@
+"""Follow-up questions: rewrite a question that leans on the conversation ("And who came from Japan?") into a
+standalone one before retrieval.
+
+With an LLM answerer configured the LLM rewrites it; otherwise, or when the LLM's reply is unusable, a
+deterministic rewrite merges the follow-up with the previous question's content: a pronoun takes the previous
+question's main name, and a short follow-up gets the previous question's context, minus the name the new one
+replaces (Japan replaces Australia, not NATO).
+
+    >>> rewrite("And who came from Japan?", [("Who represented Australia at the NATO meeting?", "Richard Marles [1]")])
+    'Who came from Japan — represented at the NATO meeting?'
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+_LEAD = re.compile(r"^\s*(?:and|also|so|but|then|ok(?:ay)?|what about|how about|and what about)\b[\s,]*",
+                   re.IGNORECASE)
+_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how) about\s+(.+?)\s*\??\s*$", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|it|its|these|those)\b", re.IGNORECASE)
+_PERSONAL = {"he", "she", "him", "her", "his", "hers"}
+_WH = re.compile(r"^\s*(?:who|whom|whose|what|which|when|where|why|how(?: much| many)?)\b"
+                 r"(?:\s+(?:is|are|was|were|did|do|does|has|have|had|will|would|can|could))?\s*", re.IGNORECASE)
+# A name: capitalised words (possibly joined by hyphens or possessives), e.g. "NATO's Indo-Pacific", "Richard Marles"
+_NAME = re.compile(r"\b[A-Z][\w\-]*(?:['’]s)?(?:\s+[A-Z][\w\-]*(?:['’]s)?)*")
+STOP = frozenset("""a an the and or but of to in on at for with from by about as into over after before between
+during is are was were be been being do does did has have had will would can could should may might must it its this
+that these those there here what which who whom whose when where why how not no yes than then so such also very
+any some all each more most other own same too just only again further once up down out off he she him her his hers
+they them their we us our you your i me my mine said says say tell told""".split())
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words that carry meaning (no stop words, no possessive 's), in order."""
+    words = re.findall(r"[\w\-]+(?:['’][a-z]+)?", text.lower())
+    return [re.sub(r"['’]s$", "", w) for w in words if w not in STOP and re.sub(r"['’]s$", "", w) not in STOP]
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised phrases, leaving out a question's first word ("Who", "And") unless it is itself a name."""
+    found = []
+    for m in _NAME.finditer(text):
+        words = m.group().split()
+        if m.start() == len(text) - len(text.lstrip()) and words[0].lower() in STOP | {"and", "what", "how"}:
+            words = words[1:]
+        if words:
+            found.append(" ".join(words))
+    return found
+
+
+def is_followup(question: str) -> bool:
+    """Does this question lean on an earlier turn (leading And/What about, a pronoun, or too few words)?"""
+    return bool(_LEAD.match(question) or _PRONOUN.search(question) or len(content_words(question)) <= 2)
+
+
+def _user_turns(history) -> list[str]:
+    """The user's messages, from (user, assistant) pairs or Gradio-style {"role", "content"} dicts."""
+    out = []
+    for turn in history or ():
+        if isinstance(turn, dict):
+            if turn.get("role") == "user" and isinstance(turn.get("content"), str):
+                out.append(turn["content"])
+        elif turn and isinstance(turn[0], str):
+            out.append(turn[0])
+    return out
+
+
+def _replaced(new: list[str], old: list[str], embedder=None) -> str | None:
+    """The earlier name the follow-up's new name stands in for: the most similar one (by embedding if we can)."""
+    old = [o for o in old if o.lower() not in {n.lower() for n in new}]
+    if not new or not old:
+        return None
+    if embedder is None:
+        return old[0]
+    vecs = embedder.encode([new[0], *old])
+    return old[int((vecs[1:] @ vecs[0]).argmax())]
+
+
+def deterministic_rewrite(question: str, previous: str, embedder=None) -> str:
+    """Merge a follow-up with the (standalone) previous question; see the module docstring for the rules."""
+    prev_names = _names(previous)
+    about = _ABOUT.match(question)
+    if about:  # "What about Japan?" → the previous question with Japan in place of its closest name
+        target = _replaced([about.group(1)], prev_names, embedder)
+        if target:
+            return previous.replace(target, about.group(1), 1)
+        return f"{previous.rstrip(' ?')} — {about.group(1)}?"
+    core = _LEAD.sub("", question).strip()
+    core = core[:1].upper() + core[1:]
+    pron = _PRONOUN.search(core)
+    if pron and prev_names:
+        people = [n for n in prev_names if len(n.split()) >= 2] or prev_names
+        who = people[0] if pron.group(1).lower() in _PERSONAL else prev_names[0]
+        if pron.group(1).lower() in {"his", "her", "their", "its"}:
+            who = re.sub(r"['’]s$", "", who) + "'s"
+        core = core[:pron.start()] + who + core[pron.end():]
+    if len(content_words(core)) >= 3:
+        return core
+    context = _WH.sub("", previous).strip().rstrip("?").strip()
+    gone = _replaced(_names(core), prev_names, embedder)
+    if gone:
+        context = re.sub(r"\s{2,}", " ", context.replace(gone, "")).strip()
+    return f"{core.rstrip(' ?')} — {context}?" if content_words(context) else core
+
+
+def _llm_rewrite(question: str, history, chat) -> str | None:
+    lines = []
+    for turn in list(history)[-3:]:
+        if isinstance(turn, dict):
+            lines.append(f"{turn.get('role', 'user').title()}: {str(turn.get('content', ''))[:300]}")
+        else:
+            lines += [f"User: {turn[0]}", f"Assistant: {str(turn[1] or '')[:300]}"]
+    messages = [
+        {"role": "system", "content": "Rewrite the user's last question so that it can be understood without the "
+                                      "conversation. Reply with the rewritten question only."},
+        {"role": "user", "content": "Conversation:\n" + "\n".join(lines) + f"\n\nLast question: {question}\n"
+                                    "Standalone question:"},
+    ]
+    reply = chat.complete(messages, max_tokens=60).strip()
+    line = reply.splitlines()[0].strip().strip('"“”') if reply else ""
+    line = re.sub(r"^(?:standalone question|question)\s*:\s*", "", line, flags=re.IGNORECASE)
+    # a small model may answer instead of rewriting; keep it only if it still asks about the follow-up's words
+    if 3 <= len(line) <= 300 and set(content_words(line)) & set(content_words(question) or content_words(line)):
+        return line
+    return None
+
+
+def rewrite(question: str, history: Sequence = (), chat=None, embedder=None) -> str:
+    """A standalone version of `question` given earlier (user, assistant) turns; unchanged when it stands alone.
+
+    `chat` is an LLM backend from `rag.llm` (its LLMError propagates so the caller can note the failure).
+    """
+    users = _user_turns(history)
+    if not users or not is_followup(question):
+        return question
+    if chat is not None:
+        better = _llm_rewrite(question, history, chat)
+        if better:
+            return better
+    previous = users[-1]
+    earlier = [(u, "") for u in users[:-1]]
+    previous = rewrite(previous, earlier, None, embedder)   # chains of follow-ups resolve turn by turn
+    return deterministic_rewrite(question, previous, embedder)

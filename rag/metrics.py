@@ -1,0 +1,176 @@
+"""Evaluation metrics: pure functions over document rankings, answers, citations and refusals.
+
+Each function's docstring is the metric's definition (the README copies them). Nothing here loads a model
+or an index; `rag.evaluate` runs the questions and feeds these functions.
+
+A question *needs all* its gold documents when its `type` is "multi", or, lacking a type, when it lists two
+or more (HotpotQA's two supporting paragraphs). Otherwise any one gold document answers it.
+"""
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_POSSESSIVE = re.compile(r"['’]s\b")
+
+
+def needs_all(row: dict) -> bool:
+    """A "multi" question, or (untyped) one with 2+ gold documents, needs every gold document."""
+    return row.get("type") == "multi" or ("type" not in row and len(row["gold_doc_ids"]) >= 2)
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalisation: lowercase, drop punctuation (ASCII and Unicode, e.g. ’ and –), drop the
+    articles a/an/the, collapse whitespace. One addition: a possessive 's is dropped first, so "Albanese’s"
+    still contains "Albanese" as a word.
+
+    >>> normalize_answer("The  Kiwi’s $16-million pledge.")
+    'kiwi 16million pledge'
+    """
+    text = _POSSESSIVE.sub("", text.lower())
+    text = "".join(ch for ch in text
+                   if ch not in string.punctuation and not unicodedata.category(ch).startswith(("P", "S")))
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """SQuAD token F1 between normalised prediction and gold: 2PR/(P+R) over the multiset of shared tokens.
+
+    >>> round(token_f1("Prime Minister Christopher Luxon", "Christopher Luxon"), 3)
+    0.667
+    """
+    pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if common == 0:
+        return 0.0
+    p, r = common / len(pred), common / len(ref)
+    return 2 * p * r / (p + r)
+
+
+def answer_scores(prediction: str, golds: Sequence[str]) -> tuple[bool, float]:
+    """Answer correctness against acceptable gold strings, max over the golds:
+    `contains` = some normalised gold string occurs in the normalised answer (on word boundaries);
+    `f1` = the best SQuAD token F1. An empty answer scores (False, 0.0); so does an empty gold list.
+
+    >>> answer_scores("Luxon chaired it [1].", ["Christopher Luxon", "Luxon"])
+    (True, 0.4)
+    """
+    pred = f" {normalize_answer(prediction)} "
+    golds = [g for g in golds if normalize_answer(g)]
+    if not golds or not pred.strip():
+        return False, 0.0
+    contains = any(f" {normalize_answer(g)} " in pred for g in golds)
+    return contains, max(token_f1(prediction, g) for g in golds)
+
+
+def doc_ranking(doc_ids_per_hit: Iterable[Sequence[str]]) -> list[str]:
+    """The document ranking: unique document ids in hit order, where each hit contributes every document it
+    stands in for (`Hit.doc_ids`: its own first, then its near-duplicates').
+
+    >>> doc_ranking([("a",), ("b", "a", "c"), ("a",)])
+    ['a', 'b', 'c']
+    """
+    ranking: list[str] = []
+    for ids in doc_ids_per_hit:
+        ranking.extend(d for d in ids if d not in ranking)
+    return ranking
+
+
+def first_gold_rank(ranking: Sequence[str], gold: Iterable[str]) -> int | None:
+    """1-based rank of the first gold document in the ranking, None if none is there.
+    hit@k = 1 if this rank is <= k else 0; MRR = mean of 1/rank (0 when None)."""
+    gold = set(gold)
+    return next((i for i, d in enumerate(ranking, 1) if d in gold), None)
+
+
+def all_gold_at_k(ranking: Sequence[str], gold: Iterable[str], k: int) -> bool:
+    """all-gold@k: every gold document is among the top k documents of the ranking (False with no gold)."""
+    gold = set(gold)
+    return bool(gold) and gold <= set(ranking[:k])
+
+
+def citation_precision(cited: Sequence[Iterable[str]], gold: Iterable[str]) -> float | None:
+    """Citation precision: the share of an answer's citations whose passage belongs to a gold document (a
+    passage belongs to its own document and to the documents it is a near-duplicate of). None without citations.
+
+    >>> citation_precision([["a"], ["b"], ["c", "a"]], ["a"])
+    0.6666666666666666
+    """
+    if not cited:
+        return None
+    gold = set(gold)
+    return sum(1 for ids in cited if gold & set(ids)) / len(cited)
+
+
+def citation_recall(cited: Sequence[Iterable[str]], gold: Sequence[str], needs_all: bool) -> float | None:
+    """Citation recall: for a question that needs all its gold documents, the share of them cited; otherwise
+    1.0 if any gold document is cited, else 0.0. None for a question without gold documents."""
+    if not gold:
+        return None
+    covered = set().union(*map(set, cited)) if cited else set()
+    if needs_all:
+        return len(set(gold) & covered) / len(set(gold))
+    return 1.0 if covered & set(gold) else 0.0
+
+
+def refusal_scores(refused: Sequence[bool], answerable: Sequence[bool]) -> dict[str, float | None]:
+    """Refusal precision = refused and unanswerable / refused; refusal recall = refused and unanswerable /
+    unanswerable. None when the denominator is zero.
+
+    >>> refusal_scores([True, True, False, False], [False, True, False, True])
+    {'refusal_precision': 0.5, 'refusal_recall': 0.5}
+    """
+    both = sum(1 for r, a in zip(refused, answerable) if r and not a)
+    n_refused, n_unanswerable = sum(map(bool, refused)), sum(1 for a in answerable if not a)
+    return {"refusal_precision": both / n_refused if n_refused else None,
+            "refusal_recall": both / n_unanswerable if n_unanswerable else None}
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0-100) with linear interpolation between closest ranks (numpy's default);
+    median = percentile 50. None for no values.
+
+    >>> percentile([1, 2, 3, 4], 50), percentile([1, 2, 3, 4], 95)
+    (2.5, 3.85)
+    """
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return round(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo), 10)
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    """Mean over the values that are not None; None if there are none."""
+    xs = [v for v in values if v is not None]
+    return sum(xs) / len(xs) if xs else None
+
+
+def summarize(rows: list[dict], answers: bool) -> dict:
+    """The metrics of one mode from its per-question rows (as `rag.evaluate.evaluate_one` makes them).
+
+    Retrieval, answer-correctness and citation metrics are means over answerable questions (all_gold@5 over
+    those that need all their gold documents); refusal metrics over all questions; unsupported_rate = the
+    share of non-refused answers with a sentence no source supports; seconds = retrieval + answering time.
+    """
+    ok = [r for r in rows if r["answerable"]]
+    ranks = [r["gold_rank"] for r in ok]
+    out = {f"hit@{n}": mean(float(x is not None and x <= n) for x in ranks) for n in (1, 3, 5)}
+    out["mrr"] = mean(1 / x if x else 0.0 for x in ranks)
+    out["all_gold@5"] = mean(float(r["all_gold"]) for r in ok if r["all_gold"] is not None)
+    if answers:
+        out["answer_contains"] = mean(float(r["contains"]) for r in ok)
+        out["answer_f1"] = mean(r["f1"] for r in ok)
+        out["citation_precision"] = mean(r["citation_precision"] for r in ok)
+        out["citation_recall"] = mean(r["citation_recall"] for r in ok)
+        out.update(refusal_scores([r["refused"] for r in rows], [r["answerable"] for r in rows]))
+        out["unsupported_rate"] = mean(float(bool(r["unsupported"])) for r in rows if not r["refused"])
+    seconds = [r["seconds"] for r in rows]
+    out["seconds_median"], out["seconds_p95"] = percentile(seconds, 50), percentile(seconds, 95)
+    return {m: (round(v, 4) if isinstance(v, float) else v) for m, v in out.items()}

@@ -1,0 +1,179 @@
+"""Retrieval: dense (FAISS), keyword (BM25) or hybrid (reciprocal-rank fusion), then near-duplicate collapse.
+
+News corpora repeat passages across outlets; such copies collapse into one Hit that lists every document it
+stands in (`Hit.duplicates`), so an answer can cite them all and the top k holds k different passages.
+An optional sentence-transformers CrossEncoder (a local folder in RAG_RERANKER) reorders the fused
+candidates; none ships offline, so it is off by default.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import numpy as np
+
+from . import keyword
+from .config import Settings
+from .embed import Embedder, get_embedder
+from .errors import RagError
+from .store import Index
+from .types import Chunk, Hit
+
+RETRIEVAL_MODES = ("dense", "bm25", "hybrid")
+NEAR_DUPLICATE_COSINE = 0.95   # vectors this close: the same passage reworded or re-wrapped
+SHARED_SHINGLES = 0.30         # or this share of the shorter passage's word 6-grams quoted verbatim in the other
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings):
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self._reranker = None
+
+    # ---- public -------------------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, mode: str | None = None, doc_ids=None,
+               date_from: str | None = None, date_to: str | None = None) -> list[Hit]:
+        """The k best passages for `query`, best first, optionally only from `doc_ids` / a date range."""
+        k = k or self.settings.top_k
+        mode = mode or self.settings.mode
+        if mode not in RETRIEVAL_MODES:
+            raise RagError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
+        if not query.strip() or not self.index.chunks:
+            return []
+        allowed = self._allowed_rows(doc_ids, date_from, date_to)
+        depth = max(self.settings.candidates, 4 * k)
+        qvec = self.embedder.encode([query])[0] if mode != "bm25" else None
+        if mode == "dense":
+            scored = self._dense(qvec, depth, allowed)
+        elif mode == "bm25":
+            scored = self._bm25(query, depth, allowed)
+        else:
+            scored = rrf([self._dense(qvec, depth, allowed), self._bm25(query, depth, allowed)],
+                         self.settings.rrf_k)
+        if self.settings.reranker:
+            scored = self._rerank(query, scored[:depth])
+        return self._collapse(scored, k)
+
+    def dense_scores(self, query: str, hits: list[Hit]) -> list[float]:
+        """Cosine similarity between the query and each hit's passage (for relevance thresholds)."""
+        if not hits:
+            return []
+        q = self.embedder.encode([query])[0]
+        rows = np.array([self._row[h.chunk.id] for h in hits])
+        return [float(x) for x in self.index.vectors.reconstruct_batch(rows) @ q]
+
+    # ---- candidates ---------------------------------------------------------------------------------
+    @property
+    def _row(self) -> dict[str, int]:
+        if not hasattr(self, "_rows"):
+            self._rows = {c.id: i for i, c in enumerate(self.index.chunks)}
+        return self._rows
+
+    def _allowed_rows(self, doc_ids, date_from, date_to) -> np.ndarray | None:
+        if not doc_ids and not date_from and not date_to:
+            return None
+        docs = self.index.docs
+        wanted = set(doc_ids) if doc_ids else set(docs)
+        if date_from or date_to:
+            wanted = {d for d in wanted if d in docs and docs[d].date
+                      and (not date_from or docs[d].date >= date_from) and (not date_to or docs[d].date <= date_to)}
+        return np.array([i for i, c in enumerate(self.index.chunks) if c.doc_id in wanted], dtype=np.int64)
+
+    def _dense(self, qvec, depth: int, allowed) -> list[tuple[int, float]]:
+        if allowed is not None:
+            if not len(allowed):
+                return []
+            scores = self.index.vectors.reconstruct_batch(allowed) @ qvec
+            top = np.argsort(-scores)[:depth]
+            return [(int(allowed[i]), float(scores[i])) for i in top]
+        n = min(depth, self.index.vectors.ntotal)
+        scores, rows = self.index.vectors.search(qvec[None, :].astype(np.float32), n)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+    def _bm25(self, query: str, depth: int, allowed) -> list[tuple[int, float]]:
+        n = len(self.index.chunks)
+        if allowed is None:
+            return keyword.search(self.index.bm25, query, depth, n)
+        keep = set(allowed.tolist())
+        return [(r, s) for r, s in keyword.search(self.index.bm25, query, n, n) if r in keep][:depth]
+
+    def _rerank(self, query: str, scored: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        if self._reranker is None:
+            from sentence_transformers import CrossEncoder
+
+            try:
+                self._reranker = CrossEncoder(self.settings.reranker, device="cpu")
+            except (OSError, ValueError) as e:
+                raise RagError(f"cannot load reranker {self.settings.reranker!r} ({e}); "
+                               f"unset RAG_RERANKER or point it at a local CrossEncoder folder") from None
+        chunks = self.index.chunks
+        scores = self._reranker.predict([(query, chunks[r].text) for r, _ in scored], show_progress_bar=False)
+        return sorted(((r, float(s)) for (r, _), s in zip(scored, scores)), key=lambda x: -x[1])
+
+    # ---- near-duplicate collapse --------------------------------------------------------------------
+    def _collapse(self, scored: list[tuple[int, float]], k: int) -> list[Hit]:
+        chunks, docs = self.index.chunks, self.index.docs
+        groups: list[tuple[int, float, list[int]]] = []   # lead row, score, duplicate rows
+        vecs: dict[int, np.ndarray] = {}
+        for row, score in scored:
+            vecs[row] = self.index.vectors.reconstruct(int(row))
+            for lead, _, dups in groups:
+                if _same_passage(chunks[lead], chunks[row], float(vecs[lead] @ vecs[row])):
+                    dups.append(row)
+                    break
+            else:
+                if len(groups) == k:
+                    continue   # keep scanning: later rows may still be copies of a kept passage
+                groups.append((row, score, []))
+        hits = []
+        for rank, (lead, score, dups) in enumerate(groups, 1):
+            c = chunks[lead]
+            d = docs.get(c.doc_id)
+            dup_chunks = tuple(chunks[r] for r in dups if chunks[r].doc_id != c.doc_id)
+            hits.append(Hit(c, score, rank, d.title if d else c.doc_id, d.date if d else None,
+                            d.source if d else "", _one_per_doc(dup_chunks)))
+        return hits
+
+
+def shingles(text: str, n: int = 6) -> set[tuple[str, ...]]:
+    """Word n-grams, case and punctuation folded (so straight and curly quotes agree)."""
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def _same_passage(a: Chunk, b: Chunk, cosine: float) -> bool:
+    if a.doc_id == b.doc_id:
+        return False        # overlapping chunks of one document are not corroboration
+    if cosine >= NEAR_DUPLICATE_COSINE:
+        return True
+    sa, sb = shingles(a.text), shingles(b.text)
+    return bool(sa and sb) and len(sa & sb) >= SHARED_SHINGLES * min(len(sa), len(sb))
+
+
+def _one_per_doc(chunks: tuple[Chunk, ...]) -> tuple[Chunk, ...]:
+    seen, out = set(), []
+    for c in chunks:
+        if c.doc_id not in seen:
+            seen.add(c.doc_id)
+            out.append(c)
+    return tuple(out)
+
+
+def rrf(rankings: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion: score(row) = Σ 1 / (k + rank) over the rankings that hold it.
+
+    >>> rrf([[(7, .9), (3, .5)], [(3, 12.0)]], k=60)[0][0]
+    3
+    """
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, (row, _) in enumerate(ranking, 1):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda x: -x[1])
+
+
+def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:
+    """Load the index at settings.index (checking it was built with settings.model) and a retriever on it."""
+    index = Index.load(settings.index, model=settings.model)
+    return Retriever(index, embedder or get_embedder(settings.model, settings.batch_size), settings)
