@@ -59,19 +59,31 @@ def _unique_paragraphs(text: str) -> Iterator[tuple[int, int, bool]]:
 
 
 def _split_long(text: str, a: int, b: int, size: int, count: Callable[[str], int]) -> Iterator[tuple[int, int]]:
-    """Cut text[a:b] between words into pieces of at most `size` tokens."""
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[a:b])]
+    """Cut text[a:b] between words into pieces of at most `size` tokens (a giant word is cut inside)."""
+    words = [(a + m.start(), a + m.end()) for m in re.finditer(r"\S+", text[a:b])]
     i = 0
     while i < len(words):
-        lo, hi = i + 1, len(words)
-        while lo < hi:  # largest j with text of words[i:j] within size
-            mid = (lo + hi + 1) // 2
-            if count(text[a + words[i][0]:a + words[mid - 1][1]]) <= size:
-                lo = mid
-            else:
-                hi = mid - 1
-        yield a + words[i][0], a + words[lo - 1][1]
-        i = lo
+        j = _largest(i + 1, len(words), lambda j: count(text[words[i][0]:words[j - 1][1]]) <= size)
+        if j == i + 1 and count(text[words[i][0]:words[i][1]]) > size:
+            x, y = words[i]
+            while x < y:
+                cut = _largest(x + 1, y, lambda c: count(text[x:c]) <= size)
+                yield x, cut
+                x = cut
+        else:
+            yield words[i][0], words[j - 1][1]
+        i = j
+
+
+def _largest(lo: int, hi: int, fits: Callable[[int], bool]) -> int:
+    """The largest n in [lo, hi] with fits(n), assuming fits is monotone; lo when none fits."""
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def chunk_document(doc: Document, size: int = 180, overlap: int = 30,
@@ -100,27 +112,30 @@ def chunk_document(doc: Document, size: int = 180, overlap: int = 30,
             seen.add(c.text_hash)
             chunks.append(c)
 
+    def span_tokens(extra=None) -> int:
+        end = (extra or cur[-1])[1]
+        return count(text[cur[0][0]:end])
+
     i = 0
     while i < len(units):
         u = units[i]
-        total = sum(x[3] for x in cur)
-        # close the chunk when full, or at a paragraph break once it holds at least half its budget
-        fresh = [x for x in cur if not x[4:]]
-        if cur and (total + u[3] + 1 > size or (u[2] and total >= size // 2)) and fresh:
+        fresh = any(not x[4:] for x in cur)
+        if cur and fresh and (span_tokens(u) > size or (u[2] and span_tokens() >= size // 2)):
+            # close the chunk when the next sentence would overflow it, or at a paragraph break once half full
             emit()
             carry: list = []
             if not u[2]:  # overlap only within a paragraph
-                budget = overlap
                 for x in reversed(cur):
-                    if x[3] > budget:
+                    if sum(y[3] for y in carry) + x[3] > overlap:
                         break
                     carry.insert(0, (*x[:4], "carried"))
-                    budget -= x[3]
             cur = carry
             continue
+        while cur and not fresh and span_tokens(u) > size:
+            cur.pop(0)       # the carried overlap gives way to the new sentence
         cur.append(u)
         i += 1
-    if [x for x in cur if not x[4:]]:
+    if any(not x[4:] for x in cur):
         emit()
     return chunks
 

@@ -152,3 +152,7 @@ def chat(docs, index, host, port, share):
 
     s = _settings(docs=docs, index=index)
     _run(lambda: launch(s, host=host, port=port, share=share))
+
+
+if __name__ == "__main__":
+    main()

@@ -50,18 +50,21 @@ def _names(text: str) -> list[str]:
 
 def is_followup(question: str) -> bool:
     """Does this question lean on an earlier turn (leading And/What about, a pronoun, or too few words)?"""
-    return bool(_LEAD.match(question) or _PRONOUN.search(question) or len(content_words(question)) <= 2)
+    return bool(_LEAD.match(question) or _PRONOUN.search(question) or len(content_words(question)) <= 1)
 
 
-def _user_turns(history) -> list[str]:
-    """The user's messages, from (user, assistant) pairs or Gradio-style {"role", "content"} dicts."""
-    out = []
+def _turns(history) -> list[tuple[str, str]]:
+    """(user, assistant) pairs, from pairs or from Gradio-style {"role", "content"} messages."""
+    out: list[tuple[str, str]] = []
     for turn in history or ():
         if isinstance(turn, dict):
-            if turn.get("role") == "user" and isinstance(turn.get("content"), str):
-                out.append(turn["content"])
+            text = turn.get("content") if isinstance(turn.get("content"), str) else ""
+            if turn.get("role") == "user":
+                out.append((text, ""))
+            elif out and turn.get("role") == "assistant":
+                out[-1] = (out[-1][0], text)
         elif turn and isinstance(turn[0], str):
-            out.append(turn[0])
+            out.append((turn[0], turn[1] if len(turn) > 1 and isinstance(turn[1], str) else ""))
     return out
 
 
@@ -76,22 +79,28 @@ def _replaced(new: list[str], old: list[str], embedder=None) -> str | None:
     return old[int((vecs[1:] @ vecs[0]).argmax())]
 
 
-def deterministic_rewrite(question: str, previous: str, embedder=None) -> str:
+def deterministic_rewrite(question: str, previous: str, embedder=None, previous_answer: str = "") -> str:
     """Merge a follow-up with the (standalone) previous question; see the module docstring for the rules."""
     prev_names = _names(previous)
-    about = _ABOUT.match(question)
-    if about:  # "What about Japan?" → the previous question with Japan in place of its closest name
-        target = _replaced([about.group(1)], prev_names, embedder)
-        if target:
-            return previous.replace(target, about.group(1), 1)
-        return f"{previous.rstrip(' ?')} — {about.group(1)}?"
     core = _LEAD.sub("", question).strip()
+    about = _ABOUT.match(question)
+    subject = about.group(1) if about else None
+    if not about and core and not _WH.match(core) and set(content_words(core)) <= set(content_words(" ".join(_names(core)))):
+        subject = core.rstrip(" ?")            # "And Korea?" asks the previous question about Korea
+    if subject:  # the previous question with the new name in place of its closest one
+        target = _replaced([subject], prev_names, embedder)
+        if target:
+            return previous.replace(target, subject, 1)
+        return f"{previous.rstrip(' ?')} — {subject}?"
     core = core[:1].upper() + core[1:]
     pron = _PRONOUN.search(core)
-    if pron and prev_names:
-        people = [n for n in prev_names if len(n.split()) >= 2] or prev_names
-        who = people[0] if pron.group(1).lower() in _PERSONAL else prev_names[0]
-        if pron.group(1).lower() in {"his", "her", "their", "its"}:
+    if pron and prev_names + _names(previous_answer):
+        word = pron.group(1).lower()
+        people = [n for n in prev_names + _names(previous_answer)   # "Richard Marles", not "NATO's Indo-Pacific"
+                  if len(n.split()) >= 2 and not re.search(r"['’]s\b|\b[A-Z]{2,}\b", n)]
+        who = (people or prev_names or _names(previous_answer))[0] if word in _PERSONAL else \
+            (prev_names or _names(previous_answer))[0]
+        if word in {"his", "her", "their", "its"}:
             who = re.sub(r"['’]s$", "", who) + "'s"
         core = core[:pron.start()] + who + core[pron.end():]
     if len(content_words(core)) >= 3:
@@ -105,11 +114,8 @@ def deterministic_rewrite(question: str, previous: str, embedder=None) -> str:
 
 def _llm_rewrite(question: str, history, chat) -> str | None:
     lines = []
-    for turn in list(history)[-3:]:
-        if isinstance(turn, dict):
-            lines.append(f"{turn.get('role', 'user').title()}: {str(turn.get('content', ''))[:300]}")
-        else:
-            lines += [f"User: {turn[0]}", f"Assistant: {str(turn[1] or '')[:300]}"]
+    for user, assistant in history[-3:]:
+        lines += [f"User: {user}", f"Assistant: {assistant[:300]}"]
     messages = [
         {"role": "system", "content": "Rewrite the user's last question so that it can be understood without the "
                                       "conversation. Reply with the rewritten question only."},
@@ -130,14 +136,13 @@ def rewrite(question: str, history: Sequence = (), chat=None, embedder=None) -> 
 
     `chat` is an LLM backend from `rag.llm` (its LLMError propagates so the caller can note the failure).
     """
-    users = _user_turns(history)
-    if not users or not is_followup(question):
+    turns = _turns(history)
+    if not turns or not is_followup(question):
         return question
     if chat is not None:
-        better = _llm_rewrite(question, history, chat)
+        better = _llm_rewrite(question, turns, chat)
         if better:
             return better
-    previous = users[-1]
-    earlier = [(u, "") for u in users[:-1]]
-    previous = rewrite(previous, earlier, None, embedder)   # chains of follow-ups resolve turn by turn
-    return deterministic_rewrite(question, previous, embedder)
+    previous, answer = turns[-1]
+    previous = rewrite(previous, turns[:-1], None, embedder)   # chains of follow-ups resolve turn by turn
+    return deterministic_rewrite(question, previous, embedder, answer)

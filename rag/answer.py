@@ -1,0 +1,397 @@
+"""Answering with checked citations: the extractive answerer, the LLM answerers (`openai`, `local`), the citation
+checks every answer goes through, refusal, and rendering an Answer for the terminal and as JSON.
+
+Source [n] is always hits[n-1]. Every citation quotes a sentence of its document verbatim, with its character
+span: `docs[c.doc_id].text[c.start:c.end] == c.quote`. An answer either cites at least one source or is a refusal
+("The documents do not say.") that still carries the closest hits.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+from typing import Iterator, NamedTuple, Sequence
+
+import numpy as np
+
+from . import followup, llm
+from .errors import RagError
+from .types import Answer, Citation, Hit
+
+ANSWERERS = ("extractive", "openai", "local")
+REFUSAL = "The documents do not say."
+# Best question–passage cosine (MiniLM) below which nothing retrieved is on topic. Calibrated on
+# eval/questions.jsonl (53 answerable, 10 unanswerable seed questions, hybrid top 5): answerable questions
+# score 0.41–0.80, so 0.30 never refuses one; it only catches off-topic questions (a recipe, the weather: ~0.0–0.2).
+# On-topic unanswerable questions score like answerable ones (0.47–0.72); the checks in evidence.py refuse those.
+REFUSAL_THRESHOLD = 0.30
+# An LLM sentence is supported by a source sentence when 0.5·cosine + 0.5·word overlap reaches this. Verbatim and
+# close paraphrases score 0.7–1.0; a claim about another country or figure 0.3–0.5 (see tests/test_answer.py).
+SUPPORT_THRESHOLD = 0.55
+MIN_SENTENCE_SCORE = 0.35       # extractive: a best sentence scoring below this does not answer (calibrated as above)
+EXTRA_SENTENCE_RATIO = 0.9      # add a 2nd/3rd sentence only when it scores this close to the best one
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_DECLINE = re.compile(r"\b(?:do(?:es)? not|don't|doesn't|cannot|can't|no information|not (?:mentioned|stated|"
+                      r"specified|provided|contain))\b.*\b(?:say|mention|contain|answer|information|sources?|documents?)",
+                      re.IGNORECASE)
+
+
+# ---- sentences and evidence --------------------------------------------------------------------------------
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)")
+_ABBREV = {"mr", "mrs", "ms", "dr", "jr", "sr", "st", "gen", "sen", "rep", "gov", "lt", "col", "no", "vs", "etc",
+           "inc", "ltd", "co", "corp", "jan", "feb", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e"}
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|"
+                     r"thousand|million|billion|dozen|once|twice|thrice|half|several)\b", re.I)
+_DATE = re.compile(r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|october|"
+                   r"november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|"
+                   r"tomorrow|tonight|morning|afternoon|evening|week|month|year|later|earlier|ago|since)\b", re.I)
+_CAP = re.compile(r"\b[A-Z][\w\-]+")
+_PERSON = re.compile(r"\b(?:President|Minister|Premier|Senator|Secretary|Chancellor|Ambassador|Governor|King|Queen|"
+                     r"Mr|Mrs|Ms|Dr|chief|head|leader|General)\.?\s+(?:[A-Z][\w\-]+\s+)*?([A-Z][\w\-]+)")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, whitespace trimmed; "Joseph R. Biden, Jr." and "U.S." do not end one.
+
+    >>> t = "U.S. President Joseph R. Biden met Yoon. Then he left.\\n\\nNew paragraph"
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['U.S. President Joseph R. Biden met Yoon.', 'Then he left.', 'New paragraph']
+    """
+    spans, cuts = [], [m.end() for m in _END.finditer(text) if not _abbrev(text, m.start(), m.end())]
+    pos = 0
+    bounds = sorted({*cuts, *(m.start() for m in re.finditer(r"\n[ \t]*\n", text)), len(text)})
+    for cut in bounds:
+        seg = text[pos:cut]
+        a, b = pos + len(seg) - len(seg.lstrip()), pos + len(seg.rstrip())
+        if b > a:
+            spans.append((a, b))
+        pos = cut
+    return spans
+
+
+def _abbrev(text: str, dot: int, end: int) -> bool:
+    """Is the full stop at `dot` part of an abbreviation or initial rather than a sentence end?"""
+    if text[dot] != "." or end - dot > 1 and text[dot + 1] in ".":
+        return False
+    word = re.search(r"([\w.]+)$", text[max(0, dot - 12):dot])
+    w = word.group(1) if word else ""
+    nxt = re.match(r"\s*(\S)", text[end:end + 8])
+    return (w.lower() in _ABBREV or bool(re.fullmatch(r"[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]", w))
+            or bool(nxt and nxt.group(1).islower()))
+
+
+def _stem(word: str) -> str:
+    """Crude but consistent: Japanese~Japan, meeting~meet, defence~defense, pledged~pledge."""
+    w = re.sub(r"['’]s$", "", word.lower())
+    if len(w) > 4:
+        w = re.sub(r"(?:ing|ed|s)$", "", w)
+    return w[:5]
+
+
+def _stems(text: str) -> set[str]:
+    return {_stem(w) for w in followup.content_words(text.replace("-", " "))}
+
+
+def _fold(text: str) -> str:
+    """Lower case, hyphens and curly apostrophes folded, single spaces: for "does the text name X" checks."""
+    return " ".join(text.lower().replace("-", " ").replace("’", "'").split())
+
+
+class Sent(NamedTuple):
+    n: int              # 1-based source number: hits[n-1]
+    start: int          # span in the document's text
+    end: int
+    text: str           # == document text[start:end]
+    context: str        # the sentence before it and itself: who "he" is, which country "it" is
+    passage: str        # its chunk, under its document's title
+
+
+class Evidence:
+    """The retrieved passages cut into whole sentences of their documents, embedded once, for picking and checking."""
+
+    def __init__(self, retriever, question: str, hits: Sequence[Hit]):
+        self.embedder = retriever.embedder
+        index = getattr(retriever, "index", None)
+        self.docs = getattr(index, "docs", None) or {}
+        self.question, self.hits = question, tuple(hits)
+        self._sents: list[Sent] | None = None
+        self._vecs = None
+
+    @property
+    def sents(self) -> list[Sent]:
+        if self._sents is None:
+            seen, out = set(), []
+            for n, h in enumerate(self.hits, 1):
+                c = h.chunk
+                doc = self.docs.get(c.doc_id)
+                text, base = (doc.text, 0) if doc is not None and doc.text[c.start:c.end] == c.text else (c.text, c.start)
+                prev = ""
+                for a, b in sentence_spans(text):
+                    mid = base + (a + b) // 2   # sentences cut by a chunk edge belong to the chunk holding most of them
+                    key = " ".join(text[a:b].lower().split())
+                    if c.start <= mid < c.end and key not in seen and len(key.split()) >= 4:
+                        seen.add(key)
+                        out.append(Sent(n, base + a, base + b, text[a:b], prev + " " + text[a:b], f"{h.title}\n{c.text}"))
+                    prev = text[a:b]
+            self._sents = out
+        return self._sents
+
+    @property
+    def vecs(self) -> np.ndarray:
+        if self._vecs is None:
+            self._vecs = self.embedder.encode([self.question] + [s.text for s in self.sents])
+        return self._vecs
+
+    def citation(self, s: Sent) -> Citation:
+        h = self.hits[s.n - 1]
+        return Citation(s.n, h.chunk.doc_id, h.title, h.date, h.chunk.id, s.start, s.end, s.text, h.source)
+
+    def best_sentences(self) -> tuple[list[Sent], str]:
+        """Up to 3 sentences answering the question, best first, or ([], why the documents do not say)."""
+        missing = [t for t in re.findall(r"\b(?:\d[\d,.]*|[A-Z]{2,})\b", self.question) if t not in self._corpus()]
+        if missing:
+            return [], f"the documents never mention {', '.join(missing)}"
+        scored = self.scored()
+        if not scored or scored[0][0] < MIN_SENTENCE_SCORE:
+            kind = _answer_kind(self.question)
+            return [], "no passage answers the question" + (f" with a {kind}" if kind in ("number", "date") else "")
+        picked = [scored[0][1]]
+        for score, s in scored[1:]:
+            if len(picked) == 3 or score < EXTRA_SENTENCE_RATIO * scored[0][0]:
+                break
+            picked.append(s)
+        return picked, ""
+
+    def _corpus(self) -> str:
+        return " ".join(h.chunk.text for h in self.hits) + " " + " ".join(d.text for d in self.docs.values())
+
+    def scored(self) -> list[tuple[float, Sent]]:
+        """Sentences that could answer, with their score, best first (see the weights below)."""
+        q = self.question
+        qs = [_stem(w) for w in followup.content_words(q.replace("-", " "))]
+        folded = _fold(self._corpus())
+        # names the documents use (not paraphrases like "Kiwi" or "Canberra"): the answer must be about them
+        known = [_stems(n) for n in followup._names(q) if re.search(rf"\b{re.escape(_fold(n))}", folded)]
+        # rare words pick the sentence (idf over the candidates): "chaired" beats "NATO", which every passage has
+        df = {t: sum(t in _stems(s.text) for s in self.sents) for t in qs}
+        weights = {t: math.log(1 + len(self.sents) / (1 + df[t])) for t in qs}
+        total = sum(weights.values()) or 1.0
+        kind = _answer_kind(q)
+        cos = self.vecs[1:] @ self.vecs[0] if self.sents else []
+        scored = []
+        for s, c in zip(self.sents, cos):
+            st, ct, pt = _stems(s.text), _stems(s.context), _stems(s.passage)
+            # about the country/person asked about: named in the sentence or the one before (or at least its passage)
+            if known and sum(1.0 if k & ct else 0.5 if k & pt else 0.0 for k in known) < len(known) / 2:
+                continue
+            fits = _fits(kind, s.text, set(qs))
+            if kind in ("number", "date") and not fits:
+                continue    # "how many …?" needs a sentence that gives a number
+            lex = sum(w for t, w in weights.items() if t in st) / total
+            ctx = sum(w for t, w in weights.items() if t in pt) / total
+            scored.append((0.40 * float(c) + 0.30 * lex + 0.10 * ctx + 0.15 * fits + 0.05 / s.n, s))
+        return sorted(scored, key=lambda x: -x[0])
+
+    def support(self, claims: list[str]) -> list[list[tuple[float, Sent | None]]]:
+        """For each claim and each source n: (best support score, the sentence of source n that gives it)."""
+        cv = self.embedder.encode(claims)
+        sims = cv @ self.vecs[1:].T if self.sents else np.zeros((len(claims), 0))
+        rows = []
+        for i, claim in enumerate(claims):
+            terms, nums = _stems(claim), set(re.findall(r"\d[\d,.]*\d|\d", claim))
+            row = [(0.0, None)] * len(self.hits)
+            for j, s in enumerate(self.sents):
+                lex = len(terms & _stems(s.text)) / (len(terms) or 1)
+                score = 0.5 * float(sims[i, j]) + 0.5 * lex
+                if nums - set(re.findall(r"\d[\d,.]*\d|\d", s.passage)):
+                    score *= 0.5    # a figure the source never gives
+                if score > row[s.n - 1][0]:
+                    row[s.n - 1] = (score, s)
+            rows.append(row)
+        return rows
+
+
+def _answer_kind(q: str) -> str:
+    ql = q.lower()
+    if re.search(r"\bhow (?:much|many|long|old|far)\b|\bwhat (?:share|percentage|amount|number)\b", ql):
+        return "number"
+    if re.match(r"\s*when\b", ql) or re.search(r"\bwhat (?:year|date|day|time|month)\b|\bwhich day\b", ql):
+        return "date"
+    if re.match(r"\s*(?:who|whom|whose)\b", ql) or re.search(r"\b(?:which|what) \w*\s?(?:leader|person|senator|"
+                                                               r"minister|president|official|head|boss)\b", ql):
+        return "person"
+    if re.match(r"\s*(?:where|which|what)\b", ql):
+        return "name"
+    return ""
+
+
+def _fits(kind: str, sentence: str, q_stems: set[str]) -> float:
+    """1.0 when the sentence holds something of the kind the question asks for that the question itself lacks."""
+    if kind == "number":
+        return float(any(_stem(m.group()) not in q_stems for m in _NUMBER.finditer(sentence)))
+    if kind == "date":
+        return float(any(_stem(m.group()) not in q_stems for m in _DATE.finditer(sentence)))
+    new = [w for w in _CAP.findall(sentence) if w.lower() not in followup.STOP and _stem(w) not in q_stems]
+    if kind == "person":
+        titled = any(_stem(m.group(1)) not in q_stems for m in _PERSON.finditer(sentence))
+        return 1.0 if titled else 0.5 if new else 0.0
+    if kind == "name":
+        return 1.0 if new else 0.0
+    return 0.0
+
+
+def ask(retriever, question: str, settings, history: Sequence = ()) -> Answer:
+    """Answer `question` from the index behind `retriever`, with verified [n] citations (or a refusal)."""
+    answer = None
+    for item in ask_stream(retriever, question, settings, history):
+        answer = item
+    return answer
+
+
+def ask_stream(retriever, question: str, settings, history: Sequence = ()) -> Iterator[str | Answer]:
+    """Yield answer-text deltas as they arrive; the last item is the checked Answer, whose text replaces them."""
+    if settings.answerer not in ANSWERERS:
+        raise RagError(f"unknown answerer {settings.answerer!r}; set RAG_ANSWERER to one of {', '.join(ANSWERERS)}")
+    note, chat = "", None
+    try:
+        chat = llm.get_chat(settings)
+    except llm.LLMError as e:
+        note = f"{e}; showing the extractive answer"
+    standalone = question
+    if history:
+        try:
+            standalone = followup.rewrite(question, history, chat, retriever.embedder)
+        except llm.LLMError as e:   # the LLM is down: don't wait for it a second time to answer
+            note, chat = f"{e}; showing the extractive answer", None
+            standalone = followup.rewrite(question, history, None, retriever.embedder)
+    hits = tuple(retriever.search(standalone, k=settings.top_k))
+    base = Answer(question, standalone, "", (), hits, answerer=settings.answerer if chat else "extractive", note=note)
+    ev = Evidence(retriever, standalone, hits)
+    why = _off_topic(retriever, standalone, hits)
+    if why:
+        yield REFUSAL
+        yield _refuse(base, why)
+        return
+    if chat is not None:
+        parts: list[str] = []
+        try:
+            for delta in chat.stream(llm.build_messages(standalone, hits)):
+                parts.append(delta)
+                yield delta
+            yield check_answer("".join(parts), ev, base)
+            return
+        except llm.LLMError as e:
+            base = replace(base, answerer="extractive", note=f"{e}; showing the extractive answer")
+    answer = extractive_answer(ev, base)
+    yield answer.text
+    yield answer
+
+
+def _off_topic(retriever, question: str, hits: Sequence[Hit]) -> str:
+    """Why retrieval found nothing relevant enough, or "" when it did."""
+    if not hits:
+        return "no passage matched the question"
+    best = max(retriever.dense_scores(question, list(hits)))
+    if best < REFUSAL_THRESHOLD:
+        return f"no passage is close to the question (best similarity {best:.2f} < {REFUSAL_THRESHOLD})"
+    return ""
+
+
+def _refuse(base: Answer, why: str) -> Answer:
+    note = "; ".join(x for x in (base.note, why) if x)
+    return replace(base, text=REFUSAL, citations=(), refused=True, unsupported=(), note=note)
+
+
+def extractive_answer(ev: Evidence, base: Answer) -> Answer:
+    """The 1–3 retrieved sentences that best answer the question, verbatim, each with its [n]."""
+    picked, why = ev.best_sentences()
+    if not picked:
+        return _refuse(base, why)
+    cites = tuple(ev.citation(s) for s in picked)
+    text = " ".join(f"{' '.join(s.text.split())} [{s.n}]" for s in picked)
+    return replace(base, text=text, citations=cites)
+
+
+def check_answer(text: str, ev: Evidence, base: Answer) -> Answer:
+    """Check an LLM answer's citations: drop [n] outside 1..len(hits), keep [n] only where source n supports the
+    sentence (re-citing the passage that does when the model cited the wrong one), flag sentences nothing supports.
+    """
+    claims = []
+    for a, b in sentence_spans(text):
+        sent = text[a:b]
+        ns = [int(x) for m in _MARKER.finditer(sent) for x in m.group(1).split(",")]
+        claim = _MARKER.sub("", sent).strip()
+        if claim and claim not in {".", "!", "?"}:
+            claims.append((claim, [n for n in dict.fromkeys(ns) if 1 <= n <= len(ev.hits)]))
+    if not claims or all(_DECLINE.search(c) or c.startswith(REFUSAL) for c, _ in claims):
+        return _refuse(base, "the LLM found no answer in the sources" if claims else "the LLM gave no answer")
+    supports = ev.support([c for c, _ in claims])
+    out, cites, unsupported = [], [], []
+    for (claim, cited), row in zip(claims, supports):
+        good = [n for n in cited if row[n - 1][0] >= SUPPORT_THRESHOLD]
+        if not good:
+            best = max(range(len(row)), key=lambda i: row[i][0], default=None)
+            good = [best + 1] if best is not None and row[best][0] >= SUPPORT_THRESHOLD else []
+        if not good:
+            if not (_DECLINE.search(claim) or claim.startswith(REFUSAL)):
+                unsupported.append(claim)
+                out.append(claim)
+            continue
+        for n in good:
+            c = ev.citation(row[n - 1][1])
+            if c not in cites:
+                cites.append(c)
+        out.append(claim.rstrip() + " " + "".join(f"[{n}]" for n in good))
+    if not cites:
+        return replace(_refuse(base, "no source supports the LLM's answer"), unsupported=tuple(unsupported))
+    return replace(base, text=" ".join(out), citations=tuple(cites), unsupported=tuple(unsupported))
+
+
+def format_answer(answer: Answer) -> str:
+    """Terminal rendering: the answer (unsupported sentences marked), then numbered sources with quoted spans."""
+    lines = []
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        lines.append(f"(understood as: {answer.standalone_question})")
+    text = answer.text
+    for s in answer.unsupported:
+        text = text.replace(s, f"{s} [unsupported: no source says this]", 1)
+    lines.append(text)
+    if answer.refused:
+        if answer.hits:
+            lines += ["", "Closest passages:"]
+            for h in answer.hits:
+                snippet = " ".join(h.chunk.text.split())
+                lines.append(f"  {h.rank}. {_label(h.title, h.chunk.doc_id, h.date)}: "
+                             f"{snippet[:160] + '…' if len(snippet) > 160 else snippet}")
+    else:
+        lines += ["", "Sources:"]
+        last = None
+        for c in sorted(answer.citations, key=lambda c: (c.n, c.start)):
+            if c.n != last:
+                lines.append(f"  [{c.n}] {_label(c.title, c.doc_id, c.date)}")
+                last = c.n
+            lines.append(f"      “{' '.join(c.quote.split())}” (chars {c.start}–{c.end})")
+    if answer.note:
+        lines += ["", f"Note: {answer.note}"]
+    return "\n".join(lines)
+
+
+def _label(title: str, doc_id: str, date: str | None) -> str:
+    parts = [title] if title and title != doc_id else []
+    parts.append(doc_id)
+    if date:
+        parts.append(date)
+    return " — ".join(parts)
+
+
+def answer_to_json(answer: Answer) -> dict:
+    return {
+        "question": answer.question, "standalone_question": answer.standalone_question, "answer": answer.text,
+        "refused": answer.refused, "unsupported": list(answer.unsupported),
+        "citations": [{"n": c.n, "doc_id": c.doc_id, "title": c.title, "date": c.date, "chunk_id": c.chunk_id,
+                       "start": c.start, "end": c.end, "quote": c.quote} for c in answer.citations],
+        "hits": [{"rank": h.rank, "score": h.score, "doc_id": h.chunk.doc_id, "title": h.title,
+                  "chunk_id": h.chunk.id, "start": h.chunk.start, "end": h.chunk.end, "text": h.chunk.text}
+                 for h in answer.hits],
+        "answerer": answer.answerer, "note": answer.note,
+    }

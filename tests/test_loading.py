@@ -1,0 +1,104 @@
+"""Loading documents: every supported format, metadata, and bad input that is named and skipped."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from rag.errors import RagError
+from rag.loaders import load
+from conftest import SEEDS
+
+
+def test_seeds_load_with_titles_and_dates():
+    docs = {d.id: d for d in load(SEEDS).documents}
+    assert sorted(docs) == sorted(p.name for p in SEEDS.iterdir())
+    d001 = docs["001_88c7197dd4cdd008.txt"]
+    assert d001.date == "2024-07-11"
+    assert d001.title.startswith("NATO chief says alliance")
+    assert "date 2024-07-11" not in d001.text          # the header line is metadata, not text
+    d003 = docs["003_1fcb2ff00d21c651.txt"]
+    assert d003.date == "2024-07-11" and d003.source_url.startswith("https://bidenwhitehouse")
+    assert "Readout of President" in d003.title and not d003.text.startswith("---")
+    assert docs["000_a5161bc88c4f9418.txt"].title == "000_a5161bc88c4f9418.txt"   # no heading: file name
+
+
+def test_markdown_html_and_nested_folders(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "note.md").write_text("---\ntitle: Budget memo\ndate: 2025-01-02\n---\nThe budget is 12 euros.\n")
+    (tmp_path / "page.html").write_text("<html><head><title>Town page</title><style>p{}</style>"
+                                        "<script>var x=1;</script></head><body><p>Visible words.</p></body></html>")
+    docs = {d.id: d for d in load(tmp_path).documents}
+    assert docs["sub/note.md"].title == "Budget memo" and docs["sub/note.md"].date == "2025-01-02"
+    assert docs["sub/note.md"].text.strip() == "The budget is 12 euros."
+    page = docs["page.html"]
+    assert page.title == "Town page" and "Visible words." in page.text
+    assert "var x" not in page.text and "p{}" not in page.text
+
+
+def test_pdf_text_keeps_page_numbers(tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = pypdf.PdfWriter()
+    for words in ("First page about apples.", "Second page about pears."):
+        page = writer.add_blank_page(300, 300)
+        font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"):
+                                 NameObject("/Type1"), NameObject("/BaseFont"): NameObject("/Helvetica")})
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject(
+            {NameObject("/F1"): writer._add_object(font)})})
+        stream = DecodedStreamObject()
+        stream.set_data(f"BT /F1 12 Tf 20 200 Td ({words}) Tj ET".encode())
+        page[NameObject("/Contents")] = writer._add_object(stream)
+    with open(tmp_path / "fruit.pdf", "wb") as f:
+        writer.write(f)
+    (doc,) = load(tmp_path).documents
+    assert "apples" in doc.text and "pears" in doc.text
+    assert doc.page_at(doc.text.index("pears")) == 2 and doc.page_at(doc.text.index("apples")) == 1
+
+
+def test_corpus_jsonl_uses_record_ids(tmp_path):
+    rows = [{"id": "a-1", "title": "Alpha", "text": "Alpha text."}, {"id": "b-2", "title": "Beta", "text": "Beta."}]
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json\n")
+    result = load(path)
+    assert [(d.id, d.title) for d in result.documents] == [("a-1", "Alpha"), ("b-2", "Beta")]
+    assert len(result.skipped) == 1 and result.skipped[0][0] == "corpus.jsonl:3"
+
+
+BAD = {
+    "empty.txt": b"",
+    "blank.md": b"   \n\n",
+    "binary.txt": b"\x00\x01\x02ELF\x00" * 10,
+    "latin1.txt": "caf\xe9 au lait".encode("latin-1"),
+    "broken.pdf": b"%PDF-1.4 this is not really a pdf",
+    "badfront.md": b"---\ntitle: [unclosed\n---\nBody text here.\n",
+    "picture.png": b"\x89PNG\r\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_file_is_named_and_skipped_rest_loads(tmp_path, name):
+    (tmp_path / "good.txt").write_text("A perfectly fine document about ferries.")
+    (tmp_path / name).write_bytes(BAD[name])
+    result = load(tmp_path)
+    assert [d.id for d in result.documents] == ["good.txt"]
+    assert [n for n, _ in result.skipped] == [name]
+    reason = result.skipped[0][1]
+    assert reason and "\n" not in reason
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file_is_skipped(tmp_path):
+    (tmp_path / "good.txt").write_text("Fine.")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("hidden")
+    secret.chmod(0)
+    assert [n for n, _ in load(tmp_path).skipped] == ["secret.txt"]
+
+
+def test_missing_docs_folder_is_one_line_error(tmp_path):
+    with pytest.raises(RagError) as e:
+        load(tmp_path / "nope")
+    assert "does not exist" in str(e.value) and "\n" not in str(e.value)
