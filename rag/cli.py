@@ -154,5 +154,59 @@ def chat(docs, index, host, port, share):
     _run(lambda: launch(s, host=host, port=port, share=share))
 
 
+@main.command("eval")
+@common
+@click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=str), default=None,
+              help="A corpus folder with corpus.jsonl + questions.jsonl (e.g. eval/datasets/xquad-en); its own "
+                   "index is built once and cached in eval/.cache/.")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=str), default=None,
+              help="A questions.jsonl to evaluate instead [default eval/questions.jsonl over the seeds].")
+@click.option("--modes", default="dense,bm25,hybrid", show_default=True,
+              help="Retrieval modes to compare, comma-separated.")
+@click.option("-k", "k", type=int, default=5, show_default=True, help="Passages retrieved per question.")
+@click.option("--answerer", type=click.Choice(["extractive", "openai", "local"]), default=None,
+              help="Answerer whose answers are scored [env RAG_ANSWERER; extractive].")
+@click.option("--no-answers", is_flag=True, help="Score retrieval only (much faster on big sets).")
+@click.option("--limit", type=int, default=None, help="Evaluate only N questions, spread over the file.")
+@click.option("--min", "floors", multiple=True, metavar="METRIC=VALUE",
+              help="Fail (exit 1) when METRIC falls below VALUE in any mode, e.g. --min hit@5=0.9 (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Write results.json, report.md and chart.png into this folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as one JSON document.")
+def eval_(docs, index, dataset, questions, modes, k, answerer, no_answers, limit, floors, out, as_json):
+    """Score retrieval (hit@k, MRR, all-gold@k), answers (containment, F1), citations and refusals.
+
+    \b
+    rag eval                                  the seed questions in eval/questions.jsonl
+    rag eval --dataset eval/datasets/xquad-en --modes dense,bm25,hybrid --out /tmp/x
+    rag eval --min hit@5=0.9 --min answer_contains=0.6     gate: exit 1 on a regression
+    """
+    from pathlib import Path
+
+    from .evaluate import check_floors, parse_floors, render_table, run_eval, write_report
+
+    s = _settings(docs=docs, index=index, answerer=answerer)
+
+    def go():
+        gates = parse_floors(floors)
+        result = run_eval(s, Path(dataset) if dataset else None, Path(questions) if questions else None,
+                          [m.strip() for m in modes.split(",") if m.strip()], k=k,
+                          progress=not as_json and sys.stderr.isatty(), answers=not no_answers, limit=limit)
+        return result, gates
+
+    result, gates = _run(go)
+    if out:
+        paths = write_report(result, Path(out))
+        if not as_json:
+            click.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
+    if as_json:
+        _emit(result)
+    else:
+        click.echo(render_table(result))
+    problems = check_floors(result, gates) if gates else []
+    if problems:
+        raise click.ClickException("quality below the floor: " + "; ".join(problems))
+
+
 if __name__ == "__main__":
     main()

@@ -14,8 +14,8 @@ from gradio_client import Client, handle_file
 
 from rag.config import Settings
 from rag.errors import RagError
-from ui.app import launch, parse_history
-from ui.state import safe_name, save_upload
+from ui.app import launch
+from ui.state import parse_history, safe_name, save_upload
 
 AUSTRALIA = "Who represented Australia at the meeting with NATO's Indo-Pacific partners?"
 ZORBLAX = "The Zorblax treaty was signed in Reykjavik on 3 March 2031 by Minister Halvard Strøm.\n"
@@ -107,6 +107,18 @@ def test_questions_are_answered_while_a_rebuild_runs(server, tmp_path):
     assert summary["added"] == 1
     assert all("[" in t for t in texts)
     assert "Reykjavik" in ask(client, "Where was the Zorblax treaty signed?")[0]
+
+
+def test_near_duplicate_documents_are_listed_as_corroboration(server):
+    client, settings, app = server
+    original = settings.docs / "003_1fcb2ff00d21c651.txt"
+    (settings.docs / "mirror").mkdir()
+    shutil.copyfile(original, settings.docs / "mirror" / "readout-copy.txt")
+    assert client.predict(api_name="/rebuild")["added"] == 1
+    question = "What are the four new flagship projects between NATO and its Indo-Pacific partners?"
+    _, data = ask(client, question)
+    cited = {c["doc_id"]: c["also_in"] for c in data["citations"]}
+    assert any(set(ids) | {doc} >= {original.name, "mirror/readout-copy.txt"} for doc, ids in cited.items())
 
 
 def _raw_upload(url: str, name: str, body: bytes) -> str | None:

@@ -14,7 +14,7 @@ from ui.app import launch
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
-QUESTION = "Who represented Australia at the meeting with NATO's Indo-Pacific partners?"
+QUESTION = "What are the four new flagship projects between NATO and its Indo-Pacific partners?"
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium "
@@ -33,9 +33,12 @@ def app_url(docs_copy, seed_index, tmp_path):
     app.close()
 
 
-def _ask(page, question: str, turn: int):
-    page.fill("#question textarea", question)
-    page.click("#ask")
+def _ask(page, question: str, turn: int, example: bool = False):
+    if example:       # the example buttons ask with one click
+        page.locator("#examples button", has_text=question).click()
+    else:
+        page.fill("#question textarea", question)
+        page.click("#ask")
     # the turn's answer is final once its sources are in and the streaming cursor is gone
     page.wait_for_function(
         """([turn]) => {
@@ -60,14 +63,19 @@ def test_chat_page_shows_cited_answer_and_highlighted_sources(app_url, tmp_path)
             _ask(page, QUESTION, 1)
             chat, sources = page.locator("#chat"), page.locator("#sources")
             assert chat.is_visible() and sources.is_visible()
-            assert "Marles" in chat.inner_text() and "[1]" in chat.inner_text()
-            assert "000_a5161bc88c4f9418.txt" in sources.inner_text()
+            assert "cyber" in chat.inner_text() and "[1]" in chat.inner_text()
+            assert "003_1fcb2ff00d21c651.txt" in sources.inner_text()
+            assert "Readout of President" in sources.inner_text()        # the document's title
             marks = sources.locator("mark")
             assert marks.count() >= 1 and marks.first.is_visible()
-            assert any("Marles" in m for m in marks.all_inner_texts())
+            assert any("flagship projects" in m for m in marks.all_inner_texts())
 
-            _ask(page, "And who came from Japan?", 2)
-            assert "Kishida" in chat.inner_text().split("And who came from Japan?")[-1]
+            _ask(page, "Who chaired the Indo-Pacific 4 meeting?", 2, example=True)
+            assert "Luxon" in chat.inner_text().split("Who chaired the Indo-Pacific 4 meeting?")[-1]
+            _ask(page, "And who came from Japan?", 3)
+            last = chat.inner_text().split("And who came from Japan?")[-1]
+            assert "Kishida" in last and "Understood as" in last          # the follow-up was rewritten
+            assert "000_a5161bc88c4f9418.txt" in sources.inner_text()
             shot = tmp_path / "chat.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000

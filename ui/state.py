@@ -1,0 +1,175 @@
+"""What the chat app holds between requests: the live retriever (swapped after a rebuild), the docs folder that
+uploads land in, and each request's own settings (never a global change).
+
+The index is loaded once; a rebuild writes a new build on disk, loads it, then swaps one reference, so questions
+asked meanwhile are answered from the old index. Upload names are reduced to one safe file name inside the docs
+folder, or refused:
+
+    >>> safe_name("../../evil.md"), safe_name("C:\\\\tmp\\\\Notes 2024 (v2).md"), safe_name(".bashrc.txt")
+    ('evil.md', 'Notes_2024_v2.md', 'bashrc.txt')
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import threading
+import unicodedata
+from dataclasses import replace
+from pathlib import Path
+
+from rag.answer import ANSWERERS
+from rag.config import Settings
+from rag.errors import RagError
+from rag.loaders import SUPPORTED
+from rag.retrieve import RETRIEVAL_MODES, Retriever, open_retriever
+from rag.store import active_build, build_index
+
+_UNSAFE = re.compile(r"[^\w.\-]+")
+MAX_NAME = 120
+
+
+class RetrieverHolder:
+    """The retriever in use, behind a lock; `rebuild` builds the new index first and only then swaps it in."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.Lock()           # guards the reference swap
+        self._rebuilding = threading.Lock()     # one rebuild at a time
+        if active_build(settings.index) is None:
+            build_index(settings, progress=True)     # first run (e.g. on the seeds): nothing to load yet
+        try:
+            base = self._open(settings)
+        except RagError:
+            # an index from another model/format: rebuild it once rather than refuse to start
+            build_index(settings, progress=True)
+            base = self._open(settings)
+        base.embedder.encode(["warm up"])       # load the model now, not during the first question
+        self._by_mode = {settings.mode: base}
+        self.skipped: list[str] = []            # "file: reason" lines of the last rebuild
+
+    @staticmethod
+    def _open(settings: Settings, embedder=None) -> Retriever:
+        retriever = open_retriever(settings, embedder)
+        retriever.index.bm25   # load the keyword index now: its build folder may be collected after a later swap
+        return retriever
+
+    def get(self, mode: str | None = None) -> Retriever:
+        """The live retriever; for another retrieval mode, a view over the same loaded index."""
+        mode = mode or self.settings.mode
+        if mode not in RETRIEVAL_MODES:
+            raise RagError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
+        with self._lock:
+            found = self._by_mode.get(mode)
+            if found is None:
+                base = next(iter(self._by_mode.values()))
+                found = Retriever(base.index, base.embedder, replace(self.settings, mode=mode))
+                self._by_mode[mode] = found
+            return found
+
+    @property
+    def busy(self) -> bool:
+        return self._rebuilding.locked()
+
+    def rebuild(self) -> dict:
+        """Build the index from the docs folder, load it, swap it in; returns build_index's summary."""
+        with self._rebuilding:
+            summary = build_index(self.settings, progress=True)
+            fresh = self._open(self.settings, self.get().embedder)
+            with self._lock:
+                self._by_mode = {self.settings.mode: fresh}
+                self.skipped = list(summary.get("skipped_files", []))
+            return summary
+
+    def documents(self) -> list[dict]:
+        docs = self.get().index.docs
+        return [{"title": d.title, "file": d.id, "date": d.date or "", "chunks": d.n_chunks}
+                for d in sorted(docs.values(), key=lambda d: d.id)]
+
+    def pending(self) -> list[str]:
+        """Supported files in the docs folder that the live index does not hold yet (uploaded, not rebuilt)."""
+        root = Path(self.settings.docs)
+        if not root.is_dir():
+            return []
+        indexed = set(self.get().index.docs) | {line.split(": ", 1)[0] for line in self.skipped}
+        found = []
+        for p in sorted(root.rglob("*")):
+            rel = p.relative_to(root)
+            if p.is_file() and p.suffix.lower() in SUPPORTED and p.suffix.lower() != ".jsonl" \
+                    and not any(part.startswith(".") for part in rel.parts) and rel.as_posix() not in indexed:
+                found.append(rel.as_posix())
+        return found
+
+
+def safe_name(name: str) -> str:
+    """One file name with no directory part and only letters, digits, `_`, `-`, `.`; raises RagError if none is left
+    or the type is not one the loader reads."""
+    base = unicodedata.normalize("NFKC", str(name)).replace("\\", "/").split("/")[-1]
+    base = _UNSAFE.sub("_", base).strip("._-")       # no leading dot: the loader skips hidden files
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    ext = "." + ext.lower() if ext else ""
+    if ext not in SUPPORTED:
+        raise RagError(f"{name!r}: unsupported file type; upload one of {' '.join(SUPPORTED)}")
+    stem = stem.strip("._-")[:MAX_NAME]
+    if not stem:
+        raise RagError(f"{name!r}: no usable file name left; rename the file (letters, digits, - and _)")
+    return stem + ext
+
+
+def save_upload(src: str | Path, name: str, settings: Settings) -> str:
+    """Copy an uploaded file into the docs folder under a safe name; returns a one-line message for the user."""
+    docs = Path(settings.docs)
+    if not docs.is_dir():
+        raise RagError(f"the docs location {docs} is a single file, not a folder; uploads need a docs folder")
+    clean = safe_name(name)
+    size = os.path.getsize(src)
+    if size > settings.max_upload_mb * 1024 * 1024:
+        raise RagError(f"{clean}: {size / 1024 / 1024:.1f} MB is over the {settings.max_upload_mb} MB upload limit "
+                       f"(RAG_MAX_UPLOAD_MB)")
+    if size == 0:
+        raise RagError(f"{clean}: the file is empty")
+    target = (docs / clean).resolve()
+    if target.parent != docs.resolve():      # belt and braces: safe_name already left no directory part
+        raise RagError(f"{name!r}: refused, the name points outside the docs folder")
+    existed = target.exists()
+    tmp = docs / f".upload-{secrets.token_hex(4)}"    # hidden: a rebuild running meanwhile never reads half a file
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, target)
+    renamed = f" (renamed from {name!r})" if clean != name else ""
+    return f"{'Replaced' if existed else 'Saved'} {clean}{renamed}"
+
+
+def request_settings(base: Settings, top_k=None, mode=None, answerer=None, base_url=None, model=None,
+                     api_key=None, gguf=None) -> Settings:
+    """This request's settings: the app's, with the values chosen in the UI (empty means 'keep')."""
+    mode, answerer = (mode or base.mode), (answerer or base.answerer)
+    if mode not in RETRIEVAL_MODES:
+        raise RagError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
+    if answerer not in ANSWERERS:
+        raise RagError(f"unknown answerer {answerer!r}; use one of {', '.join(ANSWERERS)}")
+    return replace(base, top_k=max(1, min(20, int(top_k or base.top_k))), mode=mode, answerer=answerer,
+                   llm_base_url=(base_url or "").strip() or base.llm_base_url,
+                   llm_model=(model or "").strip() or base.llm_model,
+                   llm_api_key=api_key or base.llm_api_key, llm_gguf=(gguf or "").strip() or base.llm_gguf)
+
+
+def parse_history(history) -> list[tuple[str, str]]:
+    """(user, assistant) pairs from a JSON string or list of pairs or of {role, content} messages."""
+    if isinstance(history, str):
+        history = json.loads(history) if history.strip() else []
+    pairs, question = [], None
+    for item in history or []:
+        if isinstance(item, dict):
+            if item.get("role") == "user":
+                question = str(item.get("content", ""))
+            elif item.get("role") == "assistant" and question is not None:
+                pairs.append((question, str(item.get("content", ""))))
+                question = None
+        else:
+            q, a = item
+            pairs.append((str(q), str(a)))
+    return pairs
