@@ -24,6 +24,7 @@ class Settings:
     mode: str = "hybrid"               # dense | bm25 | hybrid
     rrf_k: int = 60
     candidates: int = 50               # per-retriever depth fed into fusion
+    hops: int = 2                      # 2: also search with the question + the best passage (multi-hop questions)
     reranker: str = ""                 # local CrossEncoder folder; off by default (none ships offline)
     answerer: str = "extractive"       # extractive | openai | local
     llm_base_url: str = "http://127.0.0.1:8080/v1"

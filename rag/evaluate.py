@@ -121,12 +121,12 @@ def run_eval(settings: Settings, dataset: Path | None = None, questions: Path | 
     qs = spread(load_questions(qpath), limit)
     if not qs:
         raise RagError(f"{qpath} has no questions")
-    retriever = open_retriever(settings)
-    for mode in modes:      # load models before the clock runs: seconds are per question, not per start-up
-        retriever.search("warm up", k=1, mode=mode)
     rows = []
     with tqdm(total=len(qs) * len(modes), desc=f"eval {name}", unit="q", disable=not progress) as bar:
         for mode in modes:
+            # one retriever per mode: the answerer searches with its retriever's own mode
+            retriever = open_retriever(replace(settings, mode=mode, top_k=k))
+            retriever.search("warm up", k=1, mode=mode)     # load models before the clock runs
             for row in qs:
                 rows.append(evaluate_one(retriever, row, settings, mode, k, answers))
                 bar.update()

@@ -24,7 +24,7 @@ from . import tokens
 from .types import Hit
 
 PROMPT_BUDGET = 3000        # prompt tokens; with MAX_ANSWER_TOKENS it fits a 4k-token context
-MAX_ANSWER_TOKENS = 400
+MAX_ANSWER_TOKENS = 256        # one to three sentences
 DECLINE = "The documents do not say."
 
 SYSTEM = (

@@ -43,17 +43,38 @@ class Retriever:
             return []
         allowed = self._allowed_rows(doc_ids, date_from, date_to)
         depth = max(self.settings.candidates, 4 * k)
-        qvec = self.embedder.encode([query])[0] if mode != "bm25" else None
-        if mode == "dense":
-            scored = self._dense(qvec, depth, allowed)
-        elif mode == "bm25":
-            scored = self._bm25(query, depth, allowed)
-        else:
-            scored = rrf([self._dense(qvec, depth, allowed), self._bm25(query, depth, allowed)],
-                         self.settings.rrf_k)
+        rankings = self._rankings(query, mode, depth, allowed)
+        scored = rankings[0] if len(rankings) == 1 else rrf(rankings, self.settings.rrf_k)
+        if self.settings.hops > 1 and scored:
+            fused = rrf([*rankings, self._linked(query, scored, mode, depth, allowed)], self.settings.rrf_k)
+            top = scored[0]          # the first hop's best passage keeps rank 1; the hop fills the rest
+            scored = [top, *[(r, x) for r, x in fused if r != top[0]]]
         if self.settings.reranker:
             scored = self._rerank(query, scored[:depth])
         return self._collapse(scored, k)
+
+    def _linked(self, query: str, scored, mode: str, depth: int, allowed) -> list[tuple[int, float]]:
+        """Second hop: passages of documents whose title the best passage mentions (the bridge entity a
+        multi-hop question leaves implicit), ranked by a search for the question plus that passage."""
+        best = self.index.chunks[scored[0][0]]
+        found = self._rankings(f"{query}\n{best.text}", mode, depth, allowed)
+        text = " " + " ".join(re.findall(r"\w+", best.text.lower())) + " "
+        docs = self.index.docs
+        linked = []
+        for row, score in (found[0] if len(found) == 1 else rrf(found, self.settings.rrf_k)):
+            doc = docs.get(self.index.chunks[row].doc_id)
+            title = " ".join(re.findall(r"\w+", doc.title.lower())) if doc else ""
+            if doc and doc.id != best.doc_id and len(title) > 3 and f" {title} " in text:
+                linked.append((row, score))
+        return linked
+
+    def _rankings(self, query: str, mode: str, depth: int, allowed) -> list[list[tuple[int, float]]]:
+        out = []
+        if mode in ("dense", "hybrid"):
+            out.append(self._dense(self.embedder.encode([query])[0], depth, allowed))
+        if mode in ("bm25", "hybrid"):
+            out.append(self._bm25(query, depth, allowed))
+        return out
 
     def dense_scores(self, query: str, hits: list[Hit]) -> list[float]:
         """Cosine similarity between the query and each hit's passage (for relevance thresholds)."""
