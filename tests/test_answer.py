@@ -1,0 +1,217 @@
+"""Answers with checked citations, on a real index of the seeds: extractive answers, refusal, citation checks,
+follow-up rewriting and the two renderings (terminal, JSON)."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from rag import answer as A
+from rag.errors import RagError
+from rag.followup import deterministic_rewrite, is_followup, rewrite
+from rag.types import Answer
+
+AUSTRALIA = "Who represented Australia at the meeting with NATO's Indo-Pacific partners?"
+
+
+@pytest.fixture(scope="module")
+def retriever(seed_settings):
+    from rag.retrieve import open_retriever
+
+    return open_retriever(seed_settings)
+
+
+def assert_quotes_are_verbatim(retriever, answer: Answer):
+    for c in answer.citations:
+        assert 1 <= c.n <= len(answer.hits)
+        assert c.doc_id in answer.hits[c.n - 1].doc_ids     # the passage's document or a near-duplicate's
+        assert retriever.index.docs[c.doc_id].text[c.start:c.end] == c.quote
+
+
+@pytest.mark.parametrize("question, fact, seed", [
+    (AUSTRALIA, "Richard Marles", None),                     # three seeds name him; any of them is right
+    ("How much more military and humanitarian support did New Zealand announce?", "$16 million", "000_"),
+    ("How many nations are in the NATO alliance?", "32 nations", "001_"),
+    ("Besides North Korea, which country did NATO members say is fuelling Russia's war against Ukraine?",
+     "Iran", "002_"),
+    ("How many new flagship projects did NATO and its Indo-Pacific partners welcome?", "four new flagship", "003_"),
+    ("Which Australian prime minister decided not to attend the Indo Pacific 4 meeting?", "Anthony Albanese", "000_"),
+    ("Who was Stoltenberg expected to hold a news conference with early in the afternoon?", "Zelensky", "001_"),
+])
+def test_extractive_answer_quotes_the_gold_fact_and_cites_its_seed(retriever, seed_settings, question, fact, seed):
+    ans = A.ask(retriever, question, seed_settings)
+    assert not ans.refused and ans.answerer == "extractive"
+    assert fact in ans.text
+    supporting = [c for c in ans.citations if fact in c.quote]
+    assert supporting, ans.citations
+    if seed:
+        assert any(c.doc_id.startswith(seed) for c in supporting)
+    else:
+        assert all("Marles" in retriever.index.docs[c.doc_id].text for c in supporting)
+    assert_quotes_are_verbatim(retriever, ans)
+    # every sentence of the answer is a quote followed by its marker: no invented text
+    for c in ans.citations:
+        assert f"{' '.join(c.quote.split())} [{c.n}]" in ans.text
+
+
+def test_a_sentence_two_outlets_share_is_cited_in_both(retriever, seed_settings):
+    ans = A.ask(retriever, "What did the leaders express grave concern over regarding Russia and the DPRK?",
+                seed_settings)
+    assert "grave concern" in ans.text
+    docs = {c.doc_id[:4] for c in ans.citations if "grave concern" in c.quote}
+    assert docs == {"001_", "003_"}          # the White House readout, and the article quoting it
+    assert len({c.n for c in ans.citations}) == 1
+    assert_quotes_are_verbatim(retriever, ans)
+    assert "  also " in A.format_answer(ans)
+
+
+def test_quotes_from_hard_wrapped_text_keep_their_exact_span(retriever, seed_settings):
+    ans = A.ask(retriever, "What other post does Richard Marles hold besides Deputy Prime Minister?", seed_settings)
+    assert not ans.refused
+    assert_quotes_are_verbatim(retriever, ans)
+
+
+@pytest.mark.parametrize("question", [
+    "What was agreed at the 2019 NATO leaders' meeting in London?",      # on topic, but the seeds never say
+    "How many air defence systems did the United States pledge to Ukraine?",   # no number in the seeds
+    "How much aid did Japan announce for Ukraine at the Washington summit?",   # a figure, but New Zealand's
+    "How do I bake sourdough bread?",                                     # off topic: below the threshold
+])
+def test_unanswerable_question_is_refused_with_the_closest_hits(retriever, seed_settings, question):
+    ans = A.ask(retriever, question, seed_settings)
+    assert ans.refused
+    assert ans.text == A.REFUSAL and ans.citations == ()
+    assert ans.hits, "a refusal still shows the closest passages"
+    out = A.format_answer(ans)
+    assert "do not say" in out and "Closest passages:" in out
+
+
+def test_refusal_threshold_sits_between_answerable_and_off_topic(retriever, seed_settings):
+    on_topic = retriever.search(AUSTRALIA, k=5)
+    assert max(retriever.dense_scores(AUSTRALIA, on_topic)) > A.REFUSAL_THRESHOLD + 0.1
+    off = "What is the capital of Peru?"
+    assert max(retriever.dense_scores(off, retriever.search(off, k=5))) < A.REFUSAL_THRESHOLD
+
+
+def _checked(retriever, text: str, question: str = AUSTRALIA) -> Answer:
+    hits = tuple(retriever.search(question, k=5))
+    base = Answer(question, question, "", (), hits, answerer="openai")
+    return A.check_answer(text, A.Evidence(retriever, question, hits), base)
+
+
+def _n_quoting(retriever, phrase: str) -> int:
+    hits = retriever.search(AUSTRALIA, k=5)
+    return next(i for i, h in enumerate(hits, 1) if phrase in h.chunk.text)
+
+
+def test_out_of_range_markers_are_dropped(retriever):
+    n = _n_quoting(retriever, "Richard Marles")
+    ans = _checked(retriever, f"Australia's Deputy Prime Minister Richard Marles attended the meeting [0][{n}][99].")
+    assert "[0]" not in ans.text and "[99]" not in ans.text
+    assert f"[{n}]" in ans.text
+    assert [c.n for c in ans.citations] == [n]
+    assert "Richard Marles" in ans.citations[0].quote     # the best-supporting sentence of the cited passage
+    assert_quotes_are_verbatim(retriever, ans)
+
+
+def test_a_citation_that_only_points_out_of_range_is_replaced_by_the_supporting_source(retriever):
+    ans = _checked(retriever, "Australia's Deputy Prime Minister Richard Marles attended the Indo-Pacific meeting [99].")
+    assert not ans.refused and len(ans.citations) == 1 and "[99]" not in ans.text
+    c = ans.citations[0]
+    assert "Richard Marles" in c.quote and ans.text.endswith(f"[{c.n}]")
+    assert_quotes_are_verbatim(retriever, ans)
+
+
+def test_unsupported_sentence_is_flagged_and_marked(retriever):
+    n = _n_quoting(retriever, "Richard Marles")
+    ans = _checked(retriever, f"Australia's Deputy Prime Minister Richard Marles attended the Indo-Pacific meeting "
+                              f"[{n}]. Bananas are yellow and grow in Ecuador [{n}].")
+    assert ans.unsupported == ("Bananas are yellow and grow in Ecuador.",)
+    assert not ans.refused and len(ans.citations) == 1
+    assert "Bananas are yellow and grow in Ecuador. [unsupported" in A.format_answer(ans)
+
+
+def test_an_answer_no_source_supports_becomes_a_refusal(retriever):
+    ans = _checked(retriever, "The summit was held in London in 2019 [1].")
+    assert ans.refused and ans.citations == () and ans.hits
+    assert ans.unsupported == ("The summit was held in London in 2019.",)
+
+
+def test_an_llm_that_declines_is_a_refusal(retriever):
+    assert _checked(retriever, "The documents do not say.").refused
+    assert _checked(retriever, "I'm sorry, the sources do not contain this information.").refused
+
+
+def test_sentence_spans_skip_initials_and_abbreviations():
+    text = "President Joseph R. Biden, Jr.\nbriefly met U.S. allies. They left.\n\nNext paragraph without end"
+    assert [text[a:b] for a, b in A.sentence_spans(text)] == [
+        "President Joseph R. Biden, Jr.\nbriefly met U.S. allies.", "They left.", "Next paragraph without end"]
+
+
+def test_json_rendering_has_every_field_and_serialises(retriever, seed_settings):
+    ans = A.ask(retriever, AUSTRALIA, seed_settings)
+    data = json.loads(json.dumps(A.answer_to_json(ans)))
+    assert set(data) == {"question", "standalone_question", "answer", "refused", "unsupported", "citations", "hits",
+                         "answerer", "note"}
+    assert set(data["citations"][0]) == {"n", "doc_id", "title", "date", "chunk_id", "start", "end", "quote"}
+    assert set(data["hits"][0]) == {"rank", "score", "doc_id", "title", "chunk_id", "start", "end", "text"}
+    assert data["answer"] == ans.text and len(data["hits"]) == len(ans.hits)
+
+
+def test_terminal_rendering_lists_numbered_sources_with_title_file_date_and_quote(retriever, seed_settings):
+    ans = A.ask(retriever, "How many nations are in the NATO alliance?", seed_settings)
+    out = A.format_answer(ans)
+    c = ans.citations[0]
+    assert out.startswith(ans.text)
+    assert f"[{c.n}] " in out and c.doc_id in out and "2024-07-11" in out
+    assert "NATO chief says alliance" in out          # the title from the seed's first line
+    assert " ".join(c.quote.split()) in out
+
+
+def test_stream_yields_text_then_the_final_answer(retriever, seed_settings):
+    items = list(A.ask_stream(retriever, AUSTRALIA, seed_settings))
+    assert isinstance(items[-1], Answer)
+    assert all(isinstance(x, str) for x in items[:-1]) and "".join(items[:-1]) == items[-1].text
+
+
+def test_unknown_answerer_is_a_one_line_error(retriever, seed_settings):
+    with pytest.raises(RagError, match="RAG_ANSWERER"):
+        A.ask(retriever, AUSTRALIA, replace(seed_settings, answerer="gpt"))
+
+
+# ---- follow-ups -------------------------------------------------------------------------------------------
+def test_followup_detection():
+    assert is_followup("And who came from Japan?")
+    assert is_followup("What about Japan?")
+    assert is_followup("What did he say?")
+    assert not is_followup(AUSTRALIA)
+    assert not is_followup("Who is the head of NATO?")
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("What about Japan?", "Who represented Japan at the meeting with NATO's Indo-Pacific partners?"),
+    ("And Korea?", "Who represented Korea at the meeting with NATO's Indo-Pacific partners?"),
+    ("And who came from Japan?", "Who came from Japan — represented at the meeting with NATO's Indo-Pacific partners?"),
+])
+def test_deterministic_rewrite_merges_the_previous_question(question, expected):
+    assert deterministic_rewrite(question, AUSTRALIA) == expected
+
+
+def test_pronouns_take_the_previous_turns_names():
+    history = [("What did Christopher Luxon say about Russia?", "He said … [1]")]
+    assert rewrite("What did he say about China?", history) == "What did Christopher Luxon say about China?"
+    assert rewrite("Who is the head of NATO?", history) == "Who is the head of NATO?"   # stands alone
+    chain = [("Who attended from Korea?", "x"), ("What about Australia?", "y")]
+    assert rewrite("And Japan?", chain) == "Who attended from Japan?"
+    gradio = [{"role": "user", "content": "Who attended from Korea?"}, {"role": "assistant", "content": "x"}]
+    assert rewrite("What about Japan?", gradio) == "Who attended from Japan?"
+
+
+def test_followup_is_answered_from_the_rewritten_question(retriever, seed_settings):
+    history = [(AUSTRALIA, "Australia's Deputy Prime Minister Richard Marles [1]")]
+    ans = A.ask(retriever, "And who came from Japan?", seed_settings, history=history)
+    assert ans.question == "And who came from Japan?"
+    assert "Japan" in ans.standalone_question and "Indo-Pacific" in ans.standalone_question
+    assert not ans.refused and "Kishida" in ans.text
+    assert "(understood as:" in A.format_answer(ans)
