@@ -240,7 +240,8 @@ def _answer_kind(q: str) -> str:
     if re.match(r"\s*(?:who|whom|whose)\b", ql) or re.search(r"\b(?:which|what) \w*\s?(?:leader|person|senator|"
                                                                r"minister|president|official|head|boss)\b", ql):
         return "person"
-    if re.match(r"\s*(?:where|which|what)\b", ql):
+    if re.match(r"\s*where\b", ql) or re.search(r"\b(?:which|what) \w*\s?(?:country|countries|city|cities|nations?|"
+                                               r"states?|governments?|organi[sz]ations?|compan(?:y|ies)|place)\b", ql):
         return "name"
     return ""
 
@@ -296,7 +297,7 @@ def ask_stream(retriever, question: str, settings, history: Sequence = ()) -> It
         except llm.LLMError as e:   # the LLM is down: don't wait for it a second time to answer
             note, chat = f"{e}; showing the extractive answer", None
             standalone = followup.rewrite(question, history, None, retriever.embedder)
-    hits = tuple(retriever.search(standalone, k=settings.top_k))
+    hits = tuple(retriever.search(standalone, k=settings.top_k, mode=settings.mode))
     base = Answer(question, standalone, "", (), hits, answerer=settings.answerer if chat else "extractive", note=note)
     ev = Evidence(retriever, standalone, hits)
     why = _off_topic(retriever, standalone, hits)
