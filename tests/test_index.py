@@ -112,15 +112,14 @@ def test_killed_rebuild_leaves_previous_index_usable(docs_copy, tmp_path):
     env = {"RAG_DOCS": str(docs_copy), "RAG_INDEX": str(index)}
     assert _rag("index", "--json", env=env).returncode == 0
     before = active_build(index)
-    # enough new text that the rebuild is still embedding when it is killed
-    for i in range(40):
+    # enough new text (about 1,500 chunks) that the rebuild is still loading or embedding when it is killed
+    for i in range(120):
         (docs_copy / f"extra{i}.txt").write_text(" ".join(f"Extra fact {i}.{j} about harbour cranes." for j in range(200)))
     proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "index"], cwd=ROOT, env={**os.environ, **env},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not list(index.glob(".tmp-*")) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)   # wait until the build has started writing its temporary folder
-    time.sleep(0.3)
+    started = time.monotonic()
+    while proc.poll() is None and time.monotonic() - started < 8 and not list(index.glob(".tmp-*")):
+        time.sleep(0.005)  # kill mid-embedding, or at once if it already writes its temporary build
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the rebuild finished before it could be killed"
@@ -130,8 +129,10 @@ def test_killed_rebuild_leaves_previous_index_usable(docs_copy, tmp_path):
     hits = json.loads(out.stdout)["hits"]
     assert hits and not any(h["doc_id"].startswith("extra") for h in hits)
     # and the next rebuild finishes, cleaning up the crashed one's leftovers
+    for i in range(1, 120):
+        (docs_copy / f"extra{i}.txt").unlink()
     done = _rag("index", "--json", env=env)
-    assert done.returncode == 0 and json.loads(done.stdout)["added"] == 40
+    assert done.returncode == 0 and json.loads(done.stdout)["added"] == 1
     assert not list(index.glob(".tmp-*"))
 
 
