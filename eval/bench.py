@@ -359,12 +359,12 @@ def render(r: dict) -> str:
              f"{inc['share_of_full']:.2%} of the full build ({inc['full_build_s']} s)")
     L += ["", "QUERY LATENCY ms (p50 / p95)" + ("" if q["ask_timed"] else "  — rag.answer missing: ask not timed")]
     cols = ["search_dense", "search_bm25", "search_hybrid"] + (["ask_extractive"] if q["ask_timed"] else [])
-    L.append(f"  {'index':26s}{'chunks':>9s}" + "".join(f"{c.replace('search_', ''):>16s}" for c in cols))
+    L.append(f"  {'index':26s}{'chunks':>9s}" + "".join(f"{c.replace('search_', ''):>20s}" for c in cols))
     table = [("seeds", q["seeds"]), ("hotpot", q["hotpot"]), ("synthetic flat", syn["flat"]),
              ("synthetic hnsw", syn["hnsw"])]
     for name, t in table:
         n = t.get("chunks", syn["rows"])
-        L.append(f"  {name:26s}{n:>9,}" + "".join(f"{t[c]['p50_ms']:>8} /{t[c]['p95_ms']:>7}" for c in cols))
+        L.append(f"  {name:26s}{n:>9,}" + "".join(f"{t[c]['p50_ms']:>11} /{t[c]['p95_ms']:>8}" for c in cols))
     L += ["", f"SYNTHETIC  {syn['rows']:,} chunks; vectors: {syn['vectors']}",
           f"  build: flat+BM25 {syn['flat_build_s']} s, HNSW (M 32, efConstruction 80) {syn['hnsw_build_s']} s",
           "  HNSW recall@10 vs exact: " + ", ".join(f"efSearch {ef}: {syn[f'hnsw_recall@10_ef{ef}']} "

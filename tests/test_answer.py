@@ -59,7 +59,7 @@ def test_a_sentence_two_outlets_share_is_cited_in_both(retriever, seed_settings)
     ans = A.ask(retriever, "What did the leaders express grave concern over regarding Russia and the DPRK?",
                 seed_settings)
     assert "grave concern" in ans.text
-    docs = {c.doc_id[:4] for c in ans.citations if "grave concern" in c.quote}
+    docs = {c.doc_id[:4] for c in ans.citations if "grave concern" in " ".join(c.quote.split())}   # 003 is hard-wrapped
     assert docs == {"001_", "003_"}          # the White House readout, and the article quoting it
     assert len({c.n for c in ans.citations}) == 1
     assert_quotes_are_verbatim(retriever, ans)

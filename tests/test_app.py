@@ -3,6 +3,7 @@ through its named API endpoints with gradio_client (and raw HTTP where a client 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -53,9 +54,9 @@ def ask(client, question, history=()):
 def test_seed_question_gets_a_cited_answer(server):
     client, _, app = server
     text, data = ask(client, AUSTRALIA)
-    assert "Marles" in text and "[1]" in text
-    first = [c for c in data["citations"] if c["n"] == 1]
-    assert first and first[0]["doc_id"].startswith("000_")
+    assert "Marles" in text and re.search(r"\[\d+\]", text)
+    marles = [c for c in data["citations"] if "Marles" in c["quote"]]
+    assert marles and any(c["doc_id"].startswith("000_") for c in marles)   # the seed that names him first
     docs = app.holder.get().index.docs
     for c in data["citations"]:          # every quote is the document's own text at the cited span
         assert docs[c["doc_id"]].text[c["start"]:c["end"]] == c["quote"]
