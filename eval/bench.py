@@ -101,18 +101,13 @@ def embedded_texts(index_dir: Path) -> list[str]:
 def loaded_embedder(settings):
     from rag.embed import get_embedder
 
-    e = get_embedder(settings.model, settings.batch_size)
+    e = get_embedder(settings.model, settings.batch_size, settings.embed_backend)
     with Timer() as t:
         e.encode(["warm up"])
     return e, t.wall
 
 
 def ask_fn():
-    """rag.answer.ask if that module exists in this checkout, else None (only search is timed then)."""
-    import importlib.util
-
-    if importlib.util.find_spec("rag.answer") is None:
-        return None
     from rag.answer import ask
 
     return ask

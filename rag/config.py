@@ -20,6 +20,7 @@ class Settings:
     chunk_size: int = 180              # tiktoken tokens; MiniLM reads at most 256 word pieces
     chunk_overlap: int = 30
     batch_size: int = 64
+    embed_backend: str = "onnx-int8"   # onnx-int8 | onnx | torch (rag/embed.py); the index records which it used
     top_k: int = 5
     mode: str = "hybrid"               # dense | bm25 | hybrid
     rrf_k: int = 60

@@ -1,13 +1,28 @@
-"""Embedding: the packaged all-MiniLM-L6-v2, loaded once from site-packages with the hub switched off.
+"""Embedding: the packaged all-MiniLM-L6-v2, loaded from site-packages with the hub switched off.
 
-Speed on CPU comes from encoding all new chunks in one length-sorted stream (short texts batch with short
-texts, so little padding), with torch using every core.
+Three backends compute the same mean-pooled, unit-length vectors:
+- `onnx-int8` (default): the model exported once to ONNX and its weights quantised to int8 (per channel), run with
+  onnxruntime. About 2x the speed of PyTorch for ingest and 5-8x for a single query on CPU; vectors keep a cosine
+  of about 0.99 with PyTorch's, and retrieval on the benchmarks does not move (README, "Speed").
+- `onnx`: the same export without quantisation (same vectors as PyTorch, faster queries).
+- `torch`: sentence-transformers itself.
+The export needs only the local weights and torch; it is written once to the cache folder (RAG_CACHE_DIR, default
+~/.cache/rag-cite) atomically, and reused by every later process. A model folder whose pooling is not plain mean
+pooling runs on `torch`, whatever is asked for.
+
+Speed on CPU also comes from encoding all new chunks in one length-sorted stream (short texts batch with short
+texts, so little padding), using every core.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
 import threading
+import warnings
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -19,6 +34,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+BACKENDS = ("onnx-int8", "onnx", "torch")
+EXPORT_VERSION = 1          # bump when the exported graph changes, so cached exports are redone
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def _model_path(model: str) -> str:
@@ -33,57 +52,85 @@ def _model_path(model: str) -> str:
     return model
 
 
-class Embedder:
-    """Cheap to construct; the model loads on first use."""
+def cache_dir() -> Path:
+    base = os.environ.get("RAG_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-cite"
+    return Path(base)
 
-    def __init__(self, model: str = MODEL_NAME, batch_size: int = 64):
+
+def onnx_ready(folder: str) -> bool:
+    """Can this sentence-transformers folder run on ONNX here: a BERT-style encoder, mean pooling, normalised?"""
+    p = Path(folder)
+    try:
+        modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((p / "modules.json").read_text())]
+        pooling = json.loads((p / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError, KeyError):
+        return False
+    modes = {k for k, v in pooling.items() if k.startswith("pooling_mode_") and v}
+    return (modules[:2] == ["Transformer", "Pooling"] and set(modules[2:]) <= {"Normalize"}
+            and modes == {"pooling_mode_mean_tokens"} and (p / "tokenizer.json").is_file())
+
+
+class Embedder:
+    """Cheap to construct; the model loads (and, the first time on a machine, is exported) on first use."""
+
+    def __init__(self, model: str = MODEL_NAME, batch_size: int = 64, backend: str = "onnx-int8"):
+        if backend not in BACKENDS:
+            raise RagError(f"unknown embedding backend {backend!r}; set RAG_EMBED_BACKEND to one of "
+                           f"{', '.join(BACKENDS)}")
         self.name = model
         self.batch_size = batch_size
-        self._model = None
+        self.requested = backend
+        self._engine = None
         self._lock = threading.Lock()
 
     @property
-    def model(self):
+    def engine(self):
         with self._lock:
-            if self._model is None:
-                import torch
-                from sentence_transformers import SentenceTransformer
+            if self._engine is None:
+                path = _model_path(self.name)
+                if self.requested != "torch" and onnx_ready(path):
+                    self._engine = _OnnxEngine(path, quantized=self.requested == "onnx-int8")
+                else:
+                    self._engine = _TorchEngine(path)
+        return self._engine
 
-                torch.set_num_threads(max(1, os.cpu_count() or 1))
-                self._model = SentenceTransformer(_model_path(self.name), device="cpu")
-        return self._model
+    @property
+    def backend(self) -> str:
+        """The backend actually used (a folder ONNX cannot run falls back to torch)."""
+        return self.engine.backend
+
+    @property
+    def model(self):
+        """The sentence-transformers model (loaded on demand, whatever the backend)."""
+        return _sentence_transformer(_model_path(self.name))
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
-                   else self.model.get_sentence_embedding_dimension())
+        return self.engine.dim
 
     @property
     def max_tokens(self) -> int:
         """Word pieces the model reads, special tokens included; longer input is truncated."""
-        return int(self.model.max_seq_length)
+        return self.engine.max_tokens
 
     def count_wordpieces(self, texts: list[str]) -> list[int]:
-        tok = self.model.tokenizer
-        return [len(ids) for ids in tok(texts, add_special_tokens=True, truncation=False)["input_ids"]]
+        return self.engine.count_wordpieces(texts)
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text, in the order given."""
+        engine = self.engine
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return np.zeros((0, engine.dim), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out = np.zeros((len(texts), engine.dim), dtype=np.float32)
         bar = None
         if progress:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), unit="chunk", desc="embedding", leave=False)
-        block = self.batch_size * 8
-        for i in range(0, len(texts), block):
-            idx = order[i:i + block]
-            vecs = self.model.encode([texts[j] for j in idx], batch_size=self.batch_size,
-                                     normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-            out[idx] = vecs.astype(np.float32, copy=False)
+        for i in range(0, len(texts), self.batch_size):
+            idx = order[i:i + self.batch_size]
+            out[idx] = engine.encode_batch([texts[j] for j in idx])
             if bar:
                 bar.update(len(idx))
         if bar:
@@ -92,6 +139,143 @@ class Embedder:
 
 
 @lru_cache(maxsize=4)
-def get_embedder(model: str = MODEL_NAME, batch_size: int = 64) -> Embedder:
-    """One shared Embedder per model, so the app and CLI load the weights once."""
-    return Embedder(model, batch_size)
+def _sentence_transformer(path: str):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    return SentenceTransformer(path, device="cpu")
+
+
+class _TorchEngine:
+    backend = "torch"
+
+    def __init__(self, path: str):
+        self.st = _sentence_transformer(path)
+        self.max_tokens = int(self.st.max_seq_length)
+        get_dim = getattr(self.st, "get_embedding_dimension", None) or self.st.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+
+    def count_wordpieces(self, texts: list[str]) -> list[int]:
+        return [len(ids) for ids in self.st.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]]
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        return self.st.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True,
+                              show_progress_bar=False).astype(np.float32, copy=False)
+
+
+class _OnnxEngine:
+    def __init__(self, path: str, quantized: bool):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.backend = "onnx-int8" if quantized else "onnx"
+        folder = Path(path)
+        config = json.loads((folder / "sentence_bert_config.json").read_text()) \
+            if (folder / "sentence_bert_config.json").is_file() else {}
+        self.max_tokens = int(config.get("max_seq_length") or 256)
+        self.dim = int(json.loads((folder / "config.json").read_text())["hidden_size"])
+        self._counter = Tokenizer.from_file(str(folder / "tokenizer.json"))    # whole texts, for chunk sizing
+        self._counter.no_truncation()
+        self._counter.no_padding()
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))   # what the model reads
+        self.tokenizer.enable_truncation(self.max_tokens)
+        pad = self.tokenizer.padding or {}
+        self.tokenizer.enable_padding(pad_id=pad.get("pad_id", 0), pad_token=pad.get("pad_token", "[PAD]"))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(export_onnx(path, quantized)), options,
+                                            providers=["CPUExecutionProvider"])
+        self._inputs = [i.name for i in self.session.get_inputs()]
+
+    def count_wordpieces(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._counter.encode_batch(texts)]
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        enc = self.tokenizer.encode_batch(texts)
+        feed = {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
+        return self.session.run(None, {k: feed[k] for k in self._inputs})[0].astype(np.float32, copy=False)
+
+
+def export_onnx(path: str, quantized: bool) -> Path:
+    """The cached ONNX export of the model folder at `path` (made on first use: ~10 s, needs only torch)."""
+    folder = Path(path)
+    weights = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))
+    stamp = [str(folder.resolve()), EXPORT_VERSION] + [[w.name, w.stat().st_size, w.stat().st_mtime_ns] for w in weights]
+    out = cache_dir() / "onnx" / hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:16]
+    fp32, int8 = out / "model.onnx", out / "model-int8.onnx"
+    target = int8 if quantized else fp32
+    if target.is_file():
+        return target
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not fp32.is_file():
+            _atomic(fp32, lambda tmp: _export(path, tmp))
+        if quantized:
+            _atomic(int8, lambda tmp: _quantize(fp32, tmp))
+        (out / "SOURCE.json").write_text(json.dumps({"model": str(folder.resolve()), "export_version": EXPORT_VERSION,
+                                                     "int8": "dynamic, per-channel, MatMul weights"}, indent=2))
+    except OSError as e:
+        raise RagError(f"cannot write the ONNX model cache in {out} ({e.strerror}); set RAG_CACHE_DIR to a writable "
+                       f"folder or RAG_EMBED_BACKEND=torch") from None
+    return target
+
+
+def _atomic(dest: Path, write) -> None:
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _export(path: str, dest: Path) -> None:
+    import torch
+
+    st = _sentence_transformer(path)
+    encoder = st[0].auto_model.eval()
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.m(input_ids=input_ids, attention_mask=attention_mask,
+                            token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=-1)
+
+    sample = st.tokenizer(["a short text", "and a somewhat longer second text"], padding=True, return_tensors="pt")
+    if "token_type_ids" not in sample:
+        sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
+    axes = {k: {0: "batch", 1: "tokens"} for k in _INPUTS}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(MeanPooled(encoder), tuple(sample[k] for k in _INPUTS), str(dest), input_names=list(_INPUTS),
+                          output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
+                          opset_version=17, dynamo=False)
+
+
+def _quantize(fp32: Path, dest: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level, root.level = root.level, logging.ERROR     # its "consider pre-processing" hint is not for users
+    try:
+        quantize_dynamic(str(fp32), str(dest), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"])
+    finally:
+        root.setLevel(level)
+
+
+@lru_cache(maxsize=8)
+def get_embedder(model: str = MODEL_NAME, batch_size: int = 64, backend: str = "onnx-int8") -> Embedder:
+    """One shared Embedder per model and backend, so the app and CLI load the weights once."""
+    return Embedder(model, batch_size, backend)

@@ -69,7 +69,7 @@ def prepare(settings: Settings, dataset: Path | None, questions: Path | None,
         corpus = dataset / "corpus.jsonl"
         if not corpus.is_file():
             raise RagError(f"{corpus} does not exist; a --dataset folder needs corpus.jsonl and questions.jsonl")
-        key = sha256(f"{corpus.resolve()}\x00{settings.model}\x00{settings.chunking()}")[:10]
+        key = sha256(f"{corpus.resolve()}\x00{settings.model}\x00{settings.embed_backend}\x00{settings.chunking()}")[:10]
         settings = replace(settings, docs=corpus, index=Path(cache) / f"{dataset.resolve().name}-{key}")
         build_index(settings, progress=progress)       # incremental: a no-op when the corpus is unchanged
         return settings, Path(questions or dataset / "questions.jsonl"), dataset.resolve().name

@@ -35,13 +35,20 @@ def load(folder: Path):
     return bm25s.BM25.load(str(folder), mmap=False, show_progress=False)
 
 
-def search(retriever, query: str, k: int, n_rows: int) -> list[tuple[int, float]]:
-    """(row, score) of the best `k` rows with a positive score."""
+def search(retriever, query: str, k: int, n_rows: int, allowed=None) -> list[tuple[int, float]]:
+    """(row, score) of the best `k` rows with a positive score; only rows in `allowed` when it is given."""
     toks = tokenize([query])
     if not toks[0] or not n_rows:
         return []
     toks = [[t for t in toks[0] if t in retriever.vocab_dict]]
     if not toks[0]:
         return []
-    rows, scores = retriever.retrieve(toks, k=min(k, n_rows), show_progress=False, n_threads=1)
+    mask = None
+    if allowed is not None:
+        if not len(allowed):
+            return []
+        mask = np.zeros(n_rows, dtype=np.float32)
+        mask[np.asarray(allowed)] = 1.0
+        k = min(k, len(allowed))
+    rows, scores = retriever.retrieve(toks, k=min(k, n_rows), show_progress=False, n_threads=1, weight_mask=mask)
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]

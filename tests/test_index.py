@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +22,7 @@ from conftest import ROOT
 class CountingEmbedder:
     """A hash embedder that counts what it is asked to embed; its subject is the index bookkeeping."""
 
-    name, dim, max_tokens = "hash", 16, 256
+    name, dim, max_tokens, backend = "hash", 16, 256, "hash"
 
     def __init__(self):
         self.embedded: list[str] = []

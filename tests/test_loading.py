@@ -38,7 +38,7 @@ def test_markdown_html_and_nested_folders(tmp_path):
 
 
 def test_pdf_text_keeps_page_numbers(tmp_path):
-    pypdf = pytest.importorskip("pypdf")
+    import pypdf
     from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
     writer = pypdf.PdfWriter()
