@@ -186,6 +186,8 @@ class _OnnxEngine:
         options.intra_op_num_threads = max(1, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # idle threads sleep instead of spinning: a search runs FAISS and BM25 right after the query is embedded
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(export_onnx(path, quantized)), options,
                                             providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self.session.get_inputs()]

@@ -146,8 +146,11 @@ class Evidence:
 
     def best_sentences(self) -> tuple[list[Sent], str]:
         """Up to 3 sentences answering the question, best first, or ([], why the documents do not say)."""
-        plain = self._corpus()[0]
+        plain, _, words = self._corpus()
         missing = [t for t in re.findall(r"\b(?:\d[\d,.]*|[A-Z]{2,})\b", self.question) if t not in plain]
+        # a full name ("Ted Cruz") none of whose words the documents use: they are not about that person or thing
+        missing += [n for n in followup._names(self.question) if len(n.split()) >= 2
+                    and not {w for w in re.findall(r"\w+", _fold(n)) if len(w) > 2} & words]
         if missing:
             return [], f"the documents never mention {', '.join(missing)}"
         scored = self.scored()
@@ -161,12 +164,14 @@ class Evidence:
             picked.append(s)
         return picked, ""
 
-    def _corpus(self) -> tuple[str, str]:
-        """Every document's text, plain and folded: computed once per index (it is the whole corpus), not per question."""
+    def _corpus(self) -> tuple[str, str, set[str]]:
+        """Every document's text, plain and folded, and its folded words: computed once per index (it is the whole
+        corpus), not per question."""
         cached = getattr(self.index, "_evidence_corpus", None)
         if cached is None:
             plain = "\n".join([h.chunk.text for h in self.hits] + [d.text for d in self.docs.values()])
-            cached = (plain, _fold(plain))
+            folded = _fold(plain)
+            cached = (plain, folded, set(re.findall(r"\w+", folded)))
             if self.index is not None:
                 self.index._evidence_corpus = cached
         return cached

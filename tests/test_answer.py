@@ -78,6 +78,7 @@ def test_quotes_from_hard_wrapped_text_keep_their_exact_span(retriever, seed_set
     "How many air defence systems did the United States pledge to Ukraine?",   # no number in the seeds
     "How much aid did Japan announce for Ukraine at the Washington summit?",   # a figure, but New Zealand's
     "How do I bake sourdough bread?",                                     # off topic: below the threshold
+    "What did Mark Rutte promise the Indo-Pacific partners?",             # a full name the seeds never use
 ])
 def test_unanswerable_question_is_refused_with_the_closest_hits(retriever, seed_settings, question):
     ans = A.ask(retriever, question, seed_settings)
@@ -216,3 +217,10 @@ def test_followup_is_answered_from_the_rewritten_question(retriever, seed_settin
     assert "Japan" in ans.standalone_question and "Indo-Pacific" in ans.standalone_question
     assert not ans.refused and "Kishida" in ans.text
     assert "(understood as:" in A.format_answer(ans)
+
+
+def test_a_full_name_the_documents_never_use_is_named_in_the_refusal(retriever, seed_settings):
+    ans = A.ask(retriever, "What did Mark Rutte promise the Indo-Pacific partners?", seed_settings)
+    assert ans.refused and "never mention Mark Rutte" in ans.note
+    # every word of the name is looked up: "Emmanuel Macron" is in the seeds, so this one is not refused for it
+    assert "never mention" not in A.ask(retriever, "What did Luxon say about Emmanuel Macron?", seed_settings).note

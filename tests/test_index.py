@@ -166,3 +166,22 @@ def test_cli_errors_are_one_line(tmp_path):
     assert out.returncode == 1 and out.stderr.strip().count("\n") == 0 and "rag index" in out.stderr
     out = _rag("index", "--docs", str(tmp_path / "missing"), "--index", str(tmp_path / "ix"))
     assert out.returncode == 1 and "does not exist" in out.stderr and out.stderr.strip().count("\n") == 0
+
+
+def test_large_indexes_switch_to_hnsw_and_still_update(docs_copy, tmp_path, monkeypatch):
+    """Past store.HNSW_FROM rows the vectors go into an HNSW graph; lowered here so the seeds cross it."""
+    from rag import store
+
+    monkeypatch.setattr(store, "HNSW_FROM", 10)
+    s = Settings(docs=docs_copy, index=tmp_path / "ix")
+    build_index(s, progress=False)
+    ix = Index.load(s.index)
+    assert ix.manifest["faiss_index"] == "HNSWFlat" and "HNSW" in type(ix.vectors).__name__
+    assert ix.vectors.hnsw.efSearch == 128            # saved with the graph, not reset on load
+    hits = open_retriever(s).search("Who represented Australia at the Indo-Pacific meeting?", k=3)
+    assert "Richard Marles" in hits[0].chunk.text
+    (docs_copy / "ferry.md").write_text("---\ntitle: Ferry news\n---\nThe ferry to Tromsø now leaves at 07:15.\n")
+    added = build_index(s, progress=False)
+    assert added["chunks_embedded"] == 1
+    hits = open_retriever(s).search("When does the ferry to Tromsø leave?", k=3)
+    assert hits[0].chunk.doc_id == "ferry.md"
