@@ -22,6 +22,7 @@ from .types import sha256
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_QUESTIONS = ROOT / "eval" / "questions.jsonl"
 CACHE = ROOT / "eval" / ".cache"
+DOC_DEPTH = 3      # chunks searched per document wanted in the ranking (a long document has several chunks)
 RETRIEVAL = ("hit@1", "hit@3", "hit@5", "mrr", "all_gold@5")
 ANSWERING = ("answer_contains", "answer_f1", "citation_precision", "citation_recall",
              "refusal_precision", "refusal_recall", "unsupported_rate")
@@ -81,8 +82,9 @@ def prepare(settings: Settings, dataset: Path | None, questions: Path | None,
 def evaluate_one(retriever, row: dict, settings: Settings, mode: str, k: int, answers: bool) -> dict:
     """One question in one mode: the per-question row of the report."""
     t0 = time.perf_counter()
-    hits = retriever.search(row["question"], k=k, mode=mode)
-    ranking = M.doc_ranking(h.doc_ids for h in hits)
+    # document level: the first k distinct documents, so retrieve past the chunks of documents already listed
+    hits = retriever.search(row["question"], k=DOC_DEPTH * k, mode=mode)
+    ranking = M.doc_ranking(h.doc_ids for h in hits)[:k]
     gold = row["gold_doc_ids"]
     rank = M.first_gold_rank(ranking, gold) if row["answerable"] else None
     out = {"mode": mode, "id": row["id"], "question": row["question"], "type": row.get("type"),

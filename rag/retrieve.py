@@ -58,7 +58,11 @@ class Retriever:
         """Second hop: the passages of documents whose title the best passage mentions (the bridge entity a
         multi-hop question leaves implicit), ranked by a search for the question plus that passage."""
         best = self.index.chunks[best_row]
-        rows = [r for d in self._titles_in(best.text) - {best.doc_id} for r in self._rows_of_doc.get(d, ())]
+        # a bridge is another entity: documents sharing the best passage's own title (other passages of the same
+        # article, as in XQuAD) are not followed
+        own = self.index.docs[best.doc_id].title.lower() if best.doc_id in self.index.docs else ""
+        linked = {d for d in self._titles_in(best.text) - {best.doc_id} if self.index.docs[d].title.lower() != own}
+        rows = [r for d in linked for r in self._rows_of_doc.get(d, ())]
         if allowed is not None:
             rows = sorted(set(rows) & set(allowed.tolist()))
         if not rows:

@@ -43,3 +43,40 @@ def test_cross_encoder_reranker_from_a_local_folder(seed_settings, tmp_path):
     broken = Retriever(base.index, base.embedder, replace(seed_settings, reranker=str(tmp_path / "missing")))
     with pytest.raises(RagError, match="RAG_RERANKER"):
         broken.search(QUESTION)
+
+
+def _corpus(tmp_path, rows) -> "Settings":
+    import json
+
+    from rag.config import Settings
+    from rag.store import build_index
+
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    s = Settings(docs=path, index=tmp_path / "ix")
+    build_index(s, progress=False)
+    return s
+
+
+def test_second_hop_follows_the_entity_the_best_passage_names(tmp_path):
+    """Multi-hop: the question names the ferry, the answer sits in the operator's own document."""
+    s = _corpus(tmp_path, [
+        {"id": "ferry", "title": "Island ferry", "text": "The island ferry to Vikna is operated by Nordlys Lines, "
+                                                         "which runs it twice a day all year."},
+        {"id": "nordlys", "title": "Nordlys Lines", "text": "The shipping company was founded in 1952 in Bodø by "
+                                                             "three fishermen."},
+        {"id": "ferry-2", "title": "Island ferry", "text": "Tickets for the island ferry are sold on board; "
+                                                           "Nordlys Lines takes cards."},
+        *[{"id": f"co-{i}", "title": f"Company {i}", "text": f"Company {i} was founded in {1900 + i} and builds "
+                                                              f"{w}."} for i, w in enumerate(
+            ["boats", "bridges", "trains", "ferries", "harbours", "engines"])],
+    ])
+    q = "In which year was the operator of the island ferry to Vikna founded?"
+    one = open_retriever(replace(s, hops=1)).search(q, k=3)
+    two = open_retriever(s).search(q, k=3)
+    assert two[0].chunk.doc_id == one[0].chunk.doc_id == "ferry"      # the first hop's best passage stays first
+    assert "nordlys" in [h.chunk.doc_id for h in two[:2]]
+    # the passage's own title is not a bridge: the other "Island ferry" passage is not followed
+    r = open_retriever(s)
+    rows = r._linked(q, 0, "hybrid", 50, None)
+    assert {r.index.chunks[row].doc_id for row, _ in rows} == {"nordlys"}
