@@ -80,3 +80,13 @@ def test_second_hop_follows_the_entity_the_best_passage_names(tmp_path):
     r = open_retriever(s)
     rows = r._linked(q, 0, "hybrid", 50, None)
     assert {r.index.chunks[row].doc_id for row, _ in rows} == {"nordlys"}
+
+
+def test_readout_quoted_by_two_seeds_is_one_hit_citing_both(seed_settings):
+    """Seeds 001 (news story) and 003 (White House) carry the same readout sentence: one hit, both documents."""
+    hits = open_retriever(seed_settings).search(
+        "What did the leaders discuss about China's support to Russia's defense industrial base?", k=5)
+    both = [h for h in hits if {"001_88c7197dd4cdd008.txt", "003_1fcb2ff00d21c651.txt"} <= set(h.doc_ids)]
+    assert len(both) == 1 and both[0].rank == 1
+    readout = [h for h in hits if "defense industrial base" in h.chunk.text]
+    assert readout == both          # the copy does not take a second place in the top 5
