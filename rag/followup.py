@@ -68,15 +68,23 @@ def _turns(history) -> list[tuple[str, str]]:
     return out
 
 
-def _replaced(new: list[str], old: list[str], embedder=None) -> str | None:
-    """The earlier name the follow-up's new name stands in for: the most similar one (by embedding if we can)."""
+# Two names of one kind (Japan/Australia 0.63, Korea/Japan 0.71, New Zealand/Australia 0.67 with MiniLM) score above
+# this; a member and its group, or a country and a city, below (Japan/Indo-Pacific 4 0.42, Japan/Washington 0.37).
+SAME_KIND = 0.5
+
+
+def _replaced(new: list[str], old: list[str], embedder=None, floor: float | None = None) -> str | None:
+    """The earlier name the follow-up's new name stands in for: the most similar one (by embedding if we can),
+    and with `floor`, only one at least that similar."""
     old = [o for o in old if o.lower() not in {n.lower() for n in new}]
     if not new or not old:
         return None
     if embedder is None:
         return old[0]
     vecs = embedder.encode([new[0], *old])
-    return old[int((vecs[1:] @ vecs[0]).argmax())]
+    sims = vecs[1:] @ vecs[0]
+    best = int(sims.argmax())
+    return old[best] if floor is None or sims[best] >= floor else None
 
 
 def deterministic_rewrite(question: str, previous: str, embedder=None, previous_answer: str = "") -> str:
@@ -106,7 +114,7 @@ def deterministic_rewrite(question: str, previous: str, embedder=None, previous_
     if len(content_words(core)) >= 3:
         return core
     context = _WH.sub("", previous).strip().rstrip("?").strip()
-    gone = _replaced(_names(core), prev_names, embedder)
+    gone = _replaced(_names(core), prev_names, embedder, floor=SAME_KIND)   # "Japan" after "the Indo-Pacific 4": kept
     if gone:
         context = re.sub(r"\s{2,}", " ", context.replace(gone, "")).strip()
     return f"{core.rstrip(' ?')} — {context}?" if content_words(context) else core

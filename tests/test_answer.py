@@ -224,3 +224,15 @@ def test_a_full_name_the_documents_never_use_is_named_in_the_refusal(retriever, 
     assert ans.refused and "never mention Mark Rutte" in ans.note
     # every word of the name is looked up: "Emmanuel Macron" is in the seeds, so this one is not refused for it
     assert "never mention" not in A.ask(retriever, "What did Luxon say about Emmanuel Macron?", seed_settings).note
+
+
+def test_followup_keeps_the_group_a_new_name_belongs_to():
+    """Japan is a member of the Indo-Pacific 4, not a stand-in for it; it does stand in for Australia."""
+    from rag.embed import get_embedder
+
+    e = get_embedder()
+    group = rewrite("And who came from Japan?", [("Who chaired the Indo-Pacific 4 meeting?", "Luxon [1]")], None, e)
+    assert "Japan" in group and "Indo-Pacific 4 meeting" in group
+    country = rewrite("And who came from Japan?", [("Who represented Australia at the NATO meeting?", "Marles [1]")],
+                      None, e)
+    assert "Japan" in country and "Australia" not in country and "NATO meeting" in country
