@@ -2,7 +2,8 @@
 checks every answer goes through, refusal, and rendering an Answer for the terminal and as JSON. The sentences
 quoted and checked come from `rag.evidence`.
 
-Source [n] is always hits[n-1]. Every citation quotes a sentence of its document verbatim, with its character
+Sources are numbered by hit rank while an answer is made (the LLM sees hits[n-1] as [n]); the final Answer numbers
+its citations 1, 2, 3 in reading order (`renumber`), and `cited_hit` finds the hit behind a number. Every citation quotes a sentence of its document verbatim, with its character
 span: `docs[c.doc_id].text[c.start:c.end] == c.quote`. An answer either cites at least one source or is a refusal
 ("The documents do not say.") that still carries the closest hits.
 """
@@ -75,13 +76,40 @@ def ask_stream(retriever, question: str, settings, history: Sequence = ()) -> It
             for delta in chat.stream(llm.build_messages(standalone, hits)):
                 parts.append(delta)
                 yield delta
-            yield check_answer("".join(parts), ev, base)
+            yield renumber(check_answer("".join(parts), ev, base))
             return
         except llm.LLMError as e:
             base = replace(base, answerer="extractive", note=f"{e}; showing the extractive answer")
-    answer = extractive_answer(ev, base)
+    answer = renumber(extractive_answer(ev, base))
     yield answer.text
     yield answer
+
+
+def renumber(answer: Answer) -> Answer:
+    """Number the citations 1, 2, 3… in the order the answer first cites them (they start as hit ranks).
+
+    >>> from rag.types import Citation
+    >>> a = renumber(Answer("q", "q", "X [3]. Y [1][3].", (Citation(3, "d", "t", None, "c", 0, 1, "X"),), ()))
+    >>> a.text, a.citations[0].n
+    ('X [1]. Y [2][1].', 1)
+    """
+    marker = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+    order: dict[int, int] = {}
+    for m in marker.finditer(answer.text):
+        for x in m.group(1).split(","):
+            order.setdefault(int(x), len(order) + 1)
+    if all(k == v for k, v in order.items()):
+        return answer
+    text = marker.sub(lambda m: "[" + ", ".join(str(order.get(int(x), x)) for x in m.group(1).split(",")) + "]",
+                      answer.text)
+    cites = tuple(sorted((replace(c, n=order.get(c.n, c.n)) for c in answer.citations), key=lambda c: c.n))
+    return replace(answer, text=text, citations=cites)
+
+
+def cited_hit(answer: Answer, n: int) -> Hit | None:
+    """The retrieved hit that citation number `n` quotes (its lead passage or one of its near-duplicates)."""
+    ids = {c.chunk_id for c in answer.citations if c.n == n}
+    return next((h for h in answer.hits if h.chunk.id in ids or any(d.id in ids for d in h.duplicates)), None)
 
 
 def _off_topic(retriever, question: str, hits: Sequence[Hit]) -> str:

@@ -3,6 +3,7 @@ follow-up rewriting and the two renderings (terminal, JSON)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -25,8 +26,8 @@ def retriever(seed_settings):
 
 def assert_quotes_are_verbatim(retriever, answer: Answer):
     for c in answer.citations:
-        assert 1 <= c.n <= len(answer.hits)
-        assert c.doc_id in answer.hits[c.n - 1].doc_ids     # the passage's document or a near-duplicate's
+        hit = A.cited_hit(answer, c.n)
+        assert hit is not None and c.doc_id in hit.doc_ids  # the passage's document or a near-duplicate's
         assert retriever.index.docs[c.doc_id].text[c.start:c.end] == c.quote
 
 
@@ -236,3 +237,23 @@ def test_followup_keeps_the_group_a_new_name_belongs_to():
     country = rewrite("And who came from Japan?", [("Who represented Australia at the NATO meeting?", "Marles [1]")],
                       None, e)
     assert "Japan" in country and "Australia" not in country and "NATO meeting" in country
+
+
+@pytest.mark.parametrize("question", [AUSTRALIA, "And who came from Japan?"])
+def test_citations_are_numbered_in_reading_order(retriever, seed_settings, question):
+    """Numbers follow the answer (1, 2, 3), not the hit ranks the sources had while the answer was made."""
+    ans = A.ask(retriever, question, seed_settings, history=[(AUSTRALIA, "Richard Marles [1]")])
+    order = [int(n) for n in re.findall(r"\[(\d+)\]", ans.text)]
+    assert order and order[0] == 1
+    assert list(dict.fromkeys(order)) == list(range(1, len(set(order)) + 1))
+    assert sorted({c.n for c in ans.citations}) == sorted(set(order))
+    assert_quotes_are_verbatim(retriever, ans)
+
+
+def test_renumbering_keeps_text_and_citations_in_step():
+    from rag.types import Citation
+
+    c3, c1 = (Citation(3, "d3", "t", None, "c3", 0, 1, "X"), Citation(1, "d1", "t", None, "c1", 0, 1, "Y"))
+    ans = A.renumber(Answer("q", "q", "X [3]. Y [1][3]. Z [2, 3].", (c3, c1), ()))
+    assert ans.text == "X [1]. Y [2][1]. Z [3, 1]."
+    assert [(c.n, c.doc_id) for c in ans.citations] == [(1, "d3"), (2, "d1")]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag.answer import ANSWERERS, answer_to_json, ask_stream
+from rag.answer import ANSWERERS, answer_to_json, ask_stream, cited_hit
 from rag.config import Settings
 from rag.errors import RagError
 from rag.loaders import SUPPORTED
@@ -90,7 +90,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                 final = item
         data = answer_to_json(final)
         for c in data["citations"]:      # near-identical passages in other documents corroborate the citation
-            hit = final.hits[c["n"] - 1] if 0 < c["n"] <= len(final.hits) else None
+            hit = cited_hit(final, c["n"])
             c["also_in"] = list(dict.fromkeys(d.doc_id for d in hit.duplicates)) if hit else []
         return final.text, data
 

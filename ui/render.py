@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from html import escape
 
+from rag.answer import cited_hit
 from rag.types import Answer, Citation, DocInfo, Hit
 
 CONTEXT = 260          # characters of passage shown either side of the quoted span(s)
@@ -122,7 +123,7 @@ def sources_html(answer: Answer, docs: dict[str, DocInfo]) -> str:
     cards = []
     for n in sorted(by_n):
         cites = by_n[n]
-        hit = answer.hits[n - 1] if 0 < n <= len(answer.hits) else None
+        hit = cited_hit(answer, n)
         if hit is None:     # cannot happen with a checked Answer; show the quote rather than nothing
             c = cites[0]
             body = f'{_meta(f"[{n}]", c.title, c.doc_id, c.date)}<div class="src-text"><mark>{escape(_flat(c.quote))}</mark></div>'
