@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 
+from rag.config import Settings
 from rag.errors import RagError
 from rag.retrieve import Retriever, open_retriever, rrf
 
@@ -45,10 +46,9 @@ def test_cross_encoder_reranker_from_a_local_folder(seed_settings, tmp_path):
         broken.search(QUESTION)
 
 
-def _corpus(tmp_path, rows) -> "Settings":
+def _corpus(tmp_path, rows) -> Settings:
     import json
 
-    from rag.config import Settings
     from rag.store import build_index
 
     path = tmp_path / "corpus.jsonl"
