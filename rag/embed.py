@@ -101,11 +101,6 @@ class Embedder:
         return self.engine.backend
 
     @property
-    def model(self):
-        """The sentence-transformers model (loaded on demand, whatever the backend)."""
-        return _sentence_transformer(_model_path(self.name))
-
-    @property
     def dim(self) -> int:
         return self.engine.dim
 

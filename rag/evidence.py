@@ -169,7 +169,7 @@ class Evidence:
         corpus), not per question."""
         cached = getattr(self.index, "_evidence_corpus", None)
         if cached is None:
-            plain = "\n".join([h.chunk.text for h in self.hits] + [d.text for d in self.docs.values()])
+            plain = "\n".join([d.text for d in self.docs.values()] or [h.chunk.text for h in self.hits])
             folded = _fold(plain)
             cached = (plain, folded, set(re.findall(r"\w+", folded)))
             if self.index is not None:

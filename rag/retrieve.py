@@ -8,6 +8,7 @@ candidates; none ships offline, so it is off by default.
 from __future__ import annotations
 
 import re
+from functools import cached_property
 
 import numpy as np
 
@@ -72,28 +73,31 @@ class Retriever:
 
     def _titles_in(self, text: str) -> set[str]:
         """Ids of the documents whose title (4+ characters, as whole words) appears in `text`."""
-        if not hasattr(self, "_titles"):
-            titles: dict[tuple[str, ...], set[str]] = {}
-            for d in self.index.docs.values():
-                words = tuple(re.findall(r"\w+", d.title.lower()))
-                if len(" ".join(words)) > 3 and d.title != d.source:
-                    titles.setdefault(words, set()).add(d.id)
-            self._titles, self._title_len = titles, min(12, max(map(len, titles), default=0))
+        titles = self._titles
+        longest = min(12, max(map(len, titles), default=0))
         words = re.findall(r"\w+", text.lower())
         found: set[str] = set()
-        for n in range(1, self._title_len + 1):
+        for n in range(1, longest + 1):
             for i in range(len(words) - n + 1):
-                found |= self._titles.get(tuple(words[i:i + n]), set())
+                found |= titles.get(tuple(words[i:i + n]), set())
         return found
 
-    @property
+    @cached_property
+    def _titles(self) -> dict[tuple[str, ...], set[str]]:
+        """Document ids by their title's words (titles that are only a file name left out)."""
+        titles: dict[tuple[str, ...], set[str]] = {}
+        for d in self.index.docs.values():
+            words = tuple(re.findall(r"\w+", d.title.lower()))
+            if len(" ".join(words)) > 3 and d.title != d.source:
+                titles.setdefault(words, set()).add(d.id)
+        return titles
+
+    @cached_property
     def _rows_of_doc(self) -> dict[str, list[int]]:
-        if not hasattr(self, "_doc_rows"):
-            rows: dict[str, list[int]] = {}
-            for i, c in enumerate(self.index.chunks):
-                rows.setdefault(c.doc_id, []).append(i)
-            self._doc_rows = rows
-        return self._doc_rows
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(self.index.chunks):
+            rows.setdefault(c.doc_id, []).append(i)
+        return rows
 
     def _rankings(self, query: str, mode: str, depth: int, allowed) -> list[list[tuple[int, float]]]:
         out = []
@@ -112,11 +116,9 @@ class Retriever:
         return [float(x) for x in self.index.vectors.reconstruct_batch(rows) @ q]
 
     # ---- candidates ---------------------------------------------------------------------------------
-    @property
+    @cached_property
     def _row(self) -> dict[str, int]:
-        if not hasattr(self, "_rows"):
-            self._rows = {c.id: i for i, c in enumerate(self.index.chunks)}
-        return self._rows
+        return {c.id: i for i, c in enumerate(self.index.chunks)}
 
     def _allowed_rows(self, doc_ids, date_from, date_to) -> np.ndarray | None:
         if not doc_ids and not date_from and not date_to:
@@ -126,7 +128,7 @@ class Retriever:
         if date_from or date_to:
             wanted = {d for d in wanted if d in docs and docs[d].date
                       and (not date_from or docs[d].date >= date_from) and (not date_to or docs[d].date <= date_to)}
-        return np.array([i for i, c in enumerate(self.index.chunks) if c.doc_id in wanted], dtype=np.int64)
+        return np.array(sorted(r for d in wanted for r in self._rows_of_doc.get(d, ())), dtype=np.int64)
 
     def _dense(self, qvec, depth: int, allowed) -> list[tuple[int, float]]:
         if allowed is not None:
