@@ -14,33 +14,12 @@ import re
 from typing import Callable, Iterator
 
 from . import tokens
+from .text import sentences as text_sentences
 from .types import Chunk, Document
 
-# A sentence ends at . ! ? … (plus closing quotes/brackets) followed by whitespace; a blank line ends a paragraph.
-_SENT_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*(?=\s)")
-# Paragraphs: blank lines; in text with no blank lines at all (one paragraph per line), single line breaks.
-_BLANK = re.compile(r"\n[ \t]*\n\s*")
-_LINE = re.compile(r"[ \t]*\n\s*")
-
-
-def _spans(text: str) -> Iterator[tuple[int, int, bool]]:
-    """(start, end, starts_paragraph) of each sentence, whitespace trimmed."""
-    pos = 0
-    breaks = _BLANK if _BLANK.search(text.strip()) else _LINE
-    for para in [*breaks.finditer(text), None]:
-        p_end = para.start() if para else len(text)
-        first = True
-        s = pos
-        for m in [*_SENT_END.finditer(text, pos, p_end), None]:
-            e = m.end() if m else p_end
-            seg = text[s:e]
-            lead = len(seg) - len(seg.lstrip())
-            a, b = s + lead, s + len(seg.rstrip())
-            if b > a:
-                yield a, b, first
-                first = False
-            s = e
-        pos = para.end() if para else len(text)
+def _spans(text: str):
+    """(start, end, starts_paragraph) of each sentence: the shared splitter (`rag.text.sentences`)."""
+    return iter(text_sentences(text))
 
 
 def _unique_paragraphs(text: str) -> Iterator[tuple[int, int, bool]]:

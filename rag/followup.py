@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from .text import STOPWORDS as STOP, content_words, names as _names
+
 _LEAD = re.compile(r"^\s*(?:and|also|so|but|then|ok(?:ay)?|what about|how about|and what about)\b[\s,]*",
                    re.IGNORECASE)
 _ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how) about\s+(.+?)\s*\??\s*$", re.IGNORECASE)
@@ -21,33 +23,6 @@ _PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|it|its|these|
 _PERSONAL = {"he", "she", "him", "her", "his", "hers"}
 _WH = re.compile(r"^\s*(?:who|whom|whose|what|which|when|where|why|how(?: much| many)?)\b"
                  r"(?:\s+(?:is|are|was|were|did|do|does|has|have|had|will|would|can|could))?\s*", re.IGNORECASE)
-# A name: capitalised words (possibly joined by hyphens or possessives), e.g. "NATO's Indo-Pacific", "Richard Marles"
-_NAME = re.compile(r"\b[A-Z][\w\-]*(?:['’]s)?(?:\s+[A-Z][\w\-]*(?:['’]s)?)*")
-STOP = frozenset("""a an the and or but of to in on at for with from by about as into over after before between
-during is are was were be been being do does did has have had will would can could should may might must it its this
-that these those there here what which who whom whose when where why how not no yes than then so such also very
-any some all each more most other own same too just only again further once up down out off he she him her his hers
-they them their we us our you your i me my mine said says say tell told""".split())
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-cased words that carry meaning (no stop words, no possessive 's), in order."""
-    words = re.findall(r"[\w\-]+(?:['’][a-z]+)?", text.lower())
-    return [re.sub(r"['’]s$", "", w) for w in words if w not in STOP and re.sub(r"['’]s$", "", w) not in STOP]
-
-
-def _names(text: str) -> list[str]:
-    """Capitalised phrases, leaving out a question's first word ("Who", "And") unless it is itself a name."""
-    found = []
-    for m in _NAME.finditer(text):
-        words = m.group().split()
-        if m.start() == len(text) - len(text.lstrip()) and words[0].lower() in STOP | {"and", "what", "how"}:
-            words = words[1:]
-        if words:
-            found.append(" ".join(words))
-    return found
-
-
 def is_followup(question: str) -> bool:
     """Does this question lean on an earlier turn (leading And/What about, a pronoun, or too few words)?"""
     return bool(_LEAD.match(question) or _PRONOUN.search(question) or len(content_words(question)) <= 1)

@@ -5,24 +5,19 @@ so each build rebuilds it beside the vectors and it is swapped in with them.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
-DESCRIPTION = "bm25s BM25 (Lucene), English stopwords, Snowball English stemmer, lowercase"
+from .text import STOPWORDS, stem_words
 
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english").stemWords
+DESCRIPTION = "bm25s BM25 (Lucene), rag.text stopwords, Snowball English stemmer, lowercase"
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    return bm25s.tokenize(texts, stopwords=list(STOPWORDS), stemmer=stem_words, return_ids=False,
+                          show_progress=False)
 
 
 def build(texts: list[str], folder: Path) -> None:

@@ -1,0 +1,168 @@
+"""English text helpers every step shares: the one sentence splitter, the one stemmer, the one stopword list,
+content words and capitalised names. Chunking, BM25, evidence, follow-ups and answer spans all use these, so a
+"sentence" or a "word" means the same thing everywhere.
+
+    >>> t = "U.S. President Joseph R. Biden met Yoon. Then he left.\\n\\n# New heading\\nA paragraph, wrapped\\nhere."
+    >>> [t[a:b] for a, b, _ in sentences(t)]
+    ['U.S. President Joseph R. Biden met Yoon.', 'Then he left.', 'New heading', 'A paragraph, wrapped\\nhere.']
+    >>> stem("meetings"), content_words("Who chaired the Indo-Pacific 4 meeting?")
+    ('meet', ['chaired', 'indo-pacific', '4', 'meeting'])
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# ---- stopwords ------------------------------------------------------------------------------------------------
+STOPWORDS = frozenset("""a an the and or but if of to in on at for with from by about as into over after before
+between during is are was were be been being do does did has have had will would can could should may might must it
+its this that these those there here what which who whom whose when where why how not no yes than then so such also
+very any some all each more most other own same too just only again further once up down out off he she him her his
+hers they them their we us our you your i me my mine said says say tell told""".split())
+
+# ---- sentences ------------------------------------------------------------------------------------------------
+# A sentence ends at . ! ? … (plus closing quotes/brackets) before whitespace or the end of the text.
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)")
+_BLANK = re.compile(r"\n[ \t]*\n\s*")
+_ABBREV = {"mr", "mrs", "ms", "dr", "jr", "sr", "st", "gen", "sen", "rep", "gov", "lt", "col", "vs", "etc", "inc",
+           "ltd", "co", "corp", "jan", "feb", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e", "prof", "fig",
+           "approx", "dept", "est", "mt", "ft"}
+# Markup that opens a line but is not part of its sentence: headings, list bullets, block quotes, numbered items.
+_LINE_MARK = re.compile(r"[ \t]*(?:#{1,6}[ \t]+|[-*+•][ \t]+|>[ \t]*|\d{1,3}[.)][ \t]+)")
+
+
+def sentences(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, starts_paragraph) of each sentence of `text`, whitespace and line markup trimmed.
+
+    Paragraphs are separated by blank lines (in text without any, by line breaks). Inside a paragraph a line
+    break also ends a sentence when the line is a heading or list item or ends in sentence punctuation, so a
+    Markdown title never fuses with the first sentence under it; wrapped lines of one sentence stay together.
+    Abbreviations and initials ("Joseph R. Biden, Jr.", "U.S.") do not end a sentence.
+    """
+    out: list[tuple[int, int, bool]] = []
+    pos = 0
+    breaks = _BLANK if _BLANK.search(text.strip()) else re.compile(r"[ \t]*\n\s*")
+    for para in [*breaks.finditer(text), None]:
+        p_end = para.start() if para else len(text)
+        first = True
+        for a, b in _sentences_in(text, pos, p_end):
+            out.append((a, b, first))
+            first = False
+        pos = para.end() if para else len(text)
+    return out
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence: `sentences` without the paragraph flag."""
+    return [(a, b) for a, b, _ in sentences(text)]
+
+
+def _sentences_in(text: str, start: int, end: int):
+    cuts = {m.end() for m in _END.finditer(text, start, end) if not _abbrev(text, m.start(), m.end())}
+    lines = [m.start() for m in re.finditer(r"\n", text[start:end])]
+    for i in lines:   # a line that is markup, or ends a sentence, ends where it ends
+        nl = start + i
+        line_start = text.rfind("\n", start, nl) + 1 if text.rfind("\n", start, nl) >= start else start
+        line = text[line_start:nl]
+        nxt = text[nl + 1:end]
+        if _LINE_MARK.match(line) or _LINE_MARK.match(nxt) or line.rstrip().endswith((".", "!", "?", ":", "…")) \
+                or _heading_like(line, nxt):
+            cuts.add(nl)
+    s = start
+    for cut in sorted(cuts | {end}):
+        a, b = _trim(text, s, min(cut, end))
+        if b > a:
+            yield a, b
+        s = cut
+        if s >= end:
+            break
+
+
+def _heading_like(line: str, nxt: str) -> bool:
+    """A short line with no closing punctuation followed by a capitalised line: a title over its text."""
+    words = line.split()
+    return 0 < len(words) <= 12 and not line.rstrip().endswith((",", ";", "-", "–")) and nxt[:1].isupper() \
+        and (len(words) <= 3 or sum(w[:1].isupper() for w in words) >= len(words) / 2)
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    m = _LINE_MARK.match(text, a, b)
+    if m and m.end() < b:
+        a = m.end()
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _abbrev(text: str, dot: int, end: int) -> bool:
+    """Is the full stop at `dot` part of an abbreviation or initial rather than a sentence end?"""
+    if text[dot] != "." or end - dot > 1 and text[dot + 1] in ".":
+        return False
+    word = re.search(r"([\w.]+)$", text[max(0, dot - 12):dot])
+    w = word.group(1) if word else ""
+    nxt = re.match(r"\s*(\S)", text[end:end + 8])
+    return (w.lower() in _ABBREV or bool(re.fullmatch(r"[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]", w))
+            or bool(nxt and nxt.group(1).islower()))
+
+
+# ---- words ------------------------------------------------------------------------------------------------------
+_WORD = re.compile(r"[\w\-]+(?:['’][a-z]+)?")
+
+
+@lru_cache(maxsize=1)
+def _snowball():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Snowball English stem of one lower-cased word, possessive dropped ("NATO's" -> "nato")."""
+    return _snowball().stemWord(re.sub(r"['’]s$", "", word.lower()))
+
+
+def stem_words(words: list[str]) -> list[str]:
+    """Snowball English stems of many words (what BM25 uses)."""
+    return _snowball().stemWords(words)
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words that carry meaning (no stopwords, no possessive 's), in order."""
+    words = (re.sub(r"['’]s$", "", w) for w in _WORD.findall(text.lower()))
+    return [w for w in words if w not in STOPWORDS]
+
+
+def stems(text: str) -> set[str]:
+    """The stems of the content words of `text` (hyphenated words count as their parts)."""
+    return {stem(w) for w in content_words(text.replace("-", " "))}
+
+
+def fold(text: str) -> str:
+    """Lower case, hyphens and curly apostrophes folded, single spaces: for "does the text name X" checks."""
+    return " ".join(text.lower().replace("-", " ").replace("’", "'").split())
+
+
+# A name: capitalised words joined by spaces, hyphens, possessives or short linking words ("Bank of England")
+_NAME = re.compile(r"\b[A-Z][\w\-]*(?:['’]s)?(?:\s+(?:(?:of|the|de|van|von|and)\s+)?[A-Z][\w\-]*(?:['’]s)?)*")
+
+
+def names(text: str) -> list[str]:
+    """Capitalised phrases, leaving out a sentence's first word when it is a stopword or question word.
+
+    >>> names("Who chaired the Indo-Pacific 4 meeting with Bank of England officials?")
+    ['Indo-Pacific', 'Bank of England']
+    """
+    found = []
+    starts = {a for a, _, _ in sentences(text)} | {len(text) - len(text.lstrip())}
+    for m in _NAME.finditer(text):
+        words = m.group().split()
+        if m.start() in starts and words[0].lower() in STOPWORDS | {"and", "what", "how", "who", "which"}:
+            words = words[1:]
+        while words and words[-1].lower() in {"of", "the", "de", "van", "von", "and"}:
+            words.pop()
+        if words:
+            found.append(" ".join(words))
+    return found
