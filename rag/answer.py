@@ -38,15 +38,18 @@ _DECLINE = re.compile(r"\b(?:do(?:es)? not|don't|doesn't|cannot|can't|no informa
                       re.IGNORECASE)
 
 
-def ask(retriever, question: str, settings, history: Sequence = ()) -> Answer:
-    """Answer `question` from the index behind `retriever`, with verified [n] citations (or a refusal)."""
+def ask(retriever, question: str, settings, history: Sequence = (), doc_ids=None, date_from: str | None = None,
+        date_to: str | None = None) -> Answer:
+    """Answer `question` from the index behind `retriever`, with verified [n] citations (or a refusal).
+    `doc_ids`, `date_from`, `date_to` (YYYY-MM-DD) restrict which documents are searched."""
     answer = None
-    for item in ask_stream(retriever, question, settings, history):
+    for item in ask_stream(retriever, question, settings, history, doc_ids, date_from, date_to):
         answer = item
     return answer
 
 
-def ask_stream(retriever, question: str, settings, history: Sequence = ()) -> Iterator[str | Answer]:
+def ask_stream(retriever, question: str, settings, history: Sequence = (), doc_ids=None,
+               date_from: str | None = None, date_to: str | None = None) -> Iterator[str | Answer]:
     """Yield answer-text deltas as they arrive; the last item is the checked Answer, whose text replaces them."""
     if settings.answerer not in ANSWERERS:
         raise RagError(f"unknown answerer {settings.answerer!r}; set RAG_ANSWERER to one of {', '.join(ANSWERERS)}")
@@ -62,7 +65,8 @@ def ask_stream(retriever, question: str, settings, history: Sequence = ()) -> It
         except llm.LLMError as e:   # the LLM is down: don't wait for it a second time to answer
             note, chat = f"{e}; showing the extractive answer", None
             standalone = followup.rewrite(question, history, None, retriever.embedder)
-    hits = tuple(retriever.search(standalone, k=settings.top_k, mode=settings.mode))
+    hits = tuple(retriever.search(standalone, k=settings.top_k, mode=settings.mode, doc_ids=doc_ids,
+                                  date_from=date_from, date_to=date_to))
     base = Answer(question, standalone, "", (), hits, answerer=settings.answerer if chat else "extractive", note=note)
     ev = Evidence(retriever, standalone, hits)
     why = _off_topic(retriever, standalone, hits)

@@ -133,7 +133,7 @@ def ask(question, docs, index, top_k, mode, doc_ids, since, until, answerer, as_
     from .retrieve import open_retriever
 
     s = _settings(docs=docs, index=index, top_k=top_k, mode=mode, answerer=answerer)
-    answer = _run(lambda: do_ask(open_retriever(s), question, s))
+    answer = _run(lambda: do_ask(open_retriever(s), question, s, (), doc_ids or None, since, until))
     if as_json:
         _emit(answer_to_json(answer))
     else:

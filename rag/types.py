@@ -100,6 +100,16 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The phrase that answers the question (a name, number, date, place), verbatim from a cited sentence."""
+    text: str                    # == documents[doc_id].text[start:end]
+    doc_id: str
+    start: int
+    end: int
+    n: int                       # the citation number of the sentence it comes from
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str                # as asked
     standalone_question: str     # after follow-up rewriting (== question for a first turn)
@@ -110,3 +120,4 @@ class Answer:
     unsupported: tuple[str, ...] = ()            # answer sentences no source supports
     answerer: str = "extractive"
     note: str = ""                               # e.g. "LLM unreachable; showing the extractive answer"
+    short_answer: ShortAnswer | None = None      # leads the answer text when the question asks for a short phrase
