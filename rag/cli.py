@@ -166,18 +166,23 @@ def chat(docs, index, host, port, share):
 @click.option("--answerer", type=click.Choice(["extractive", "openai", "local"]), default=None,
               help="Answerer whose answers are scored [env RAG_ANSWERER; extractive].")
 @click.option("--no-answers", is_flag=True, help="Score retrieval only (much faster on big sets).")
-@click.option("--limit", type=int, default=None, help="Evaluate only N questions, spread over the file.")
+@click.option("--split", type=click.Choice(["all", "train", "heldout"]), default="all", show_default=True,
+              help="Only the train or heldout half of the questions (sha256 of the id; see rag.metrics.split_of).")
+@click.option("--limit", type=int, default=None,
+              help="Evaluate only N questions of the split: a fixed sample spread over the file, answerable and "
+                   "unanswerable in proportion.")
 @click.option("--min", "floors", multiple=True, metavar="METRIC=VALUE",
               help="Fail (exit 1) when METRIC falls below VALUE in any mode, e.g. --min hit@5=0.9 (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Write results.json, report.md and chart.png into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as one JSON document.")
-def eval_(docs, index, dataset, questions, modes, k, answerer, no_answers, limit, floors, out, as_json):
+def eval_(docs, index, dataset, questions, modes, k, answerer, no_answers, split, limit, floors, out, as_json):
     """Score retrieval (hit@k, MRR, all-gold@k), answers (containment, F1), citations and refusals.
 
     \b
     rag eval                                  the seed questions in eval/questions.jsonl
     rag eval --dataset eval/datasets/xquad-en --modes dense,bm25,hybrid --out /tmp/x
+    rag eval --dataset eval/datasets/clapnq-dev-a --split heldout --limit 60 --modes hybrid
     rag eval --min hit@5=0.9 --min answer_contains=0.6     gate: exit 1 on a regression
     """
     from pathlib import Path
@@ -190,7 +195,8 @@ def eval_(docs, index, dataset, questions, modes, k, answerer, no_answers, limit
         gates = parse_floors(floors)
         result = run_eval(s, Path(dataset) if dataset else None, Path(questions) if questions else None,
                           [m.strip() for m in modes.split(",") if m.strip()], k=k,
-                          progress=not as_json and sys.stderr.isatty(), answers=not no_answers, limit=limit)
+                          progress=not as_json and sys.stderr.isatty(), answers=not no_answers, limit=limit,
+                          split=split)
         return result, gates
 
     result, gates = _run(go)

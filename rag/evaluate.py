@@ -61,6 +61,33 @@ def spread(rows: list, limit: int | None) -> list:
     return [rows[i * len(rows) // limit] for i in range(limit)]
 
 
+SPLIT_CHOICES = ("all", *M.SPLITS)
+
+
+def select(rows: list[dict], split: str = "all", limit: int | None = None) -> list[dict]:
+    """The questions to evaluate: first the `split` half (`rag.metrics.split_of` of the id; "all" keeps every
+    row), then at most `limit` of them, a fixed sample: the answerable and the unanswerable rows are each
+    `spread` over the file, in proportion to their counts (rounded, but at least one of each when both exist
+    and limit >= 2), and the chosen rows keep their file order. The same file, split and limit always give
+    the same questions, so a gate (`--split heldout --limit N --min ...`) compares like with like.
+
+    >>> rows = [{"id": str(i), "answerable": i % 4 != 0} for i in range(40)]
+    >>> [r["id"] for r in select(rows, limit=4)]
+    ['0', '1', '14', '27']
+    """
+    if split not in SPLIT_CHOICES:
+        raise RagError(f"unknown split {split!r}; use one of {', '.join(SPLIT_CHOICES)}")
+    rows = [r for r in rows if split == "all" or M.split_of(r["id"]) == split]
+    if not limit or limit >= len(rows):
+        return rows
+    groups = [[i for i, r in enumerate(rows) if r["answerable"]], [i for i, r in enumerate(rows) if not r["answerable"]]]
+    n_unanswerable = round(limit * len(groups[1]) / len(rows))
+    if groups[0] and groups[1] and limit >= 2:
+        n_unanswerable = min(max(n_unanswerable, 1), limit - 1)
+    chosen = spread(groups[0], limit - n_unanswerable) + spread(groups[1], n_unanswerable)
+    return [rows[i] for i in sorted(chosen)]
+
+
 def prepare(settings: Settings, dataset: Path | None, questions: Path | None,
             progress: bool = True, cache: Path = CACHE) -> tuple[Settings, Path, str]:
     """Settings pointing at the index to evaluate (built if needed), the questions file and a dataset name."""
@@ -110,8 +137,9 @@ def evaluate_one(retriever, row: dict, settings: Settings, mode: str, k: int, an
 
 def run_eval(settings: Settings, dataset: Path | None = None, questions: Path | None = None,
              modes=("dense", "bm25", "hybrid"), k: int = 5, progress: bool = True, answers: bool = True,
-             limit: int | None = None, cache: Path = CACHE) -> dict:
-    """Evaluate every mode on one question set; returns a JSON-serialisable result (see module docstring)."""
+             limit: int | None = None, cache: Path = CACHE, split: str = "all") -> dict:
+    """Evaluate every mode on one question set (its `split` half, then `limit` questions: see `select`);
+    returns a JSON-serialisable result (see module docstring)."""
     from tqdm import tqdm
 
     from .retrieve import RETRIEVAL_MODES, open_retriever
@@ -119,10 +147,12 @@ def run_eval(settings: Settings, dataset: Path | None = None, questions: Path | 
     bad = [m for m in modes if m not in RETRIEVAL_MODES]
     if bad or not modes:
         raise RagError(f"unknown retrieval mode {', '.join(bad) or '(none)'}; use {','.join(RETRIEVAL_MODES)}")
+    if split not in SPLIT_CHOICES:      # before building an index for nothing
+        raise RagError(f"unknown split {split!r}; use one of {', '.join(SPLIT_CHOICES)}")
     settings, qpath, name = prepare(settings, dataset, questions, progress, cache)
-    qs = spread(load_questions(qpath), limit)
+    qs = select(load_questions(qpath), split, limit)
     if not qs:
-        raise RagError(f"{qpath} has no questions")
+        raise RagError(f"{qpath} has no questions" + ("" if split == "all" else f" in the {split} split"))
     rows = []
     with tqdm(total=len(qs) * len(modes), desc=f"eval {name}", unit="q", disable=not progress) as bar:
         for mode in modes:
@@ -133,7 +163,7 @@ def run_eval(settings: Settings, dataset: Path | None = None, questions: Path | 
                 rows.append(evaluate_one(retriever, row, settings, mode, k, answers))
                 bar.update()
     return {"dataset": name, "questions_file": str(qpath), "index": str(settings.index),
-            "questions": len(qs), "answerable": sum(1 for q in qs if q["answerable"]),
+            "split": split, "limit": limit, "questions": len(qs), "answerable": sum(1 for q in qs if q["answerable"]),
             "multi": sum(1 for q in qs if q["answerable"] and M.needs_all(q)), "k": k, "answers": answers,
             "answerer": settings.answerer if answers else None,
             "modes": {m: M.summarize([r for r in rows if r["mode"] == m], answers) for m in modes},
@@ -157,7 +187,7 @@ def render_table(result: dict) -> str:
 
     def line(cells):
         return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    title = (f"{result['dataset']}: {result['questions']} questions ({result['answerable']} answerable, "
+    title = (f"{result['dataset']} [split {result.get('split', 'all')}]: {result['questions']} questions ({result['answerable']} answerable, "
              f"{result['multi']} multi-document), k={result['k']}"
              + (f", answerer={result['answerer']}" if result["answers"] else ", retrieval only"))
     return "\n".join([title, line(head), line(["-" * w for w in widths]), *map(line, body)])
