@@ -19,7 +19,7 @@ from .errors import RagError
 from .store import Index
 from .types import Chunk, Hit
 
-RETRIEVAL_MODES = ("dense", "bm25", "hybrid")
+from .config import MODES as RETRIEVAL_MODES  # noqa: E402  (one list of modes: config.MODES)
 NEAR_DUPLICATE_COSINE = 0.95   # vectors this close: the same passage reworded or re-wrapped
 SHARED_SHINGLES = 0.30         # or this share of the shorter passage's word 6-grams quoted verbatim in the other
 
