@@ -24,13 +24,14 @@ DEFAULT_QUESTIONS = ROOT / "eval" / "questions.jsonl"
 CACHE = ROOT / "eval" / ".cache"
 DOC_DEPTH = 3      # chunks searched per document wanted in the ranking (a long document has several chunks)
 RETRIEVAL = ("hit@1", "hit@3", "hit@5", "mrr", "all_gold@5")
-ANSWERING = ("answer_contains", "answer_f1", "citation_precision", "citation_recall",
-             "refusal_precision", "refusal_recall", "unsupported_rate")
+ANSWERING = ("answer_contains", "answer_f1", "answered", "evidence_quoted", "short_em", "short_f1",
+             "citation_precision", "citation_recall", "refusal_precision", "refusal_recall", "refusal_f1",
+             "unsupported_rate")
 TIMING = ("seconds_median", "seconds_p95")
 METRICS = RETRIEVAL + ANSWERING + TIMING
 LOWER_IS_BETTER = set(TIMING)           # for these a gate value is a ceiling, not a floor
-CHART = ("hit@1", "hit@5", "mrr", "answer_contains", "answer_f1", "citation_precision", "citation_recall",
-         "refusal_recall")
+CHART = ("hit@1", "hit@5", "mrr", "answer_contains", "answer_f1", "evidence_quoted", "short_f1",
+         "citation_precision", "citation_recall", "refusal_recall", "refusal_f1")
 
 
 def load_questions(path: Path) -> list[dict]:
@@ -80,7 +81,8 @@ def select(rows: list[dict], split: str = "all", limit: int | None = None) -> li
     rows = [r for r in rows if split == "all" or M.split_of(r["id"]) == split]
     if not limit or limit >= len(rows):
         return rows
-    groups = [[i for i, r in enumerate(rows) if r["answerable"]], [i for i, r in enumerate(rows) if not r["answerable"]]]
+    groups = [[i for i, r in enumerate(rows) if r["answerable"]],
+              [i for i, r in enumerate(rows) if not r["answerable"]]]
     n_unanswerable = round(limit * len(groups[1]) / len(rows))
     if groups[0] and groups[1] and limit >= 2:
         n_unanswerable = min(max(n_unanswerable, 1), limit - 1)
@@ -125,11 +127,21 @@ def evaluate_one(retriever, row: dict, settings: Settings, mode: str, k: int, an
         stands_for = {h.chunk.id: h.doc_ids for h in ans.hits}
         cited = [stands_for.get(c.chunk_id, (c.doc_id,)) for c in ans.citations]
         contains, f1 = M.answer_scores(ans.text, row["answers"]) if not ans.refused else (False, 0.0)
+        short = getattr(ans, "short_answer", None)
         out.update(answer=ans.text, refused=ans.refused, unsupported=list(ans.unsupported),
                    citations=[c.doc_id for c in ans.citations], contains=contains, f1=round(f1, 4),
+                   short_answer=short.text if short and not ans.refused else None,
                    citation_precision=M.citation_precision(cited, gold) if row["answerable"] else None,
                    citation_recall=M.citation_recall(cited, gold, M.needs_all(row)) if row["answerable"] else None)
-        ok = (ok and contains) if row["answerable"] else ans.refused
+        if M.has_span_answer(row):
+            prediction = "" if ans.refused else (short.text if short else ans.text)
+            em, sf1 = M.short_answer_scores(prediction, row["answers"])
+            out.update(short_em=em, short_f1=round(sf1, 4))
+        evidence = row.get("evidence_sentences") if row["answerable"] else None
+        if evidence:
+            out["evidence_quoted"] = not ans.refused and M.quotes_evidence((c.quote for c in ans.citations), evidence)
+        # long-form gold answers are never contained verbatim: such a question passes by quoting its evidence
+        ok = (ok and out.get("evidence_quoted", contains)) if row["answerable"] else ans.refused
     out["seconds"] = round(time.perf_counter() - t0, 4)
     out["pass"] = ok
     return out
@@ -187,7 +199,8 @@ def render_table(result: dict) -> str:
 
     def line(cells):
         return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    title = (f"{result['dataset']} [split {result.get('split', 'all')}]: {result['questions']} questions ({result['answerable']} answerable, "
+    title = (f"{result['dataset']} [split {result.get('split', 'all')}]: {result['questions']} questions "
+             f"({result['answerable']} answerable, "
              f"{result['multi']} multi-document), k={result['k']}"
              + (f", answerer={result['answerer']}" if result["answers"] else ", retrieval only"))
     return "\n".join([title, line(head), line(["-" * w for w in widths]), *map(line, body)])
@@ -240,7 +253,11 @@ DEFINITIONS = {
     "hit@n": M.first_gold_rank, "all_gold@5": M.all_gold_at_k, "document ranking": M.doc_ranking,
     "answer_contains, answer_f1": M.answer_scores, "normalisation": M.normalize_answer,
     "citation_precision": M.citation_precision, "citation_recall": M.citation_recall,
-    "refusal_precision, refusal_recall": M.refusal_scores, "seconds_median, seconds_p95": M.percentile}
+    "answered, evidence_quoted, short_em, short_f1 (which questions count)": M.summarize,
+    "evidence_quoted": M.quotes_evidence, "short_em, short_f1": M.short_answer_scores,
+    "span answers": M.has_span_answer,
+    "refusal_precision, refusal_recall, refusal_f1": M.refusal_scores,
+    "seconds_median, seconds_p95": M.percentile}
 
 
 def _markdown(result: dict, max_failures: int = 100) -> str:
@@ -258,6 +275,10 @@ def _markdown(result: dict, max_failures: int = 100) -> str:
         what = f"gold {r['gold_doc_ids'] or 'none (unanswerable)'}, top docs {r['ranking']}"
         if "answer" in r:
             what += f"; answer: {'(refused) ' if r['refused'] else ''}{r['answer'][:200]!r}"
+            if r.get("short_em") is not None:
+                what += f"; short answer {r.get('short_answer')!r} (F1 {r['short_f1']:.2f})"
+            if r.get("evidence_quoted") is not None:
+                what += f"; evidence {'quoted' if r['evidence_quoted'] else 'not quoted'}"
         md.append(f"- `{r['mode']}` `{r['id']}` {r['question']} — expected {r['gold_answers'] or 'a refusal'}; {what}")
     return "\n".join(md) + "\n"
 
@@ -275,7 +296,8 @@ def _chart(result: dict, path: Path) -> None:
         ax.bar([x + i * width for x in range(len(names))], vals, width, label=mode)
     ax.set_xticks([x + width * (len(modes) - 1) / 2 for x in range(len(names))], names, rotation=30, ha="right")
     ax.set_ylim(0, 1)
-    ax.set_title(f"{result['dataset']} ({result['questions']} questions, k={result['k']})")
+    ax.set_title(f"{result['dataset']} ({result.get('split', 'all')}: {result['questions']} questions, "
+                 f"k={result['k']})")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -132,15 +132,76 @@ def citation_recall(cited: Sequence[Iterable[str]], gold: Sequence[str], needs_a
 
 def refusal_scores(refused: Sequence[bool], answerable: Sequence[bool]) -> dict[str, float | None]:
     """Refusal precision = refused and unanswerable / refused; refusal recall = refused and unanswerable /
-    unanswerable. None when the denominator is zero.
+    unanswerable; refusal F1 = 2PR / (P + R), their harmonic mean (0.0 when both are 0). Each is None when its
+    denominator is zero (F1: when precision or recall is None).
 
     >>> refusal_scores([True, True, False, False], [False, True, False, True])
-    {'refusal_precision': 0.5, 'refusal_recall': 0.5}
+    {'refusal_precision': 0.5, 'refusal_recall': 0.5, 'refusal_f1': 0.5}
     """
     both = sum(1 for r, a in zip(refused, answerable) if r and not a)
     n_refused, n_unanswerable = sum(map(bool, refused)), sum(1 for a in answerable if not a)
-    return {"refusal_precision": both / n_refused if n_refused else None,
-            "refusal_recall": both / n_unanswerable if n_unanswerable else None}
+    p = both / n_refused if n_refused else None
+    r = both / n_unanswerable if n_unanswerable else None
+    f1 = None if p is None or r is None else (2 * p * r / (p + r) if p + r else 0.0)
+    return {"refusal_precision": p, "refusal_recall": r, "refusal_f1": f1}
+
+
+EVIDENCE_OVERLAP = 0.8
+
+
+def _casefold_ws(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def quotes_evidence(quotes: Iterable[str], evidence: Iterable[str], overlap: float = EVIDENCE_OVERLAP) -> bool:
+    """evidence_quoted (one question): some citation quote matches some annotated evidence sentence. Both are
+    compared whitespace-collapsed and case-folded; a quote matches a sentence when one of the two occurs in the
+    other on word boundaries (equal, or one contains the other) and the shorter has at least `overlap` (80 %) as
+    many whitespace tokens as the longer. So quoting the sentence, the sentence plus a short clause, or the
+    sentence less a few words counts; quoting half of it, or it merged with a second sentence, does not.
+
+    >>> quotes_evidence(["The  Kiwi is a flightless bird endemic to New Zealand , it said"],
+    ...                 ["the kiwi is a flightless bird endemic to new zealand ,"])
+    True
+    >>> quotes_evidence(["The kiwi is a bird ."], ["The kiwi is a flightless bird endemic to New Zealand ."])
+    False
+    """
+    evidence = [f" {e} " for e in map(_casefold_ws, evidence) if e]
+    for quote in map(_casefold_ws, quotes):
+        if not quote:
+            continue
+        for sentence in evidence:
+            shorter, longer = sorted((f" {quote} ", sentence), key=len)
+            if shorter in longer and len(shorter.split()) >= overlap * len(longer.split()):
+                return True
+    return False
+
+
+_CITATION_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+
+
+def short_answer_scores(prediction: str, golds: Sequence[str]) -> tuple[bool, float]:
+    """short_em / short_f1 (one question): SQuAD exact match (the normalised prediction equals a normalised
+    gold answer) and SQuAD token F1, max over the gold answers, after [n] citation markers are removed from the
+    prediction. The prediction is the answer's short answer when it has one, else its whole text; a refusal is
+    the empty prediction and scores (False, 0.0), as does an empty gold list.
+
+    >>> short_answer_scores("the Luxon [1]", ["Luxon"])
+    (True, 1.0)
+    """
+    prediction = _CITATION_MARKER.sub(" ", prediction)
+    golds = [g for g in golds if normalize_answer(g)]
+    if not golds or not normalize_answer(prediction):
+        return False, 0.0
+    em = any(normalize_answer(prediction) == normalize_answer(g) for g in golds)
+    return em, max(token_f1(prediction, g) for g in golds)
+
+
+def has_span_answer(row: dict) -> bool:
+    """Short EM/F1 are measured on answerable questions with short gold answers: not `answer_style: long-form`
+    (ClapNQ) and `answer_type` absent or "span" (HotpotQA's yes/no questions are left out)."""
+    return (bool(row.get("answerable")) and bool(row.get("answers")) and row.get("answer_style") != "long-form"
+            and row.get("answer_type", "span") == "span")
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -169,8 +230,11 @@ def summarize(rows: list[dict], answers: bool) -> dict:
     """The metrics of one mode from its per-question rows (as `rag.evaluate.evaluate_one` makes them).
 
     Retrieval, answer-correctness and citation metrics are means over answerable questions (all_gold@5 over
-    those that need all their gold documents); refusal metrics over all questions; unsupported_rate = the
-    share of non-refused answers with a sentence no source supports; seconds = retrieval + answering time.
+    those that need all their gold documents); answered = share of answerable questions not refused;
+    evidence_quoted over answerable questions with annotated evidence sentences (a refusal counts as not
+    quoting); short_em / short_f1 over questions with span answers (`has_span_answer`); refusal metrics over
+    all questions; unsupported_rate = the share of non-refused answers with a sentence no source supports;
+    seconds = retrieval + answering time. A metric with no question to count is None.
     """
     ok = [r for r in rows if r["answerable"]]
     ranks = [r["gold_rank"] for r in ok]
@@ -180,6 +244,11 @@ def summarize(rows: list[dict], answers: bool) -> dict:
     if answers:
         out["answer_contains"] = mean(float(r["contains"]) for r in ok)
         out["answer_f1"] = mean(r["f1"] for r in ok)
+        out["answered"] = mean(float(not r["refused"]) for r in ok)
+        out["evidence_quoted"] = mean(None if r.get("evidence_quoted") is None else float(r["evidence_quoted"])
+                                      for r in ok)
+        out["short_em"] = mean(None if r.get("short_em") is None else float(r["short_em"]) for r in ok)
+        out["short_f1"] = mean(r.get("short_f1") for r in ok)
         out["citation_precision"] = mean(r["citation_precision"] for r in ok)
         out["citation_recall"] = mean(r["citation_recall"] for r in ok)
         out.update(refusal_scores([r["refused"] for r in rows], [r["answerable"] for r in rows]))

@@ -8,8 +8,11 @@ import pytest
 
 from rag.errors import RagError
 from rag.evaluate import (DEFAULT_QUESTIONS, METRICS, check_floors, load_questions, parse_floors, render_table,
-                          run_eval, write_report)
-from rag.metrics import normalize_answer
+                          run_eval, select, write_report)
+from rag.metrics import normalize_answer, split_of
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT / "eval" / "datasets"
 
 A, B, C, D = "000_a5161bc88c4f9418.txt", "001_88c7197dd4cdd008.txt", "002_891ee57fec840978.txt", "003_1fcb2ff00d21c651.txt"
 EASY = [
@@ -149,3 +152,135 @@ def test_shipped_seed_questions_are_well_formed():
         for answer in r["answers"]:       # every acceptable answer is in some gold document
             assert any(normalize_answer(answer) in normalize_answer(texts[d]) for d in r["gold_doc_ids"]), answer
     assert set(METRICS) >= {"hit@1", "hit@3", "hit@5", "mrr", "all_gold@5"}
+
+
+@pytest.mark.parametrize("name", ["clapnq-dev-a", "xquad-unanswerable", "xquad-en"])
+def test_split_halves_partition_each_set_and_never_change(name):
+    rows = load_questions(DATASETS / name / "questions.jsonl")
+    train, heldout = select(rows, "train"), select(rows, "heldout")
+    assert len(train) + len(heldout) == len(rows) and {r["id"] for r in train}.isdisjoint(r["id"] for r in heldout)
+    assert all(split_of(r["id"]) == "train" for r in train) and 0.4 < len(train) / len(rows) < 0.6
+    assert select(rows, "all") == rows
+    assert [r["id"] for r in select(list(rows), "heldout", 40)] == [r["id"] for r in select(rows, "heldout", 40)]
+
+
+@pytest.mark.parametrize("name, limit", [("clapnq-dev-a", 20), ("xquad-unanswerable", 30), ("xquad-unanswerable", 2)])
+def test_limited_sample_comes_from_the_split_and_keeps_both_kinds_in_proportion(name, limit):
+    rows = load_questions(DATASETS / name / "questions.jsonl")
+    half = select(rows, "heldout")
+    sample = select(rows, "heldout", limit)
+    assert len(sample) == limit and all(split_of(r["id"]) == "heldout" for r in sample)
+    positions = [half.index(r) for r in sample]
+    assert positions == sorted(positions)                       # file order kept
+    share = sum(not r["answerable"] for r in half) / len(half)
+    n_unanswerable = sum(not r["answerable"] for r in sample)
+    assert n_unanswerable >= 1 and limit - n_unanswerable >= 1
+    assert abs(n_unanswerable - share * limit) <= 1
+
+
+def test_select_rejects_an_unknown_split_and_the_run_says_which_split(seed_settings, questions):
+    with pytest.raises(RagError, match="unknown split 'test'"):
+        select([], "test")
+    with pytest.raises(RagError, match="unknown split"):
+        run_eval(seed_settings, questions=questions, modes=["bm25"], progress=False, answers=False, split="dev")
+    result = run_eval(seed_settings, questions=questions, modes=["bm25"], progress=False, answers=False,
+                      split="heldout")
+    expected = [i for i, *_ in EASY if split_of(i) == "heldout"]
+    assert result["split"] == "heldout" and [r["id"] for r in result["rows"]] == expected
+    assert "[split heldout]" in render_table(result).splitlines()[0]
+
+
+def test_cli_eval_split_option(seed_settings, questions):
+    from click.testing import CliRunner
+
+    from rag.cli import main
+    args = ["eval", "--docs", str(seed_settings.docs), "--index", str(seed_settings.index), "--questions",
+            str(questions), "--modes", "bm25", "--no-answers", "--json"]
+    out = CliRunner().invoke(main, [*args, "--split", "train"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    assert result["split"] == "train" and {r["id"] for r in result["rows"]} == {i for i, *_ in EASY
+                                                                                 if split_of(i) == "train"}
+    assert CliRunner().invoke(main, [*args, "--split", "test"]).exit_code == 2     # not a choice
+
+
+def test_answer_run_scores_short_answers_and_evidence_quotes(seed_settings, tmp_path):
+    data = tmp_path / "tiny"
+    data.mkdir()
+    corpus = [{"id": "kiwi", "title": "Kiwi", "text": "The kiwi is a flightless bird endemic to New Zealand."},
+              {"id": "fjord", "title": "Fjord", "text": "A fjord is a long narrow inlet with steep sides."}]
+    questions = [
+        {"id": "span", "question": "Which flightless bird is endemic to New Zealand?", "answers": ["kiwi"],
+         "gold_doc_ids": ["kiwi"], "answerable": True},
+        {"id": "long", "question": "What kind of bird is the kiwi?", "answers": ["A flightless bird of New Zealand."],
+         "gold_doc_ids": ["kiwi"], "answerable": True, "answer_style": "long-form",
+         "evidence_sentences": ["the Kiwi is a flightless  bird endemic to New Zealand."]},
+        {"id": "none", "question": "How tall is the tallest fjord cliff in Norway?", "answers": [],
+         "gold_doc_ids": [], "answerable": False}]
+    (data / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus))
+    (data / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+    result = run_eval(seed_settings, dataset=data, modes=["hybrid"], progress=False, cache=tmp_path / "cache")
+    rows = {r["id"]: r for r in result["rows"]}
+    span, long, none = rows["span"], rows["long"], rows["none"]
+    assert isinstance(span["short_em"], bool) and 0 <= span["short_f1"] <= 1 and "evidence_quoted" not in span
+    if not span["refused"]:          # scored on the short answer when there is one, else on the whole text
+        assert span["short_f1"] > 0
+    # the kiwi document is that one evidence sentence: citing it quotes the evidence
+    assert long["evidence_quoted"] is (not long["refused"] and "kiwi" in long["citations"])
+    assert long["pass"] is (long["gold_rank"] is not None and long["evidence_quoted"])
+    assert "short_em" not in long and "short_em" not in none and "evidence_quoted" not in none
+    values = result["modes"]["hybrid"]
+    assert values["short_em"] == float(span["short_em"]) and values["evidence_quoted"] == float(long["evidence_quoted"])
+    assert values["answered"] == (2 - span["refused"] - long["refused"]) / 2
+    assert "refusal_f1" in values and {"short_em", "evidence_quoted", "refusal_f1", "answered"} <= set(METRICS)
+    write_report(result, tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "**evidence_quoted**" in md and "**short_em, short_f1**" in md
+
+
+def _maker():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_unanswerable", ROOT / "eval" / "make_unanswerable.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_xquad_unanswerable_invariants_and_it_is_rebuilt_exactly():
+    mk = _maker()
+    src, made = DATASETS / "xquad-en", DATASETS / "xquad-unanswerable"
+    corpus, questions = mk.read_jsonl(src / "corpus.jsonl"), mk.read_jsonl(src / "questions.jsonl")
+    kept, rows = mk.read_jsonl(made / "corpus.jsonl"), mk.read_jsonl(made / "questions.jsonl")
+    assert mk.make(corpus, questions)[:2] == (kept, rows)          # the committed files are the script's output
+    assert kept == [d for d in corpus if not mk.left_out(d["id"])] and 0.25 < 1 - len(kept) / len(corpus) < 0.42
+    kept_ids = {d["id"] for d in kept}
+    original = {q["id"]: q for q in questions}
+    kept_texts = [f" {normalize_answer(d['text'])} " for d in kept]
+    unanswerable = [q for q in rows if not q["answerable"]]
+    assert len(unanswerable) > 200 and len(rows) - len(unanswerable) > 600
+    for q in unanswerable:
+        assert q["answers"] == q["gold_doc_ids"] == [] and q["removed_doc_ids"] == original[q["id"]]["gold_doc_ids"]
+        assert not kept_ids & set(q["removed_doc_ids"])           # its paragraph is not in the corpus
+        for answer in original[q["id"]]["answers"]:              # and its answer is in no kept paragraph
+            assert not any(f" {normalize_answer(answer)} " in t for t in kept_texts), (q["id"], answer)
+    for q in rows:
+        if q["answerable"]:
+            assert q == original[q["id"]] and set(q["gold_doc_ids"]) <= kept_ids
+    assert len({q["id"] for q in rows}) == len(rows)
+
+
+def test_make_unanswerable_drops_a_question_whose_answer_a_kept_paragraph_still_holds():
+    mk = _maker()
+    ids = [f"p{i}" for i in range(30)]
+    gone, stays = next(i for i in ids if mk.left_out(i)), next(i for i in ids if not mk.left_out(i))
+    corpus = [{"id": gone, "title": "T", "text": "The bridge opened in 1932 and cost 9 million."},
+              {"id": stays, "title": "T", "text": "Its designer was Bradfield; it cost 9 million."}]
+    q = [{"id": "a", "question": "When did it open?", "answers": ["1932"], "gold_doc_ids": [gone], "answerable": True},
+         {"id": "b", "question": "What did it cost?", "answers": ["9 million"], "gold_doc_ids": [gone],
+          "answerable": True},
+         {"id": "c", "question": "Who designed it?", "answers": ["Bradfield"], "gold_doc_ids": [stays],
+          "answerable": True}]
+    kept, rows, dropped = mk.make(corpus, q)
+    assert kept == [corpus[1]] and dropped == 1
+    assert rows == [{"id": "a", "question": "When did it open?", "answers": [], "gold_doc_ids": [],
+                     "answerable": False, "removed_doc_ids": [gone]}, q[2]]
