@@ -1,0 +1,105 @@
+"""Relative dates: "yesterday", "on Thursday", "last week" in a dated document, resolved against the document's date
+so a quote can show when it happened, and the human date format answers use.
+
+    >>> annotate("Yesterday, Luxon went to a dinner.", "2024-07-11")
+    'Yesterday (10 July 2024), Luxon went to a dinner.'
+    >>> relative_dates("Talks resume next Friday; they met on Thursday and last week.", "2024-07-11")
+    [(13, 24, '2024-07-12'), (38, 46, '2024-07-11'), (51, 60, 'the week of 1 July 2024')]
+
+Rules: a bare or "on"/"this" weekday is the most recent such day on or before the document date, unless the
+sentence speaks of the future ("will", "is to", "going to", "plans to", "'ll") when it is the next one on or after;
+"last <weekday>" is strictly before, "next <weekday>" strictly after. Weeks are labelled by their Monday ("the week
+of 1 July 2024"), months and years by name ("June 2024", "2023"). "Tonight", "this morning/afternoon/evening" are
+the document's own day.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from .spans import candidates
+
+MONTHS = ("January February March April May June July August September October November December").split()
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAYS = {"the day before yesterday": -2, "the day after tomorrow": 2, "yesterday": -1, "last night": -1, "today": 0,
+         "tonight": 0, "this morning": 0, "this afternoon": 0, "this evening": 0, "tomorrow": 1}
+_REL = re.compile(
+    r"\b(?:(?P<day>the day before yesterday|the day after tomorrow|yesterday|today|tonight|tomorrow|last night|"
+    r"this (?:morning|afternoon|evening))"
+    r"|(?:(?P<wmod>last|next|this|this past|this coming|past|coming)\s+)?(?P<weekday>" + "|".join(WEEKDAYS) + r")"
+    r"|(?P<pmod>last|this|next)\s+(?P<period>week|month|year))\b", re.I)
+_FUTURE = re.compile(r"\b(?:will|shall|is to|are to|going to|plans? to|planned|scheduled|expected to|due to)\b|'ll\b",
+                     re.I)
+
+
+def format_date(iso: str) -> str:
+    """ "2024-07-11" -> "11 July 2024" (the format answers show dates in)."""
+    d = dt.date.fromisoformat(iso[:10])
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def relative_dates(sentence: str, doc_date: str) -> list[tuple[int, int, str]]:
+    """(start, end, resolution) of each relative date in `sentence`, resolved against `doc_date` (YYYY-MM-DD): an ISO
+    date for a day, a label ("the week of 1 July 2024", "June 2024", "2023") for a longer period."""
+    base = dt.date.fromisoformat(doc_date[:10])
+    future = bool(_FUTURE.search(sentence))
+    out = []
+    for m in _REL.finditer(sentence):
+        if m.group("day"):
+            out.append((m.start(), m.end(), (base + dt.timedelta(_DAYS[m.group("day").lower()])).isoformat()))
+        elif m.group("weekday"):
+            if not m.group("weekday")[0].isupper():
+                continue  # weekdays are capitalised; "monday" in running text is rare and unreliable
+            mod = (m.group("wmod") or "").lower()
+            out.append((m.start(), m.end(), weekday(base, WEEKDAYS.index(m.group("weekday").title()), mod, future)))
+        else:
+            out.append((m.start(), m.end(), period(base, m.group("pmod").lower(), m.group("period").lower())))
+    return out
+
+
+def weekday(base: dt.date, day: int, mod: str = "", future: bool = False) -> str:
+    """ISO date of weekday `day` (0 = Monday) relative to `base` under modifier `mod` ("last", "next", "this", "")."""
+    back = (base.weekday() - day) % 7            # days since the most recent such day (0 = base itself)
+    ahead = (day - base.weekday()) % 7           # days until the next such day (0 = base itself)
+    if mod in ("last", "past", "this past"):
+        delta = -(back or 7)
+    elif mod in ("next", "coming", "this coming"):
+        delta = ahead or 7
+    else:
+        delta = ahead if future else -back
+    return (base + dt.timedelta(delta)).isoformat()
+
+
+def period(base: dt.date, mod: str, unit: str) -> str:
+    """Label of the week, month or year `mod` ("last", "this", "next") relative to `base`."""
+    step = {"last": -1, "this": 0, "next": 1}[mod]
+    if unit == "week":
+        monday = base - dt.timedelta(base.weekday()) + dt.timedelta(7 * step)
+        return f"the week of {format_date(monday.isoformat())}"
+    if unit == "month":
+        y, m = divmod(base.year * 12 + base.month - 1 + step, 12)
+        return f"{MONTHS[m]} {y}"
+    return str(base.year + step)
+
+
+def annotate(sentence: str, doc_date: str | None) -> str:
+    """`sentence` with each relative date followed by its resolution in parentheses; unchanged without a doc date.
+
+    >>> annotate("He will arrive on Friday.", "2024-07-11")
+    'He will arrive on Friday (12 July 2024).'
+    """
+    if not doc_date:
+        return sentence
+    out, pos = [], 0
+    for a, b, res in relative_dates(sentence, doc_date):
+        if re.match(r"\s*\(", sentence[b:]):
+            continue  # already followed by a parenthesis (perhaps the date itself)
+        label = format_date(res) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", res) else res
+        out += [sentence[pos:b], f" ({label})"]
+        pos = b
+    return "".join(out) + sentence[pos:]
+
+
+def has_date(sentence: str) -> bool:
+    """Does `sentence` mention a date, absolute ("10 July 2024", "1530", "the 1990s") or relative ("yesterday")?"""
+    return bool(_REL.search(sentence)) or any(c.kind == "date" for c in candidates(sentence))

@@ -1,0 +1,79 @@
+"""Relative dates resolved against a document's date (rag/dates.py)."""
+import pytest
+
+from rag.dates import annotate, format_date, has_date, relative_dates
+
+
+def resolved(sentence: str, doc_date: str) -> list[tuple[str, str]]:
+    return [(sentence[a:b], res) for a, b, res in relative_dates(sentence, doc_date)]
+
+
+@pytest.mark.parametrize("sentence, doc_date, expected", [
+    # 2024-03-01 is a Friday after a leap day
+    ("It rained yesterday.", "2024-03-01", [("yesterday", "2024-02-29")]),
+    ("It rained yesterday.", "2023-03-01", [("yesterday", "2023-02-28")]),
+    ("Tomorrow is a holiday.", "2024-12-31", [("Tomorrow", "2025-01-01")]),
+    ("The day before yesterday he left.", "2024-01-01", [("The day before yesterday", "2023-12-30")]),
+    # past tense: the most recent such weekday on or before the document date, across month and year boundaries
+    ("They met on Thursday.", "2024-07-11", [("Thursday", "2024-07-11")]),
+    ("They met on Sunday.", "2024-01-02", [("Sunday", "2023-12-31")]),
+    ("They met on Wednesday.", "2024-03-01", [("Wednesday", "2024-02-28")]),
+    ("He resigned last Friday.", "2024-03-01", [("last Friday", "2024-02-23")]),
+    ("He resigned last Tuesday.", "2024-03-01", [("last Tuesday", "2024-02-27")]),
+    # future: the next one
+    ("The vote will take place on Monday.", "2024-12-28", [("Monday", "2024-12-30")]),
+    ("Talks resume next Friday.", "2024-12-27", [("next Friday", "2025-01-03")]),
+    ("Talks resume next Saturday.", "2024-12-27", [("next Saturday", "2024-12-28")]),
+    # weeks, months, years
+    ("Prices rose last week.", "2024-07-11", [("last week", "the week of 1 July 2024")]),
+    ("Prices rose this week.", "2024-01-03", [("this week", "the week of 1 January 2024")]),
+    ("Prices rose last week.", "2024-01-03", [("last week", "the week of 25 December 2023")]),
+    ("Sales fell last month.", "2024-01-15", [("last month", "December 2023")]),
+    ("Sales fell last year and will rise next year.", "2024-05-05", [("last year", "2023"), ("next year", "2025")]),
+    ("Tonight and this morning.", "2024-07-11", [("Tonight", "2024-07-11"), ("this morning", "2024-07-11")]),
+    ("The 1530 edition appeared in July.", "2024-07-11", []),
+])
+def test_relative_dates(sentence, doc_date, expected):
+    assert resolved(sentence, doc_date) == expected
+
+
+def test_offsets_point_into_the_sentence():
+    s = "Yesterday Ardern spoke; last week Luxon met Marles, and on Friday they will meet again next month."
+    for a, b, _ in relative_dates(s, "2024-07-11"):
+        assert s[a:b].strip() == s[a:b] and s[a:b]
+
+
+def test_annotate_the_issue_example():
+    assert annotate("Yesterday, Luxon went to a dinner with leaders.", "2024-07-11") == \
+        "Yesterday (10 July 2024), Luxon went to a dinner with leaders."
+    assert annotate("It rained yesterday and last week.", "2024-03-01") == \
+        "It rained yesterday (29 February 2024) and last week (the week of 19 February 2024)."
+
+
+@pytest.mark.parametrize("doc_date", [None, ""])
+def test_no_document_date_leaves_the_sentence_unchanged(doc_date):
+    s = "Yesterday, Luxon went to a dinner."
+    assert annotate(s, doc_date) == s
+
+
+def test_nothing_relative_leaves_the_sentence_unchanged():
+    s = "The summit opened on 9 July 2024 in Washington."
+    assert annotate(s, "2024-07-11") == s
+
+
+def test_format_date():
+    assert format_date("2024-07-11") == "11 July 2024"
+    assert format_date("2024-02-29") == "29 February 2024"
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("The summit opened on 9 July 2024.", True),
+    ("Luther published it in 1530.", True),
+    ("It grew in the 1990s.", True),
+    ("He spoke yesterday.", True),
+    ("He met them on Thursday.", True),
+    ("Marles represented Australia.", False),
+    ("The team had 24 interceptions.", False),
+])
+def test_has_date(sentence, expected):
+    assert has_date(sentence) is expected
