@@ -2,14 +2,11 @@
 answers it, so an answer can lead with "**Richard Marles** — "…Deputy Prime Minister Richard Marles." [1]".
 
 `answer_type(question)`, from the first wh-word and the noun after it (general rules, no question-specific words):
-  - "how many/much" and "how long/old/far/tall/big/large/high/…" -> "number"; any other "how" -> "" (explain)
-  - "when", "what/which year/date/day/month/century/decade/…" -> "date"
-  - "who/whom/whose", "which/what <person noun>" (person, leader, author, player, king, …) -> "person"
-  - "where", "which/what <place noun>" (city, country, river, …) -> "place"
-  - "what/which <number noun>" (number, amount, population, percentage, …) -> "number"
-  - "what is the name of", "what/which <named-thing noun>" (team, company, film, band, …) -> "name"
-  - any other "what/which" -> "phrase"
-  - "why", yes/no questions (opening with an auxiliary verb), no wh-word at all -> "" (no short answer)
+"how many/much/long/old/far/tall/…" -> "number", any other "how" -> ""; "when" -> "date"; "who/whom/whose" ->
+"person"; "where" -> "place"; "what/which <noun>" -> the class of the noun in small general lists (year/day/century
+-> "date"; person/leader/author/king -> "person"; city/country/river -> "place"; number/amount/population ->
+"number"; team/company/film/band, "what is the name of" -> "name"), any other "what/which" -> "phrase"; "why",
+yes/no questions (opening with an auxiliary verb) and no wh-word -> "" (no short answer).
 
 `candidates(sentence)`: names, numbers, dates and short phrases, each with `sentence[start:end] == text`.
 `best_span(question, sentence)` scores them with the logistic model in rag/models/spans.json, fitted on XQuAD's
@@ -25,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -63,42 +60,39 @@ NAME_NOUNS = set("""name team club company firm corporation organization organis
 novel album song show series program programme network channel station university college school party language
 ship airline brand newspaper magazine award prize game event war battle treaty church religion dynasty empire
 building stadium station airport species genus title""".split())
+_NOUNS = {"date": DATE_NOUNS, "person": PERSON_NOUNS, "place": PLACE_NOUNS, "number": NUMBER_NOUNS, "name": NAME_NOUNS}
 _WH = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.I)
-_AUX = re.compile(r"^(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|shall|may|might|must)\b",
-                  re.I)
-_MEASURE = "many much long old far tall big large high wide deep fast heavy often tall"
+_AUX = re.compile(r"^(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might|must)\b", re.I)
+_MEASURE = set("many much long old far tall big large high wide deep fast heavy often".split())
+_WH_TYPES = {"why": "", "when": "date", "who": "person", "whom": "person", "whose": "person", "where": "place"}
 
 
 def answer_type(question: str) -> str:
     """The kind of short answer `question` asks for: one of TYPES ("" = none; see the module docstring)."""
     q = question.strip()
     m = _WH.search(q)
-    if not m:
-        return ""
-    wh = m.group(1).lower()
-    if _AUX.match(q) and m.start() > 0 and q[m.start() - 2:m.start()].strip() not in ("", ","):
-        return ""  # "Is it true that the man who …?" is a yes/no question
-    rest = re.findall(r"[\w\-]+", q[m.end():].lower())
-    nxt = rest[0] if rest else ""
-    if wh == "why":
-        return ""
+    if not m or _AUX.match(q):
+        return ""  # no wh-word, or a yes/no question ("Is it true that the man who …?")
+    wh, rest = m.group(1).lower(), re.findall(r"[\w\-]+", q[m.end():].lower())
     if wh == "how":
-        return "number" if nxt in _MEASURE.split() else ""
-    if wh == "when":
-        return "date"
-    if wh in ("who", "whom", "whose"):
-        return "person"
-    if wh == "where":
-        return "place"
-    if rest[:4] in (["is", "the", "name", "of"], ["was", "the", "name", "of"]) or rest[:2] == ["is", "called"]:
+        return "number" if rest[:1] and rest[0] in _MEASURE else ""
+    if wh in _WH_TYPES:
+        return _WH_TYPES[wh]
+    if rest[1:4] == ["the", "name", "of"] or rest[:2] in (["is", "called"], ["was", "called"]):
         return "name"
     return _noun_class(_head_noun(rest)) or "phrase"
 
 
+def head_noun(question: str) -> str:
+    """The noun the question asks about ("" if none): "what government *position*", "how many *tackles*"."""
+    m = _WH.search(question)
+    rest = re.findall(r"[\w\-]+", question[m.end():].lower()) if m else []
+    return _head_noun(rest[1:] if rest[:1] in (["many"], ["much"]) else rest)
+
+
 def _head_noun(words: list[str]) -> str:
-    """The noun a what/which question asks about: the last word of the run after the wh-word before a stopword
-    ("what government position was …" -> "position"), or the noun after "is the" ("what is the population …")."""
-    if words[:2] in (["is", "the"], ["was", "the"], ["are", "the"], ["were", "the"]):
+    """The last class noun (else the last word) of the run after the wh-word before a stopword."""
+    if words[:1] in (["is"], ["was"], ["are"], ["were"]) and words[1:2] == ["the"]:
         words = words[2:]
     run = []
     for w in words[:6]:
@@ -110,26 +104,8 @@ def _head_noun(words: list[str]) -> str:
 
 
 def _noun_class(word: str) -> str:
-    for nouns, kind in ((DATE_NOUNS, "date"), (PERSON_NOUNS, "person"), (PLACE_NOUNS, "place"),
-                        (NUMBER_NOUNS, "number"), (NAME_NOUNS, "name")):
-        if word in nouns or _singular(word) in nouns:
-            return kind
-    return ""
-
-
-def _singular(word: str) -> str:
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
-
-
-def head_noun(question: str) -> str:
-    """The noun after the question's wh-word (or after "how many"), "" if none: "four *tackles*" follow-ups."""
-    m = _WH.search(question)
-    if not m:
-        return ""
-    rest = re.findall(r"[\w\-]+", question[m.end():].lower())
-    if rest[:1] in (["many"], ["much"]):
-        rest = rest[1:]
-    return _head_noun(rest)
+    single = word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+    return next((kind for kind, nouns in _NOUNS.items() if word in nouns or single in nouns), "")
 
 
 # ---- candidates -------------------------------------------------------------------------------------------------
@@ -137,26 +113,20 @@ _SPELLED = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|
             r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|"
             r"dozen|dozens|hundreds|thousands|millions|half)")
 _SCALE = r"(?:\s(?:hundred|thousand|million|billion|trillion|crore|lakh)\b)"
-_NUM = re.compile(rf"(?<![\w.])(?:(?:[A-Z]{{0,2}}[$€£¥]\s?)?\d+(?:[,.]\d+)*[½¼¾]?|(?i:{_SPELLED}(?:[-\s]{_SPELLED})*))"
+_NUM = re.compile(rf"(?<![\w.])(?:\d+(?:[,.]\d+)*\s?[–-]\s?\d+(?:[,.]\d+)*|(?:[A-Z]{{0,2}}[$€£¥]\s?)?\d+(?:[,.]\d+)*[½¼¾]?|(?i:{_SPELLED}(?:[-\s]{_SPELLED})*))"
                   rf"{_SCALE}?(?:\s?%|\s(?:percent|per cent)\b)?(?![\w])")
 _UNIT = re.compile(r"\s([a-zA-Z][a-z\-]{0,14})\b")
 _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
           r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?)(?![a-z])")
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _ORD = (r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
-        r"twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|"
-        r"twenty-first)")
+        r"twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first)")
 _ERA = r"(?:BCE|BC|CE|AD|B\.C\.|A\.D\.)"
 _DATES = [re.compile(p) for p in (
-    r"\b\d{4}-\d{2}-\d{2}\b",
-    rf"\b{_DAY}\s+{_MONTH}(?:,?\s+\d{{1,4}}\b)?",
-    rf"\b{_MONTH}\s+{_DAY}(?:,?\s+\d{{1,4}})?\b",
-    rf"\b{_MONTH}(?:,?\s+\d{{3,4}}\b)?",
-    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
-    r"(?<![\w'])(?:\d{1,3}0s|'\d0s)\b",
-    rf"(?i:\b{_ORD}(?:\s|-)centur(?:y|ies))(?:\s+{_ERA})?",
-    rf"\b\d{{1,4}}\s?{_ERA}|\b(?:AD|A\.D\.)\s?\d{{1,4}}\b",
-)]
+    r"\b\d{4}-\d{2}-\d{2}\b", rf"\b{_DAY}\s+{_MONTH}(?:,?\s+\d{{1,4}}\b)?", rf"\b{_MONTH}\s+{_DAY}(?:,?\s+\d{{1,4}})?\b",
+    rf"\b{_MONTH}(?:,?\s+\d{{3,4}}\b)?", r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
+    r"(?<![\w'])(?:\d{1,3}0s|'\d0s)\b", rf"(?i:\b{_ORD}(?:\s|-)centur(?:y|ies))(?:\s+{_ERA})?",
+    rf"\b\d{{1,4}}\s?{_ERA}|\b(?:AD|A\.D\.)\s?\d{{1,4}}\b")]
 _ORD_ALONE = re.compile(rf"(?i:\b{_ORD})(?=(?:\s|-)centur)")
 _YEAR = re.compile(r"(?<![\w$€£¥.,])\d{1,4}(?![\w%]|[.,]\d)")
 _YEAR_CONTEXT = set("in since by from until till to of circa c. year years around after before during between and "
@@ -164,11 +134,14 @@ _YEAR_CONTEXT = set("in since by from until till to of circa c. year years aroun
 _NAME_WORD = r"(?:(?:[A-Z]\.){2,}|[A-Z][\w&]*(?:-\w+)*(?:['’](?![sS]\b)\w+)?)"
 _LINK = r"(?:of|the|de|la|le|du|da|di|del|des|van|der|den|von|and|for|on|y|al|bin|ibn)"
 _NAME = re.compile(rf"(?:[A-Z]\.\s?)*{_NAME_WORD}(?:\s+(?:{_LINK}\s+)*(?:[A-Z]\.\s?)*{_NAME_WORD})*(?![\w])")
+_QUOTED = re.compile(r"[\"“]([^\"“”]{2,60})[\"”]")
+_APPROX = re.compile(r"\b(?:over|about|around|nearly|almost|approximately|roughly|more than|less than|fewer than|"
+                     r"up to|at least|early|late|mid-?|after|before|until|(?:between|from) [\w,.$]+ (?:and|to))\s?$",
+                     re.I)
 _TOKEN = re.compile(r"[$€£¥]?\d+(?:[,.]\d+)*(?:[½¼¾%]|[a-z]+)?|\w+(?:[-'’.]\w+)*\.?|\S")
 
 
-def tokens(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, token) of the words, numbers and punctuation marks of `text`."""
+def tokens(text: str) -> list[tuple[int, int, str]]:  # (start, end, token): words, numbers, punctuation
     return [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
 
 
@@ -182,15 +155,11 @@ def candidates(sentence: str) -> list[Candidate]:
         if b > a and (a, b) not in out:
             out[(a, b)] = Candidate(a, b, sentence[a:b], kind)
 
-    for pat in _DATES:
-        for m in pat.finditer(sentence):
-            add(m.start(), m.end(), "date")
-    for m in _ORD_ALONE.finditer(sentence):
+    for m in (m for pat in (*_DATES, _ORD_ALONE) for m in pat.finditer(sentence)):
         add(m.start(), m.end(), "date")
     for m in _YEAR.finditer(sentence):
-        before = sentence[:m.start()].split()[-1:]
-        after = _UNIT.match(sentence, m.end())
-        dated = before and before[0].lower().strip("(,") in _YEAR_CONTEXT
+        before, after = sentence[:m.start()].split()[-1:], _UNIT.match(sentence, m.end())
+        dated = before and before[0].lower().strip("(,") in _YEAR_CONTEXT  # "in 476", "circa 30"; not "in 24 games"
         if (len(m.group()) == 4 and 1000 <= int(m.group()) <= 2199 or dated) and not (
                 after and after.group(1).islower() and after.group(1) not in STOPWORDS):
             add(m.start(), m.end(), "date")
@@ -200,7 +169,7 @@ def candidates(sentence: str) -> list[Candidate]:
         if unit and unit.group(1).lower() not in STOPWORDS and not unit.group(1)[0].isupper():
             add(m.start(), unit.end(), "number")
     for m in _NAME.finditer(sentence):
-        words = [w for w in re.finditer(r"\S+", m.group())]
+        words = list(re.finditer(r"\S+", m.group()))
         starts = [m.start() + w.start() for i, w in enumerate(words)
                   if w.group().lower() not in _LINK_WORDS and (i == 0 or not re.fullmatch(r"[A-Z]\.", w.group()))]
         if starts and starts[0] == m.start() and words[0].group().lower() in STOPWORDS:
@@ -210,18 +179,106 @@ def candidates(sentence: str) -> list[Candidate]:
         if " and " in m.group():
             for part in re.finditer(r"\S.*?(?=\s+and\s+|$)", m.group()):
                 add(m.start() + part.start(), m.start() + part.end(), "name")
-    toks = tokens(sentence)
-    run: list[tuple[int, int, str]] = []
-    for t in [*toks, (len(sentence), len(sentence), ".")]:
+    for m in _QUOTED.finditer(sentence):  # titles in quotes: "A Machine to End War"
+        add(m.start(1), m.end(1), "name")
+    for c in list(out.values()):  # "over 37 million", "late 1980s", "between 2005 and 2010"
+        m = _APPROX.search(sentence, 0, c.start)
+        if c.kind in ("number", "date") and m:
+            add(m.start(), c.end, c.kind)
+    runs: list[list[tuple[int, int, str]]] = [[]]
+    for t in tokens(sentence):
         if re.match(r"\w", t[2]) and t[2].lower().rstrip(".") not in STOPWORDS:
-            run.append(t)
-            continue
-        if run:
-            for piece in {tuple(run[:5]), tuple(run[-5:]), tuple(run[-1:])}:
-                add(piece[0][0], piece[-1][1], "phrase")
-        run = []
+            runs[-1].append(t)
+        elif runs[-1]:  # a run ends; "of" may bridge it to the next ("Great Exhibition of 1851")
+            runs.append([t] if t[2].lower() == "of" else [])
+    for prev, run in zip([[]] + runs, runs):
+        words = [t for t in run if t[2].lower() != "of"]
+        pieces = {tuple(words[:5]), tuple(words[-5:])} | {tuple(words[i:j]) for i in range(len(words))
+                                                          for j in range(i + 1, min(i + 4, len(words) + 1))}
+        if run and run[0][2].lower() == "of" and prev and len(words) <= 3:
+            pieces.add((*prev[-2:], *words))
+        for piece in filter(None, pieces):
+            add(piece[0][0], piece[-1][1], "phrase")
     return sorted(out.values(), key=lambda c: (c.start, -c.end))
 
 
 _DOTTED = re.compile(r"(?:\b[A-Z]|[A-Z]\.[A-Z]|\bBC|\bAD)\.$")
 _LINK_WORDS = set(_LINK.strip("(?:)").split("|"))
+
+
+# ---- ranking ----------------------------------------------------------------------------------------------------
+_CLAUSE = re.compile(r"[,;:()\[\]—–]|\s-\s|\b(?:which|who|while|whereas|although|but)\b")
+
+
+def features(question: str, sentence: str, cands: list[Candidate]) -> list[dict[str, float]]:
+    """The ranker's features of each candidate answer to `question` in `sentence` (names as in spans.json)."""
+    atype, head = answer_type(question), stem(head_noun(question))
+    qstems = {stem(w) for w in re.findall(r"[\w\-]+", question) if w.lower() not in STOPWORDS}
+    toks = tokens(sentence)
+    hits = [i for i, (_, _, t) in enumerate(toks) if t.lower() not in STOPWORDS and stem(t.rstrip(".")) in qstems]
+    cuts = [0, *(m.start() for m in _CLAUSE.finditer(sentence)), len(sentence) + 1]
+    clauses = [(a, b, sum(a <= toks[i][0] < b for i in hits)) for a, b in zip(cuts, cuts[1:])]
+    main = max(clauses, key=lambda c: c[2])
+    nq = max(1, len(qstems))
+    rows = []
+    for c in cands:
+        inside = [i for i, (a, b, _) in enumerate(toks) if a >= c.start and b <= c.end] or [0]
+        first, last = inside[0], inside[-1]
+        cstems = {stem(t) for _, _, t in toks[first:last + 1] if t.lower() not in STOPWORDS and re.match(r"\w", t)}
+        outside = [i for i in hits if not first <= i <= last]
+        dist = min((abs(i - first) if i < first else abs(i - last) for i in outside), default=99)
+        prev, n = toks[first - 1][2] if first else "", len(inside)
+        nxt = toks[last + 1][2] if last + 1 < len(toks) else ""
+        near, has_q, lo = 1 / (1 + dist), float(bool(cstems & qstems)), prev.lower()
+        f = {f"{c.kind}*{atype or 'none'}": 1.0, f"kind={c.kind}": 1.0, f"len={min(n, 5)}": 1.0,
+             f"len={min(n, 5)}*{atype}": 1.0, "near": near, f"near*{atype}": near, f"overlap*{atype}": has_q,
+             "overlap": len(cstems & qstems) / max(1, len(cstems)), "overlap_any": has_q, "len_log": math.log1p(n),
+             "q_within3": len({toks[i][2].lower() for i in outside if first - 3 <= i <= last + 3}) / nq,
+             "q_within8": len({toks[i][2].lower() for i in outside if first - 8 <= i <= last + 8}) / nq,
+             "position": c.start / max(1, len(sentence))}
+        f.update((k, 1.0) for k, on in (
+            ("prev_is_head", head and stem(prev) == head), ("prev_in_question", stem(prev) in qstems),
+            ("next_in_question", stem(nxt) in qstems), ("start_single", c.start == 0 and n == 1),
+            ("first_person_noun", stem(toks[first][2]) in _PERSON_STEMS), ("no_question_words", not outside),
+            ("main_clause", main[0] <= c.start < main[1] and main[2] > 0), ("capitalised", c.text[:1].isupper()),
+            ("sentence_start", c.start == 0), ("digit", any(ch.isdigit() for ch in c.text)),
+            ("year", re.fullmatch(r"\d{3,4}", c.text)), ("prev_person_noun", stem(prev) in _PERSON_STEMS),
+            ("prev_capitalised", prev[:1].isupper()), ("next_capitalised", nxt[:1].isupper()), ("prev=by", lo == "by"),
+            ("prev_place_prep", lo in ("in", "at", "from", "near", "to")), ("in_brackets", prev in ("(", "[")),
+            ("prev_date_prep", lo in ("in", "on", "since", "until", "by", "during")), ("head_inside", head in cstems),
+            ("head_after", head and stem(nxt) == head), ("in_quotes", prev in ('"', "“", "'")),
+            ("comma_after", nxt in (",", ";", ".")), ("stopword_edge", c.text.split()[-1].lower() in STOPWORDS)) if on)
+        f[f"near*{c.kind}"], f[f"len*{c.kind}"] = f["near"], f["len_log"]
+        f[f"q_within3*{c.kind}"], f[f"overlap*{c.kind}"] = f["q_within3"], f["overlap"]
+        rows.append(f)
+    return rows
+
+
+_PERSON_STEMS = {stem(w) for w in PERSON_NOUNS}
+
+
+@lru_cache(maxsize=1)
+def load_model(path: Path = MODEL_PATH) -> dict:
+    model = json.loads(Path(path).read_text(encoding="utf-8"))  # the fitted ranker, format version checked
+    if model.get("format_version") != MODEL_VERSION:
+        raise ValueError(f"{path}: format version {model.get('format_version')}, expected {MODEL_VERSION}; "
+                         "refit with `python eval/fit_spans.py`")
+    model["weights"] = dict(zip(model["feature_names"], model["coefficients"]))
+    return model
+
+
+def rank(question: str, sentence: str, model: dict | None = None) -> list[Candidate]:
+    """The candidates of `sentence`, best first, each with the ranker's probability as `score`."""
+    model, cands = model or load_model(), candidates(sentence)
+    w, b = model["weights"], model["intercept"]
+    z = [b + sum(w.get(k, 0.0) * v for k, v in f.items()) for f in features(question, sentence, cands)]
+    scored = [replace(c, score=1 / (1 + math.exp(-max(-30.0, min(30.0, x))))) for c, x in zip(cands, z)]
+    return sorted(scored, key=lambda c: -c.score)
+
+
+def best_span(question: str, sentence: str, model: dict | None = None) -> Candidate | None:
+    """The phrase of `sentence` that answers `question` (its probability in `.score`), or None when the question
+    asks for no short answer or no candidate reaches the model's threshold."""
+    model = model or load_model()
+    ranked = rank(question, sentence, model) if answer_type(question) else []
+    return ranked[0] if ranked and ranked[0].score >= model["threshold"] else None
