@@ -10,27 +10,31 @@ are kept once.
 """
 from __future__ import annotations
 
+import hashlib
 import re
+from itertools import islice
 from typing import Callable, Iterator
 
 from . import tokens
 from .text import sentences as text_sentences
 from .types import Chunk, Document
 
-def _spans(text: str):
-    """(start, end, starts_paragraph) of each sentence: the shared splitter (`rag.text.sentences`)."""
-    return iter(text_sentences(text))
+_WORD = re.compile(r"\S+")
+_SPACE = re.compile(r"\s+")
+MAX_TOKEN_CHARS = 128      # the longest cl100k_base token, in bytes: `size` tokens never span more than size * 128
 
 
 def _unique_paragraphs(text: str) -> Iterator[tuple[int, int, bool]]:
-    """Sentence spans of `text`, leaving out any paragraph that repeats an earlier one word for word."""
-    seen: set[str] = set()
+    """Sentence spans of `text` (the shared splitter, `rag.text.sentences`), leaving out any paragraph that
+    repeats an earlier one word for word (remembered by digest, not by text)."""
+    seen: set[bytes] = set()
     para: list[tuple[int, int, bool]] = []
-    for span in [*_spans(text), None]:
+    for span in [*text_sentences(text), None]:
         if span is None or (span[2] and para):
-            key = " ".join(text[para[0][0]:para[-1][1]].split())
-            if key not in seen:
-                seen.add(key)
+            key = _SPACE.sub(" ", text[para[0][0]:para[-1][1]]).encode("utf-8", "surrogatepass")
+            digest = hashlib.blake2b(key, digest_size=16).digest()
+            if digest not in seen:
+                seen.add(digest)
                 yield from para
             para = []
         if span:
@@ -38,20 +42,21 @@ def _unique_paragraphs(text: str) -> Iterator[tuple[int, int, bool]]:
 
 
 def _split_long(text: str, a: int, b: int, size: int, count: Callable[[str], int]) -> Iterator[tuple[int, int]]:
-    """Cut text[a:b] between words into pieces of at most `size` tokens (a giant word is cut inside)."""
-    words = [(a + m.start(), a + m.end()) for m in re.finditer(r"\S+", text[a:b])]
-    i = 0
-    while i < len(words):
-        j = _largest(i + 1, len(words), lambda j: count(text[words[i][0]:words[j - 1][1]]) <= size)
-        if j == i + 1 and count(text[words[i][0]:words[i][1]]) > size:
-            x, y = words[i]
+    """Cut text[a:b] between words into pieces of at most `size` tokens (a giant word is cut inside).
+    Every word is at least one token, so only the next size + 1 words are ever looked at."""
+    words = ((m.start(), m.end()) for m in _WORD.finditer(text, a, b))
+    window = list(islice(words, size + 1))
+    while window:
+        j = _largest(1, len(window), lambda j: count(text[window[0][0]:window[j - 1][1]]) <= size)
+        x, y = window[0]
+        if j == 1 and count(text[x:min(y, x + size * MAX_TOKEN_CHARS + 1)]) > size:
             while x < y:
-                cut = _largest(x + 1, y, lambda c: count(text[x:c]) <= size)
+                cut = _largest(x + 1, min(y, x + size * MAX_TOKEN_CHARS), lambda c: count(text[x:c]) <= size)
                 yield x, cut
                 x = cut
         else:
-            yield words[i][0], words[j - 1][1]
-        i = j
+            yield x, window[j - 1][1]
+        window = window[j:] + list(islice(words, j))
 
 
 def _largest(lo: int, hi: int, fits: Callable[[int], bool]) -> int:
@@ -65,58 +70,69 @@ def _largest(lo: int, hi: int, fits: Callable[[int], bool]) -> int:
     return lo
 
 
+def _units(text: str, size: int, count: Callable[[str], int]) -> Iterator[tuple[int, int, bool, int]]:
+    """(start, end, starts_paragraph, tokens) of each sentence, or of each piece of a sentence over `size`."""
+    for a, b, para in _unique_paragraphs(text):
+        # a span this long is over `size` tokens for any real text: cut it without tokenizing it whole
+        n = count(text[a:b]) if b - a <= 16 * size else size + 1
+        if n <= size:
+            yield a, b, para, n
+        else:
+            for k, (x, y) in enumerate(_split_long(text, a, b, size, count)):
+                yield x, y, para and k == 0, count(text[x:y])
+
+
 def chunk_document(doc: Document, size: int = 180, overlap: int = 30,
                    count: Callable[[str], int] = tokens.count) -> list[Chunk]:
+    return list(iter_chunks(doc, size, overlap, count))
+
+
+def iter_chunks(doc: Document, size: int = 180, overlap: int = 30,
+                count: Callable[[str], int] = tokens.count) -> Iterator[Chunk]:
+    """The chunks of `doc` as they are made: a long document is embedded while it is still being cut."""
     if size < 8 or not 0 <= overlap < size:
         raise ValueError(f"need chunk size >= 8 and 0 <= overlap < size (got {size}, {overlap})")
     text = doc.text
-    units: list[tuple[int, int, bool, int]] = []  # start, end, starts_paragraph, tokens
-    for a, b, para in _unique_paragraphs(text):
-        n = count(text[a:b])
-        if n <= size:
-            units.append((a, b, para, n))
-        else:
-            for k, (x, y) in enumerate(_split_long(text, a, b, size, count)):
-                units.append((x, y, para and k == 0, count(text[x:y])))
-
-    chunks: list[Chunk] = []
     seen: set[str] = set()
-    cur: list[tuple[int, int, bool, int]] = []
+    cur: list[tuple] = []   # (start, end, starts_paragraph, tokens[, "carried"])
 
-    def emit():
+    def make() -> Chunk | None:
         a, b = cur[0][0], cur[-1][1]
         piece = text[a:b]
         c = Chunk.make(doc.id, piece, a, b, count(piece), doc.page_at(a))
-        if c.text_hash not in seen:
-            seen.add(c.text_hash)
-            chunks.append(c)
+        if c.text_hash in seen:
+            return None
+        seen.add(c.text_hash)
+        return c
 
     def span_tokens(extra=None) -> int:
         end = (extra or cur[-1])[1]
         return count(text[cur[0][0]:end])
 
-    i = 0
-    while i < len(units):
-        u = units[i]
-        fresh = any(not x[4:] for x in cur)
-        if cur and fresh and (span_tokens(u) > size or (u[2] and span_tokens() >= size // 2)):
-            # close the chunk when the next sentence would overflow it, or at a paragraph break once half full
-            emit()
-            carry: list = []
-            if not u[2]:  # overlap only within a paragraph
-                for x in reversed(cur):
-                    if sum(y[3] for y in carry) + x[3] > overlap:
-                        break
-                    carry.insert(0, (*x[:4], "carried"))
-            cur = carry
-            continue
-        while cur and not fresh and span_tokens(u) > size:
-            cur.pop(0)       # the carried overlap gives way to the new sentence
-        cur.append(u)
-        i += 1
+    for u in _units(text, size, count):
+        while True:
+            fresh = any(not x[4:] for x in cur)
+            if cur and fresh and (span_tokens(u) > size or (u[2] and span_tokens() >= size // 2)):
+                # close the chunk when the next sentence would overflow it, or at a paragraph break once half full
+                c = make()
+                if c:
+                    yield c
+                carry: list = []
+                if not u[2]:  # overlap only within a paragraph
+                    for x in reversed(cur):
+                        if sum(y[3] for y in carry) + x[3] > overlap:
+                            break
+                        carry.insert(0, (*x[:4], "carried"))
+                cur = carry
+                continue
+            while cur and not fresh and span_tokens(u) > size:
+                cur.pop(0)       # the carried overlap gives way to the new sentence
+            cur.append(u)
+            break
     if any(not x[4:] for x in cur):
-        emit()
-    return chunks
+        c = make()
+        if c:
+            yield c
 
 
 def fit_to_model(chunks: list[Chunk], doc: Document, max_pieces: int,

@@ -27,9 +27,10 @@ def common(f):
 
 
 def _settings(**kw) -> Settings:
+    """The settings, every value checked: a bad RAG_* variable or flag is one line naming it and what it accepts."""
     try:
         return Settings.from_env(**kw)
-    except ValueError as e:
+    except (ValueError, RagError) as e:
         raise click.ClickException(str(e)) from None
 
 
@@ -61,16 +62,20 @@ def main():
 
 @main.command()
 @common
+@click.option("--follow-links", is_flag=True, default=None,
+              help="Also read symlinks that lead outside the documents folder [env RAG_FOLLOW_LINKS; off].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON document.")
-def index(docs, index, as_json):
+def index(docs, index, follow_links, as_json):
     """Build or update the index from the documents folder.
 
     Unchanged documents keep their vectors; changed ones are re-embedded; deleted ones leave the index.
     A new build is swapped in atomically, so an interrupted run leaves the previous index usable.
+    Files that cannot be read, symlinks leading outside the folder and documents over RAG_MAX_FILE_MB
+    (default 20) are skipped, one `warning:` line each. The index folder must be new, empty or an index.
     """
     from .store import build_index
 
-    s = _settings(docs=docs, index=index)
+    s = _settings(docs=docs, index=index, follow_links=follow_links or None)
     summary = _run(lambda: build_index(s, progress=not as_json and sys.stderr.isatty()))
     if as_json:
         _emit(summary)
@@ -100,13 +105,12 @@ def _retrieval_options(f):
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as one JSON document.")
 def search(question, docs, index, top_k, mode, doc_ids, since, until, as_json):
     """Show the passages that best match QUESTION, ranked."""
+    from .answer import hit_to_json
     from .retrieve import open_retriever
 
     s = _settings(docs=docs, index=index, top_k=top_k, mode=mode)
     hits = _run(lambda: open_retriever(s).search(question, s.top_k, s.mode, doc_ids or None, since, until))
-    rows = [{"rank": h.rank, "score": round(h.score, 4), "doc_id": h.chunk.doc_id, "title": h.title,
-             "date": h.date, "chunk_id": h.chunk.id, "start": h.chunk.start, "end": h.chunk.end,
-             "also_in": [c.doc_id for c in h.duplicates], "text": h.chunk.text} for h in hits]
+    rows = [hit_to_json(h) for h in hits]
     if as_json:
         _emit({"question": question, "mode": s.mode, "hits": rows})
         return

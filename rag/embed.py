@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import config
 from .config import MODEL_NAME
 from .errors import RagError
 
@@ -36,7 +37,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-BACKENDS = ("onnx-int8", "onnx", "torch")
+BACKENDS = config.EMBED_BACKENDS
 EXPORT_VERSION = 1          # bump when the exported graph changes, so cached exports are redone
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -54,7 +55,8 @@ def _model_path(model: str) -> str:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("RAG_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-cite"
+    """RAG_CACHE_DIR (read through the settings' checks), else $XDG_CACHE_HOME/rag-cite or ~/.cache/rag-cite."""
+    base = config.env("cache_dir") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-cite"
     return Path(base)
 
 

@@ -1,17 +1,26 @@
 """Loading documents: a folder (recursively) of .txt, .md, .html and .pdf files, or a corpus.jsonl file.
 
-A document's id is its path relative to the docs root (or the JSONL record id). Title: front-matter title,
-else a first short line, else the file name. A date in front matter or a leading `date YYYY-MM-DD` line is
-kept as metadata, and that header line is dropped from the text. Files that cannot be read are reported,
-one warning line each, and skipped; the rest loads.
+A document's id is its path relative to the docs root (or the JSONL record id); ids are unique across every
+source: a file's path always keeps its id, and a record whose id is already taken is skipped with a warning
+naming both. Title: front-matter title, else a first short line, else the file name. A date in front matter or
+a leading `date YYYY-MM-DD` line is kept as metadata, and that header line is dropped from the text. Markdown
+becomes plain text here (headings, emphasis, code and link markup removed), so a quote never shows markup.
+
+Nothing outside the docs folder is read: a symlink that leads out of it is skipped (unless `follow_links`), as
+are symlink loops, FIFOs and devices, unreadable folders and documents over `max_file_mb`; each is one warning
+line, and the rest loads. `iter_load` yields documents one at a time, so a corpus is never held whole.
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Iterator
 
 from .errors import RagError
 from .types import Document, sha256
@@ -19,6 +28,7 @@ from .types import Document, sha256
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl")
 _DATE_LINE = re.compile(r"^\s*date:?\s+(\d{4}-\d{2}-\d{2})\b[ \t]*(.*)$", re.IGNORECASE)
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+MB = 1024 * 1024
 
 
 @dataclass
@@ -31,43 +41,131 @@ class _Skip(Exception):
     """A file that cannot be loaded; the message is the reason shown to the user."""
 
 
-def load(docs: Path) -> LoadResult:
+def load(docs: Path, max_file_mb: int = 20, follow_links: bool = False) -> LoadResult:
     """Every readable document under `docs` (a folder, or a single .jsonl/.txt/... file)."""
-    docs = Path(docs)
-    if not docs.exists():
-        raise RagError(f"docs folder {docs} does not exist; pass --docs PATH or set RAG_DOCS")
     result = LoadResult()
-    if docs.is_file():
-        root, files = docs.parent, [docs]
-    else:
-        root = docs
-        files = sorted(p for p in docs.rglob("*") if p.is_file() and not _hidden(p.relative_to(docs)))
-    for path in files:
-        rel = path.relative_to(root).as_posix()
-        if path.suffix.lower() not in SUPPORTED:
-            result.skipped.append((rel, f"unsupported file type (supported: {' '.join(SUPPORTED)})"))
-            continue
-        try:
-            if path.suffix.lower() == ".jsonl":
-                docs_, bad = _load_jsonl(path, rel)
-                result.documents.extend(docs_)
-                result.skipped.extend(bad)
-            else:
-                result.documents.append(load_file(path, rel))
-        except _Skip as e:
-            result.skipped.append((rel, str(e)))
+    for item in iter_load(docs, max_file_mb, follow_links):
+        if isinstance(item, Document):
+            result.documents.append(item)
+        else:
+            result.skipped.append(item)
     return result
 
 
-def _hidden(rel: Path) -> bool:
-    return any(part.startswith(".") for part in rel.parts)
+def iter_load(docs: Path, max_file_mb: int = 20, follow_links: bool = False) -> Iterator[Document | tuple[str, str]]:
+    """Each document under `docs`, one at a time, and a (name, reason) pair for each file skipped."""
+    docs = Path(docs)
+    if not docs.exists():
+        raise RagError(f"docs folder {docs} does not exist; pass --docs PATH or set RAG_DOCS")
+    limit = max_file_mb * MB
+    if docs.is_dir():
+        files: list[tuple[Path, str, int]] = []
+        for item in _walk(docs, follow_links):
+            if isinstance(item[0], Path):
+                files.append(item)
+            else:
+                yield item
+    elif docs.is_file():
+        files = [(docs.resolve(), docs.name, docs.stat().st_size)]
+    else:
+        raise RagError(f"docs path {docs} is neither a folder nor a file; pass --docs PATH or set RAG_DOCS")
+    # files keep their path as id whatever a corpus.jsonl says, so a record can never take over a file's id
+    files.sort(key=lambda f: (f[1].lower().endswith(".jsonl"), Path(f[1])))
+    owner = {rel: rel for _, rel, _ in files if Path(rel).suffix.lower() in SUPPORTED[:-1]}
+    for real, rel, size in files:
+        suffix = Path(rel).suffix.lower()
+        if suffix not in SUPPORTED:
+            yield rel, f"unsupported file type (supported: {' '.join(SUPPORTED)})"
+            continue
+        try:
+            if suffix == ".jsonl":
+                yield from _load_jsonl(real, rel, limit, owner)
+            else:
+                if size > limit:
+                    raise _Skip(_too_big(size, max_file_mb))
+                yield load_file(real, rel, limit)
+        except _Skip as e:
+            yield rel, str(e)
+        except RecursionError:
+            yield rel, "too deeply nested to read"
 
 
-def load_file(path: Path, doc_id: str) -> Document:
+def _too_big(size: int, max_mb: int) -> str:
+    return f"{size / MB:.1f} MB, over the {max_mb} MB limit per document (RAG_MAX_FILE_MB)"
+
+
+def _walk(root: Path, follow_links: bool) -> Iterator[tuple]:
+    """(real path, id, size) of each regular file under `root`, and (name, reason) of each entry skipped.
+    Hidden entries (a name starting with '.') are left out silently, as before."""
+    top = root.resolve()
+    stack = [(root, top, (top,))]   # folder as named, its real path, the real paths above it (loop check)
+    while stack:
+        folder, real, chain = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as e:
+            yield (folder.relative_to(root).as_posix() or "."), f"cannot read folder ({e.strerror or e})"
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            rel = path.relative_to(root).as_posix()
+            link = entry.is_symlink()
+            try:
+                target = path.resolve(strict=True) if link else real / entry.name
+            except RuntimeError:                     # Python 3.11 reports a symlink loop so
+                yield rel, "symlink loop"
+                continue
+            except OSError as e:
+                yield rel, "symlink loop" if e.errno == errno.ELOOP else f"broken symlink ({e.strerror or e})"
+                continue
+            if link and not follow_links and not target.is_relative_to(top):
+                yield rel, f"symlink to {target}, outside the documents folder (--follow-links allows it)"
+                continue
+            try:
+                st = os.stat(target)
+            except OSError as e:
+                yield rel, f"cannot read ({e.strerror or e})"
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if target in chain:
+                    yield rel, f"symlink loop (leads back to {target})"
+                else:
+                    subdirs.append((path, target, chain + (target,)))
+            elif stat.S_ISREG(st.st_mode):
+                yield target, rel, st.st_size
+            else:
+                kind = "FIFO" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "device"
+                yield rel, f"not a regular file ({kind})"
+        stack.extend(reversed(subdirs))
+
+
+def _read(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file at `path` (already resolved: a symlink swapped in since is refused)."""
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise _Skip("became a symlink while the folder was read") from None
         raise _Skip(f"cannot read file ({e.strerror or e})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise _Skip("not a regular file")
+        if st.st_size > limit:
+            raise _Skip(_too_big(st.st_size, limit // MB))
+        try:
+            return f.read(limit + 1)
+        except OSError as e:
+            raise _Skip(f"cannot read file ({e.strerror or e})") from None
+
+
+def load_file(path: Path, doc_id: str, limit: int = 20 * MB) -> Document:
+    raw = _read(path, limit)
+    if len(raw) > limit:
+        raise _Skip(_too_big(len(raw), limit // MB))
     if not raw.strip():
         raise _Skip("empty file")
     suffix = path.suffix.lower()
@@ -83,13 +181,15 @@ def load_file(path: Path, doc_id: str) -> Document:
     meta: dict = {}
     if suffix in (".md", ".markdown", ".txt"):
         meta, text = _front_matter(text)
+    if suffix in (".md", ".markdown"):
+        text = markdown_text(text)
     elif suffix in (".html", ".htm"):
         meta, text = _html_text(text)
     text, header = _date_header(text)
     meta = {**header, **{k: v for k, v in meta.items() if v}}
     if not text.strip():
         raise _Skip("no text after removing markup")
-    return _document(doc_id, text, doc_id, sha256(raw), meta, path.name)
+    return _document(doc_id, text, doc_id, sha256(raw), meta, Path(doc_id).name)
 
 
 def _document(doc_id, text, source, digest, meta, fallback_title, page_starts=()) -> Document:
@@ -201,32 +301,79 @@ def _load_pdf(raw: bytes, path: Path, doc_id: str) -> Document:
         text += page + "\n\n"
     if not text.strip():
         raise _Skip("PDF has no extractable text (scanned images?)")
-    return _document(doc_id, text, doc_id, sha256(raw), {"title": meta_title}, path.name, starts)
+    return _document(doc_id, text, doc_id, sha256(raw), {"title": meta_title}, Path(doc_id).name, starts)
 
 
-def _load_jsonl(path: Path, rel: str) -> tuple[list[Document], list[tuple[str, str]]]:
+def _load_jsonl(path: Path, rel: str, limit: int, owner: dict[str, str]) -> Iterator[Document | tuple[str, str]]:
+    """The records of a corpus.jsonl, read line by line; `owner` maps each id taken so far to its source."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise _Skip(f"cannot read JSONL ({e})") from None
-    docs, bad, seen = [], [], set()
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            doc_id, text = str(rec["id"]), rec["text"]
-            if not isinstance(text, str) or not text.strip():
-                raise ValueError("empty text")
-        except (ValueError, KeyError, TypeError) as e:
-            bad.append((f"{rel}:{n}", f"malformed record ({type(e).__name__}: {e}); need {{id, title, text}}"))
-            continue
-        if doc_id in seen:
-            bad.append((f"{rel}:{n}", f"duplicate id {doc_id!r}"))
-            continue
-        seen.add(doc_id)
-        meta = {k: rec.get(k) for k in ("title", "date", "source_url")}
-        docs.append(_document(doc_id, text, rel, sha256(line), meta, doc_id))
-    if not docs and lines:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        f = os.fdopen(fd, "rb")
+    except OSError as e:
+        raise _Skip(f"cannot read JSONL ({e.strerror or e})") from None
+    loaded = lines = 0      # well-formed records; lines read
+    with f:
+        for n in range(1, 1 << 62):
+            raw = f.readline(limit + 1)
+            if not raw:
+                break
+            where = f"{rel}:{n}"
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):      # skip the rest of the record unread
+                    raw = f.readline(MB)
+                yield where, f"record over the {limit // MB} MB limit per document (RAG_MAX_FILE_MB)"
+                continue
+            lines += 1
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+                rec = json.loads(line)
+                doc_id, text = str(rec["id"]), rec["text"]
+                if not isinstance(text, str) or not text.strip():
+                    raise ValueError("empty text")
+            except (ValueError, KeyError, TypeError) as e:
+                yield where, f"malformed record ({type(e).__name__}: {str(e)[:120]}); need {{id, title, text}}"
+                continue
+            loaded += 1
+            if doc_id in owner:
+                yield where, f"id {doc_id!r} is already used by {owner[doc_id]}; this record is left out"
+                continue
+            owner[doc_id] = where
+            meta = {k: rec.get(k) for k in ("title", "date", "source_url")}
+            yield _document(doc_id, text, rel, sha256(line), meta, doc_id)
+    if not loaded and lines:
         raise _Skip("no valid {id, title, text} records")
-    return docs, bad
+
+
+# ---- Markdown → plain text --------------------------------------------------------------------------------------
+_MD_RULES = [
+    (re.compile(r"^[ \t]*(?:```|~~~).*$", re.M), ""),                         # code fences (the code stays)
+    (re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.M), r"\1"),  # ATX headings: the text
+    (re.compile(r"^[ \t]{0,3}(?:=+|-{3,}|\*{3,}|_{3,})[ \t]*$", re.M), ""),       # setext underlines, rules
+    (re.compile(r"^[ \t]{0,3}\[[^\]\n]+\]:[ \t]+\S+.*$", re.M), ""),              # link reference definitions
+    (re.compile(r"!\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\])"), ""),                # images
+    (re.compile(r"\[([^\]\n]+)\](?:\([^)\n]*\)|\[[^\]\n]*\])"), r"\1"),            # [text](url), [text][ref]
+    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),                                 # autolinks
+    (re.compile(r"(`+)(.+?)\1", re.S), r"\2"),                                    # `code`
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", re.S), r"\2"),                   # **bold**, __bold__
+    (re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])", re.S), r"\1"),  # *em*
+    (re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])", re.S), r"\1"),     # _em_ (not snake_case)
+]
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|])")   # \* is a literal star: hidden from the rules above
+
+
+def markdown_text(md: str) -> str:
+    """Markdown as the plain text a reader sees: a heading's text on its own line, emphasis and code markers
+    dropped, links reduced to their text, images dropped. List bullets and quotes stay (sentence splitting
+    treats them as line markup).
+
+    >>> markdown_text("# Summit *news*\\n\\nSee [the **readout**](https://x.y/r) and `code`. ![chart](c.png)")
+    'Summit news\\n\\nSee the readout and code.'
+    """
+    md = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), md)     # private-use stand-ins, restored below
+    for pattern, repl in _MD_RULES:
+        md = pattern.sub(repl, md)
+    md = re.sub("[\ue000-\ue07f]", lambda m: chr(ord(m.group()) - 0xE000), md)
+    md = re.sub(r"[ \t]+$", "", md, flags=re.M)
+    return re.sub(r"\n{3,}", "\n\n", md).strip()

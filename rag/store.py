@@ -1,9 +1,11 @@
-"""The on-disk index: build it (incrementally, crash-safely) and load it.
+"""The on-disk index: build it (incrementally, crash-safely, streaming) and load it.
 
 Layout of the index folder (default `index/`):
 
+    .rag-index               {"id": ...}: this folder is a rag index; made when the folder is new or empty
     CURRENT                  name of the active build folder; replaced atomically (os.replace)
     build-<time>-<rand>/     one complete build, never modified after CURRENT points at it
+        .rag-build           {"index": id, "previous": build}: made by this index (only such builds are removed)
         manifest.json        format version, model, dimension, chunking, per-document sha256, counts, versions
         vectors.faiss        unit-length vectors, row i = line i of chunks.jsonl
         chunks.jsonl         chunk records
@@ -11,33 +13,48 @@ Layout of the index folder (default `index/`):
         bm25/                bm25s keyword index over the same rows
 
 A build is written to `.tmp-*` and renamed into place; CURRENT moves only when the build is complete, so
-killing `rag index` at any moment leaves the previous index in use. No pickle anywhere.
+killing `rag index` at any moment leaves the previous index in use. Every run, under the lock, removes what
+killed runs left (`.tmp-*`, `.CURRENT.*`, builds neither current nor previous) and nothing else: a folder that
+holds other things (a chat app's `chats/`, `feedback.jsonl`) keeps them, and a non-empty folder that is not an
+index is refused rather than used. Documents stream through: each is chunked and embedded in batches as it is
+read, and written out at once, so memory holds the vectors, not the corpus. No pickle anywhere.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import time
+from array import array
 from dataclasses import dataclass, fields
+from itertools import islice
 from pathlib import Path
+from typing import Iterator
 
 import faiss
 import numpy as np
 
 from . import keyword
-from .chunking import chunk_document, fit_to_model
+from .chunking import fit_to_model, iter_chunks
 from .config import Settings
 from .embed import Embedder, get_embedder
 from .errors import RagError
-from .loaders import load
+from .loaders import iter_load
 from .types import Chunk, DocInfo, Document, sha256
 
 FORMAT_VERSION = 1
 # Exact search costs ~7 ms per query at 50k rows and ~15 ms at 100k on 2 cores (`make bench`): past 50k it would eat
 # half the 30 ms search budget, while HNSW (M 32, efSearch 128) answers in 0.2 ms with recall@10 of 0.99-1.0.
 HNSW_FROM = 50_000
+INDEX_MARKER, BUILD_MARKER = ".rag-index", ".rag-build"
+_BUILD = re.compile(r"build-\d{8}T\d{6}-[0-9a-f]{6}")
+_TMP = re.compile(r"\.tmp-[0-9a-f]{8}")
+_CURRENT_TMP = re.compile(r"\.CURRENT\.[0-9a-f]{6}")
+# what may sit beside the builds: the lock, and the chat app's conversations and feedback (never touched here)
+NEIGHBOURS = frozenset({".lock", "chats", "feedback.jsonl"})
+EMBED_BATCHES = 16   # new chunks are embedded this many model batches at a time, length-sorted within
 
 
 @dataclass
@@ -72,6 +89,8 @@ class Index:
         docs = {}
         for line in (build / "documents.jsonl").read_text(encoding="utf-8").splitlines():
             d = json.loads(line)
+            if d["id"] in docs:
+                raise RagError(f"index at {root}/ holds document id {d['id']!r} twice; run `rag index` to rebuild it")
             docs[d["id"]] = DocInfo(**d)
         chunks, keys = [], []
         for line in (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
@@ -89,7 +108,10 @@ def active_build(root: Path) -> Path | None:
     current = Path(root) / "CURRENT"
     if not current.is_file():
         return None
-    build = Path(root) / current.read_text().strip()
+    name = current.read_text().strip()
+    if not _BUILD.fullmatch(name):
+        return None
+    build = Path(root) / name
     return build if (build / "manifest.json").is_file() else None
 
 
@@ -104,76 +126,33 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
     """(Re)build the index at settings.index from settings.docs; returns a summary dict."""
     t0 = time.perf_counter()
     root = Path(settings.index)
-    root.mkdir(parents=True, exist_ok=True)
+    check_index_folder(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RagError(f"cannot create the index folder {root} ({e.strerror}); pass --index DIR or set RAG_INDEX") from None
     with _lock(root):
-        loaded = load(settings.docs)
-        documents = loaded.documents if docs_override is None else docs_override
-        for name, why in loaded.skipped:
-            _warn(f"warning: skipped {name}: {why}")
+        index_id = _claim(root)
+        current = active_build(root)
+        _collect_garbage(root, index_id, keep=_in_use(root))     # what a killed run left
         embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.embed_backend)
         old, reason = _previous(root, settings, embedder)
-        old_docs = old.docs if old else {}
-        old_rows: dict[str, int] = {k: i for i, k in enumerate(old.keys)} if old else {}
-
-        counts = {"added": 0, "changed": 0, "unchanged": 0}
-        chunks: list[Chunk] = []
-        infos: list[DocInfo] = []
-        old_by_doc: dict[str, list[int]] = {}
-        if old:
-            for i, c in enumerate(old.chunks):
-                old_by_doc.setdefault(c.doc_id, []).append(i)
-        for doc in documents:
-            prev = old_docs.get(doc.id)
-            if prev and prev.sha256 == doc.sha256:
-                counts["unchanged"] += 1
-                doc_chunks = [old.chunks[i] for i in old_by_doc.get(doc.id, [])]
-            else:
-                counts["changed" if prev else "added"] += 1
-                doc_chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
-                doc_chunks = fit_to_model(doc_chunks, doc, embedder.max_tokens - 2,
-                                          embedder.count_wordpieces, settings.chunk_size)
-            chunks.extend(doc_chunks)
-            infos.append(DocInfo(doc.id, doc.title, doc.source, doc.sha256, doc.date, doc.source_url,
-                                 len(doc_chunks), doc.text))
-        removed = sorted(set(old_docs) - {d.id for d in infos})
-        if old and not removed and counts["unchanged"] == len(infos):
-            # nothing changed: keep the build in use rather than writing an identical copy
-            return {**counts, "removed": 0, "skipped": len(loaded.skipped),
-                    "skipped_files": [f"{n}: {w}" for n, w in loaded.skipped], "chunks_embedded": 0,
-                    "chunks_total": len(chunks), "documents": len(infos), "full_rebuild": None,
-                    "index": str(root), "docs": str(settings.docs), "seconds": round(time.perf_counter() - t0, 2)}
-        titles = {d.id: (d.title, d.source) for d in infos}
-        texts = [embed_text(*titles[c.doc_id], c.text) for c in chunks]
-        keys = [sha256(t) for t in texts]
-
-        # embed each distinct new text once; reuse vectors of texts the previous build already had
-        todo = list(dict.fromkeys(k for k in keys if k not in old_rows))
-        todo_text = {k: t for k, t in zip(keys, texts) if k in set(todo)}
-        fresh = embedder.encode([todo_text[k] for k in todo], progress=progress)
-        fresh_row = {k: i for i, k in enumerate(todo)}
-        dim = embedder.dim
-        matrix = np.zeros((len(chunks), dim), dtype=np.float32)
-        reuse = [(i, old_rows[k]) for i, k in enumerate(keys) if k in old_rows]
-        if reuse:
-            rows = np.array([r for _, r in reuse])
-            matrix[[i for i, _ in reuse]] = old.vectors.reconstruct_batch(rows)
-        for i, k in enumerate(keys):
-            if k in fresh_row:
-                matrix[i] = fresh[fresh_row[k]]
-
+        documents = docs_override if docs_override is not None else \
+            iter_load(settings.docs, settings.max_file_mb, settings.follow_links)
         tmp = root / f".tmp-{secrets.token_hex(4)}"
         tmp.mkdir()
         try:
-            faiss.write_index(_faiss_index(matrix), str(tmp / "vectors.faiss"))
-            keyword.build(texts, tmp / "bm25")
-            _write_jsonl(tmp / "chunks.jsonl", ({**_record(c), "key": k} for c, k in zip(chunks, keys)))
-            _write_jsonl(tmp / "documents.jsonl", (_record(d) for d in infos))
-            summary = {**counts, "removed": len(removed), "skipped": len(loaded.skipped),
-                       "skipped_files": [f"{n}: {w}" for n, w in loaded.skipped],
-                       "chunks_embedded": len(todo), "chunks_total": len(chunks), "documents": len(infos),
-                       "full_rebuild": reason, "index": str(root), "docs": str(settings.docs)}
+            (tmp / BUILD_MARKER).write_text(json.dumps({"index": index_id, "previous": current.name if current else None}))
+            summary = _write_build(tmp, settings, embedder, old, documents, progress)
+            summary.update(full_rebuild=reason, index=str(root), docs=str(settings.docs))
+            if not summary["documents"]:
+                _warn(f"warning: no documents to index in {settings.docs}; the index is empty and questions are "
+                      f"declined until documents are added")
+            if summary.pop("unchanged_build"):
+                # nothing changed: keep the build in use rather than swap in an identical copy
+                return {**summary, "full_rebuild": None, "seconds": round(time.perf_counter() - t0, 2)}
             summary["seconds"] = round(time.perf_counter() - t0, 2)
-            manifest = _manifest(settings, embedder, infos, chunks, summary)
+            manifest = _manifest(settings, embedder, summary.pop("manifest_docs"), summary)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
             _fsync_tree(tmp)
             name = f"build-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
@@ -181,9 +160,118 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
             _point_current(root, name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        _collect_garbage(root, keep={name, old.path.name if old else ""})
+        _collect_garbage(root, index_id, keep={name, current.name if current else ""})
         summary["seconds"] = round(time.perf_counter() - t0, 2)
         return summary
+
+
+def _write_build(tmp: Path, settings: Settings, embedder, old: "Index | None", documents, progress: bool) -> dict:
+    """Stream `documents` into the build folder `tmp`: each document's chunks (reused or newly cut) are written as
+    they come and new texts embedded a batch at a time; then the vectors and BM25 are written from them."""
+    old_docs = old.docs if old else {}
+    old_rows: dict[str, int] = {k: i for i, k in enumerate(old.keys)} if old else {}
+    old_by_doc: dict[str, list[int]] = {}
+    for i, c in enumerate(old.chunks if old else ()):
+        old_by_doc.setdefault(c.doc_id, []).append(i)
+    counts = {"added": 0, "changed": 0, "unchanged": 0}
+    skipped: list[tuple[str, str]] = []
+    owner: dict[str, str] = {}              # document id -> its source: the index never holds one id twice
+    titles: dict[str, tuple[str, str]] = {}
+    manifest_docs: dict[str, dict] = {}
+    source = array("q")                     # per row: old row (>= 0) or -1 - position among the fresh vectors
+    fresh_at: dict[str, int] = {}           # embedding key -> position among the fresh vectors
+    pending: list[str] = []
+    parts: list[np.ndarray] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="chunk", desc="embedding", leave=False)
+
+    def flush():
+        if pending:
+            parts.append(embedder.encode(pending))
+            if bar:
+                bar.update(len(pending))
+            pending.clear()
+
+    with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as cf, \
+            open(tmp / "documents.jsonl", "w", encoding="utf-8") as df:
+        for doc in documents:
+            if isinstance(doc, tuple):
+                skipped.append(doc)
+                _warn(f"warning: skipped {doc[0]}: {doc[1]}")
+                continue
+            if doc.id in owner:
+                skipped.append((doc.source, f"id {doc.id!r} is already used by {owner[doc.id]}"))
+                _warn(f"warning: skipped {doc.source}: id {doc.id!r} is already used by {owner[doc.id]}")
+                continue
+            owner[doc.id] = doc.source
+            prev = old_docs.get(doc.id)
+            if prev and prev.sha256 == doc.sha256:
+                counts["unchanged"] += 1
+                doc_chunks = (old.chunks[i] for i in old_by_doc.get(doc.id, []))
+            else:
+                counts["changed" if prev else "added"] += 1
+                doc_chunks = _cut(doc, settings, embedder)
+            n = 0
+            for c in doc_chunks:
+                text = embed_text(doc.title, doc.source, c.text)
+                key = sha256(text)
+                if key in old_rows:
+                    source.append(old_rows[key])
+                else:
+                    if key not in fresh_at:       # each distinct new text is embedded once
+                        fresh_at[key] = len(fresh_at)
+                        pending.append(text)
+                        if len(pending) >= EMBED_BATCHES * (getattr(embedder, "batch_size", 0) or 64):
+                            flush()
+                    source.append(-1 - fresh_at[key])
+                cf.write(json.dumps({**_record(c), "key": key}, ensure_ascii=False) + "\n")
+                n += 1
+            info = DocInfo(doc.id, doc.title, doc.source, doc.sha256, doc.date, doc.source_url, n, doc.text)
+            df.write(json.dumps(_record(info), ensure_ascii=False) + "\n")
+            titles[doc.id] = (doc.title, doc.source)
+            manifest_docs[doc.id] = {"sha256": doc.sha256, "title": doc.title, "chunks": n}
+    removed = sorted(set(old_docs) - set(owner))
+    summary = {**counts, "removed": len(removed), "skipped": len(skipped),
+               "skipped_files": [f"{n}: {w}" for n, w in skipped], "chunks_embedded": len(fresh_at),
+               "chunks_total": len(source), "documents": len(owner), "manifest_docs": manifest_docs,
+               "unchanged_build": bool(old) and not removed and not fresh_at and counts["unchanged"] == len(owner)}
+    if summary["unchanged_build"]:
+        if bar:
+            bar.close()
+        return summary
+    flush()
+    if bar:
+        bar.close()
+    rows = np.frombuffer(source, dtype=np.int64) if len(source) else np.zeros(0, dtype=np.int64)
+    matrix = np.zeros((len(rows), embedder.dim), dtype=np.float32)
+    reused = np.flatnonzero(rows >= 0)
+    if len(reused):
+        matrix[reused] = old.vectors.reconstruct_batch(rows[reused])
+    if parts:
+        new = np.flatnonzero(rows < 0)
+        matrix[new] = np.concatenate(parts)[-1 - rows[new]]
+    parts.clear()
+    faiss.write_index(_faiss_index(matrix), str(tmp / "vectors.faiss"))
+    del matrix
+    keyword.build(_keyword_texts(tmp / "chunks.jsonl", titles), tmp / "bm25")
+    return summary
+
+
+def _keyword_texts(chunks_file: Path, titles: dict[str, tuple[str, str]]) -> Iterator[str]:
+    with open(chunks_file, encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            yield embed_text(*titles[rec["doc_id"]], rec["text"])
+
+
+def _cut(doc: Document, settings: Settings, embedder) -> Iterator[Chunk]:
+    """`doc`'s chunks as they are cut, re-split where the model would truncate them (checked 256 at a time)."""
+    chunks = iter_chunks(doc, settings.chunk_size, settings.chunk_overlap)
+    while part := list(islice(chunks, 256)):
+        yield from fit_to_model(part, doc, embedder.max_tokens - 2, embedder.count_wordpieces, settings.chunk_size)
 
 
 def _previous(root: Path, settings: Settings, embedder=None) -> tuple[Index | None, str | None]:
@@ -220,7 +308,7 @@ def _faiss_index(matrix: np.ndarray) -> faiss.Index:
     return index
 
 
-def _manifest(settings, embedder, infos, chunks, summary) -> dict:
+def _manifest(settings, embedder, docs: dict[str, dict], summary: dict) -> dict:
     from importlib.metadata import version
 
     def v(pkg):
@@ -237,10 +325,10 @@ def _manifest(settings, embedder, infos, chunks, summary) -> dict:
         "max_model_tokens": embedder.max_tokens,
         "chunking": settings.chunking(),
         "embedded_text": "title + newline + chunk text (title omitted when it is only the file name)",
-        "faiss_index": "HNSWFlat" if len(chunks) >= HNSW_FROM else "FlatIP",
+        "faiss_index": "HNSWFlat" if summary["chunks_total"] >= HNSW_FROM else "FlatIP",
         "bm25": keyword.DESCRIPTION,
-        "counts": {"documents": len(infos), "chunks": len(chunks)},
-        "documents": {d.id: {"sha256": d.sha256, "title": d.title, "chunks": d.n_chunks} for d in infos},
+        "counts": {"documents": len(docs), "chunks": summary["chunks_total"]},
+        "documents": docs,
         "libraries": {p: v(p) for p in ("rag-cite", "faiss-cpu", "sentence-transformers", "torch",
                                         "bm25s", "tiktoken", "transformers")},
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -252,12 +340,6 @@ def _manifest(settings, embedder, infos, chunks, summary) -> dict:
 def _record(obj) -> dict:
     """A flat dataclass as a dict: dataclasses.asdict deep-copies every field, 3x slower on a 5k-chunk index."""
     return {f.name: getattr(obj, f.name) for f in fields(obj)}
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -281,13 +363,100 @@ def _point_current(root: Path, name: str) -> None:
         os.close(fd)
 
 
-def _collect_garbage(root: Path, keep: set[str]) -> None:
-    """Drop old builds and leftovers of crashed ones; the previous build stays for readers still on it."""
+def check_index_folder(root: Path) -> None:
+    """A RagError unless `root` is absent, empty, or a rag index (possibly with a chat app's files beside it)."""
+    root = Path(root)
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise RagError(f"index path {root} is not a folder; pass --index (or set RAG_INDEX) to a new or empty folder")
+    if (root / INDEX_MARKER).is_file():
+        return
+    foreign = sorted(p.name for p in root.iterdir() if not _legacy_part(p))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+        raise RagError(f"{root}/ is not empty and is not a rag index (it holds {shown}); pass --index (or set "
+                       f"RAG_INDEX) to a new or empty folder, so nothing in it is overwritten or deleted")
+
+
+def _legacy_part(p: Path) -> bool:
+    """Could `p` be part of an index made before folders were marked (or what may sit beside one)?"""
+    if p.is_symlink():
+        return False
+    if p.name in NEIGHBOURS or (_CURRENT_TMP.fullmatch(p.name) and p.is_file()):
+        return True
+    if p.name == "CURRENT":
+        return p.is_file() and p.stat().st_size < 100 and bool(_BUILD.fullmatch(p.read_text(errors="replace").strip()))
+    if _TMP.fullmatch(p.name) and p.is_dir():
+        return True
+    return bool(_BUILD.fullmatch(p.name)) and p.is_dir() and (p / "manifest.json").is_file()
+
+
+def _claim(root: Path) -> str:
+    """This index folder's id (see INDEX_MARKER), made now for a new folder or an index from before markers;
+    the builds such an index already holds are adopted (check_index_folder found nothing else in it)."""
+    marker = root / INDEX_MARKER
+    if marker.is_file():
+        try:
+            return str(json.loads(marker.read_text())["id"])
+        except (ValueError, KeyError, TypeError, OSError):
+            raise RagError(f"{marker} is damaged; delete the index folder {root} and run `rag index`") from None
+    index_id = secrets.token_hex(8)
     for p in root.iterdir():
-        if p.is_dir() and (p.name.startswith(".tmp-") or p.name.startswith("build-")) and p.name not in keep:
-            shutil.rmtree(p, ignore_errors=True)
-        elif p.name.startswith(".CURRENT."):
+        if _BUILD.fullmatch(p.name) and _legacy_part(p):
+            _write_json(p / BUILD_MARKER, {"index": index_id, "previous": None})
+    _write_json(marker, {"index": "rag-cite", "format_version": FORMAT_VERSION, "id": index_id})
+    return index_id
+
+
+def _in_use(root: Path) -> set[str]:
+    """The current build and the one before it (a reader may still be on it)."""
+    build = active_build(root)
+    if build is None:
+        return set()
+    previous = _read_json(build / BUILD_MARKER).get("previous")
+    return {build.name, previous} if isinstance(previous, str) else {build.name}
+
+
+def _collect_garbage(root: Path, index_id: str, keep: set[str]) -> None:
+    """Remove what this index made and no longer needs: builds not kept, and what killed runs left (`.tmp-*`,
+    `.CURRENT.*`). Only names of those patterns, and only folders carrying this index's mark (or a `.tmp-*` killed
+    before it got one, still empty); symlinks are never followed. Runs under the lock."""
+    for p in root.iterdir():
+        if p.is_symlink() or p.name in keep:
+            continue
+        if _CURRENT_TMP.fullmatch(p.name) and p.is_file():
             p.unlink(missing_ok=True)
+        elif (_TMP.fullmatch(p.name) or _BUILD.fullmatch(p.name)) and p.is_dir():
+            if _read_json(p / BUILD_MARKER).get("index") == index_id:
+                shutil.rmtree(p, ignore_errors=True)
+            elif _TMP.fullmatch(p.name) and _unmarked_start(p):
+                for child in p.iterdir():
+                    child.unlink()
+                p.rmdir()
+
+
+def _unmarked_start(folder: Path) -> bool:
+    """A `.tmp-*` killed before its mark was complete: nothing in it but (part of) the mark."""
+    return all(c.name.startswith(BUILD_MARKER) and c.is_file() and not c.is_symlink() for c in folder.iterdir())
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        if path.is_symlink():
+            return {}
+        value = json.loads(path.read_text())
+        return value if isinstance(value, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json(path: Path, value: dict) -> None:
+    """Write through a temporary name and rename, so a planted symlink at `path` is replaced, not followed."""
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(3)}.tmp")
+    with open(tmp, "x") as f:
+        f.write(json.dumps(value) + "\n")
+    os.replace(tmp, path)
 
 
 class _lock:
@@ -299,7 +468,9 @@ class _lock:
     def __enter__(self):
         import fcntl
 
-        self.f = open(self.path, "w")
+        # no O_TRUNC, no following a symlink: the lock file is never a way to write outside the folder
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        self.f = os.fdopen(fd, "w")
         fcntl.flock(self.f, fcntl.LOCK_EX)
 
     def __exit__(self, *exc):
