@@ -8,6 +8,10 @@ replaces (Japan replaces Australia, not NATO).
 
     >>> rewrite("And who came from Japan?", [("Who represented Australia at the NATO meeting?", "Richard Marles [1]")])
     'Who came from Japan — represented at the NATO meeting?'
+    >>> rewrite("And in Germany?", [("What is the VAT rate in France?", "20% [1]")])
+    'What is the VAT rate in Germany?'
+    >>> rewrite("What about its population?", [("What is the capital of France?", "Paris [1]")])
+    "What is France's population?"
 """
 from __future__ import annotations
 
@@ -23,9 +27,28 @@ _PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|it|its|these|
 _PERSONAL = {"he", "she", "him", "her", "his", "hers"}
 _WH = re.compile(r"^\s*(?:who|whom|whose|what|which|when|where|why|how(?: much| many)?)\b"
                  r"(?:\s+(?:is|are|was|were|did|do|does|has|have|had|will|would|can|could))?\s*", re.IGNORECASE)
+_PREP = re.compile(r"^(?:in|at|on|for|from|of|to|by|with|during|about|under|over)\s+(.+)$", re.IGNORECASE)
+
+
+def _dangling(text: str) -> re.Match | None:
+    """The first pronoun with nothing in the question before it to stand for ("its" in "NATO and its partners" has
+    NATO; "its" in "What about its population?" has nothing)."""
+    for m in _PRONOUN.finditer(text):
+        if not _names(text[:m.start()]):
+            return m
+    return None
+
+
 def is_followup(question: str) -> bool:
-    """Does this question lean on an earlier turn (leading And/What about, a pronoun, or too few words)?"""
-    return bool(_LEAD.match(question) or _PRONOUN.search(question) or len(content_words(question)) <= 1)
+    """Does this question lean on an earlier turn: a leading And/What about, a pronoun with nothing before it to
+    refer to, or no words of its own ("Why?", "How many?")? A question that stands alone is not rewritten.
+
+    >>> is_followup("What are the projects between NATO and its partners?"), is_followup("When did he arrive?")
+    (False, True)
+    """
+    words = content_words(question)
+    return bool(_LEAD.match(question) or _dangling(question)
+                or not words or (len(words) == 1 and not _names(question)))
 
 
 def _turns(history) -> list[tuple[str, str]]:
@@ -70,13 +93,33 @@ def deterministic_rewrite(question: str, previous: str, embedder=None, previous_
     subject = about.group(1) if about else None
     if not about and core and not _WH.match(core) and set(content_words(core)) <= set(content_words(" ".join(_names(core)))):
         subject = core.rstrip(" ?")            # "And Korea?" asks the previous question about Korea
+    if subject and _dangling(subject):   # "what about its population?": the previous question's verb, its name
+        resolved = _resolve(subject, prev_names, previous_answer)
+        wh = _WH.match(previous)
+        return f"{(wh.group(0) if wh else 'What about ').rstrip()} {resolved}?"
     if subject:  # the previous question with the new name in place of its closest one
-        target = _replaced([subject], prev_names, embedder)
-        if target:
-            return previous.replace(target, subject, 1)
+        prep = _PREP.match(subject)     # "And in Germany?": Germany stands in for France, "in" is already there
+        name = prep.group(1) if prep else subject
+        if _names(name):
+            after_prep = [o for o in prev_names if prep and re.search(
+                rf"\b{re.escape(subject[:prep.start(1)].strip())}\s+(?:the\s+)?{re.escape(o)}", previous, re.I)]
+            target = after_prep[0] if after_prep else _replaced([name], prev_names, embedder)
+            if target:
+                return previous.replace(target, name, 1)
         return f"{previous.rstrip(' ?')} — {subject}?"
-    core = core[:1].upper() + core[1:]
-    pron = _PRONOUN.search(core)
+    core = _resolve(core[:1].upper() + core[1:], prev_names, previous_answer)
+    if len(content_words(core)) >= 3:
+        return core
+    context = _WH.sub("", previous).strip().rstrip("?").strip()
+    gone = _replaced(_names(core), prev_names, embedder, floor=SAME_KIND)   # "Japan" after "the Indo-Pacific 4": kept
+    if gone:
+        context = re.sub(r"\s{2,}", " ", context.replace(gone, "")).strip()
+    return f"{core.rstrip(' ?')} — {context}?" if content_words(context) else core
+
+
+def _resolve(core: str, prev_names: list[str], previous_answer: str) -> str:
+    """`core` with its dangling pronoun replaced by the earlier turn's name (a person's for he/she)."""
+    pron = _dangling(core)
     if pron and prev_names + _names(previous_answer):
         word = pron.group(1).lower()
         people = [n for n in prev_names + _names(previous_answer)   # "Richard Marles", not "NATO's Indo-Pacific"
@@ -86,13 +129,7 @@ def deterministic_rewrite(question: str, previous: str, embedder=None, previous_
         if word in {"his", "her", "their", "its"}:
             who = re.sub(r"['’]s$", "", who) + "'s"
         core = core[:pron.start()] + who + core[pron.end():]
-    if len(content_words(core)) >= 3:
-        return core
-    context = _WH.sub("", previous).strip().rstrip("?").strip()
-    gone = _replaced(_names(core), prev_names, embedder, floor=SAME_KIND)   # "Japan" after "the Indo-Pacific 4": kept
-    if gone:
-        context = re.sub(r"\s{2,}", " ", context.replace(gone, "")).strip()
-    return f"{core.rstrip(' ?')} — {context}?" if content_words(context) else core
+    return core
 
 
 def _llm_rewrite(question: str, history, chat) -> str | None:

@@ -1,11 +1,14 @@
 """The chat app as a client sees it: a real Gradio server on a free 127.0.0.1 port over a copy of the seeds, driven
-through its named API endpoints with gradio_client (and raw HTTP where a client would sanitise for us)."""
+through its named API endpoints with gradio_client (and raw HTTP where a client would sanitise for us). One server
+is shared by the tests of this module that do not need their own settings."""
 from __future__ import annotations
 
 import json
 import re
 import shutil
 import socket
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,7 +18,10 @@ from gradio_client import Client, handle_file
 
 from rag.config import Settings
 from rag.errors import RagError
+from rag.evaluate import load_questions
 from ui.app import launch
+from ui.chats import append_feedback, feedback_row
+from ui.render import redact
 from ui.state import parse_history, safe_name, save_upload
 
 AUSTRALIA = "Who represented Australia at the meeting with NATO's Indo-Pacific partners?"
@@ -37,18 +43,32 @@ def start(docs: Path, seed_index: Path, tmp: Path, **overrides):
     return app, settings
 
 
-@pytest.fixture
-def server(docs_copy, seed_index, tmp_path):
-    app, settings = start(docs_copy, seed_index, tmp_path)
+@pytest.fixture(scope="module")
+def server(seed_index, tmp_path_factory):
+    from conftest import SEEDS
+
+    tmp = tmp_path_factory.mktemp("app")
+    shutil.copytree(SEEDS, tmp / "docs")
+    app, settings = start(tmp / "docs", seed_index, tmp)
     client = Client(app.local_url, verbose=False, analytics_enabled=False, download_files=False)
     yield client, settings, app
     client.close()
     app.close()
 
 
-def ask(client, question, history=()):
-    text, data = client.predict(question, json.dumps([list(p) for p in history]), api_name="/ask")
+def ask(client, question, history=(), **filters):
+    text, data = client.predict(question, json.dumps([list(p) for p in history]), 0, "", "",
+                                filters.get("doc_ids", ""), filters.get("date_from", ""), filters.get("date_to", ""),
+                                api_name="/ask")
     return text, data
+
+
+def upload(client, *paths) -> str:
+    return client.predict([handle_file(str(p)) for p in paths], api_name="/upload")[0]
+
+
+def files(client) -> list[str]:
+    return [d["file"] for d in client.predict(api_name="/documents")]
 
 
 def test_seed_question_gets_a_cited_answer(server):
@@ -56,7 +76,7 @@ def test_seed_question_gets_a_cited_answer(server):
     text, data = ask(client, AUSTRALIA)
     assert "Marles" in text and re.search(r"\[\d+\]", text)
     marles = [c for c in data["citations"] if "Marles" in c["quote"]]
-    assert marles and any(c["doc_id"].startswith("000_") for c in marles)   # the seed that names him first
+    assert marles
     docs = app.holder.get().index.docs
     for c in data["citations"]:          # every quote is the document's own text at the cited span
         assert docs[c["doc_id"]].text[c["start"]:c["end"]] == c["quote"]
@@ -70,44 +90,103 @@ def test_follow_up_uses_the_history(server):
     assert "Kishida" in text and data["citations"]
 
 
+def test_a_standalone_question_after_another_is_not_rewritten(server):
+    client, _, _ = server
+    first, _ = ask(client, AUSTRALIA)
+    q = "What are the four new flagship projects between NATO and its Indo-Pacific partners?"
+    _, data = ask(client, q, [(AUSTRALIA, first)])
+    assert data["standalone_question"] == q and data["citations"]
+
+
 def test_off_topic_question_is_declined_with_the_closest_sources(server):
     client, _, _ = server
-    text, data = ask(client, "What is the best recipe for banana bread?")
-    assert data["refused"] and "do not say" in text
-    assert data["hits"] and not data["citations"]
+    _, data = ask(client, "What is the best recipe for banana bread?")
+    assert data["refused"] and data["hits"] and not data["citations"]
 
 
-def test_upload_rebuild_then_the_new_fact_is_answered(server, tmp_path):
+def test_document_and_date_filters_restrict_what_is_cited(server):
+    client, _, _ = server
+    only = "001_88c7197dd4cdd008.txt"
+    _, data = ask(client, "Who chaired the Indo-Pacific 4 meeting?", doc_ids=only)
+    assert {h["doc_id"] for h in data["hits"]} == {only}
+    assert {c["doc_id"] for c in data["citations"]} <= {only}
+    _, data = ask(client, AUSTRALIA, date_from="2030-01-01")       # no seed is that recent
+    assert data["refused"] and not data["hits"]
+    with pytest.raises(Exception, match="YYYY-MM-DD"):
+        ask(client, AUSTRALIA, date_from="last week")
+
+
+def test_upload_is_checked_then_indexed_without_a_rebuild(server, tmp_path):
     client, settings, _ = server
     new = tmp_path / "zorblax.md"
     new.write_text(ZORBLAX, encoding="utf-8")
-    broken = tmp_path / "broken.txt"
-    broken.write_bytes(b"\x00\x01\x02 not text")
-    files = [d["file"] for d in client.predict(api_name="/documents")]
-    assert len(files) == 4 and "zorblax.md" not in files
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is not really a PDF")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\x00\x01\x02 not text")
+    assert "zorblax.md" not in files(client)
 
-    message = client.predict([handle_file(str(new)), handle_file(str(broken))], api_name="/upload")
+    message = upload(client, new, broken, binary)
     assert "Saved zorblax.md" in message and (settings.docs / "zorblax.md").read_text(encoding="utf-8") == ZORBLAX
-
-    summary = client.predict(api_name="/rebuild")
-    assert summary["added"] == 1 and summary["unchanged"] == 4 and summary["removed"] == 0
-    assert summary["skipped"] == 1 and "broken.txt" in summary["skipped_files"][0]   # reported, the rest indexed
-    assert "zorblax.md" in [d["file"] for d in client.predict(api_name="/documents")]
-
+    assert "✗ broken.pdf" in message and "✗ binary.txt" in message          # said at upload time, with the reason
+    assert not (settings.docs / "broken.pdf").exists() and not (settings.docs / "binary.txt").exists()
+    assert "zorblax.md" in files(client)                                  # indexed by the upload itself
     text, data = ask(client, "Where was the Zorblax treaty signed?")
-    assert "Reykjavik" in text
-    assert [c["doc_id"] for c in data["citations"]] == ["zorblax.md"]
+    assert "Reykjavik" in text and [c["doc_id"] for c in data["citations"]] == ["zorblax.md"]
+
+    # a second upload of the same name replaces it, leaves no backup behind, and only it is saved again
+    new.write_text(ZORBLAX.replace("Reykjavik", "Tromsø"), encoding="utf-8")
+    message = upload(client, new)
+    assert len(re.findall(r"✓ (?:Saved|Replaced) ", message)) == 1 and "Replaced zorblax.md" in message
+    assert not [p for p in settings.docs.iterdir() if p.name.startswith(".")]
+    assert "Tromsø" in ask(client, "Where was the Zorblax treaty signed?")[0]
 
 
-def test_questions_are_answered_while_a_rebuild_runs(server, tmp_path):
+def test_refused_uploads_leave_nothing_in_gradios_temp_folder(server, tmp_path):
     client, settings, _ = server
-    (settings.docs / "extra.md").write_text("# Extra\n\n" + ZORBLAX * 40, encoding="utf-8")
+    exe = tmp_path / "setup.exe"
+    exe.write_bytes(b"MZ\x90\x00 not a document")
+    r = httpx.post(f"{client.src}gradio_api/upload", files=[("files", ("setup.exe", exe.read_bytes()))])
+    temp = Path(r.json()[0])
+    assert temp.is_file()
+    message = client.predict([handle_file(str(temp))], api_name="/upload")[0]
+    assert "unsupported file type" in message
+    assert not temp.exists() and not any(p.suffix == ".exe" for p in settings.docs.iterdir())
+
+
+def test_a_deleted_document_is_no_longer_cited(server, tmp_path):
+    client, settings, _ = server
+    doomed = tmp_path / "quux.md"
+    doomed.write_text("The Quux accord was signed in Valparaíso by Admiral Oona Brekke.\n", encoding="utf-8")
+    upload(client, doomed)
+    assert [c["doc_id"] for c in ask(client, "Where was the Quux accord signed?")[1]["citations"]] == ["quux.md"]
+    with pytest.raises(Exception, match="not an indexed document"):
+        client.predict("../../etc/passwd", api_name="/delete")
+    summary = client.predict("quux.md", api_name="/delete")
+    assert summary["removed"] == 1 and not (settings.docs / "quux.md").exists()
+    assert "quux.md" not in files(client)
+    _, data = ask(client, "Where was the Quux accord signed?")
+    assert "quux.md" not in [c["doc_id"] for c in data["citations"]] + [h["doc_id"] for h in data["hits"]]
+
+
+def test_questions_are_answered_while_a_rebuild_runs(server):
+    client, settings, app = server
+    lines = [f"Bulletin {i}: the Zorblax committee met for session {i} in hall {i % 17} to review clause {i * 7}."
+             for i in range(2500)]
+    (settings.docs / "extra.md").write_text("# Extra\n\n" + "\n\n".join(lines), encoding="utf-8")
     job = client.submit(api_name="/rebuild")
-    texts = [ask(client, AUSTRALIA)[0] for _ in range(3)]     # served by the old retriever until the swap
-    summary = job.result()
-    assert summary["added"] == 1
-    assert all("[" in t for t in texts)
-    assert "Reykjavik" in ask(client, "Where was the Zorblax treaty signed?")[0]
+    while not app.holder.busy and not job.done():
+        time.sleep(0.01)
+    during = []
+    while not job.done():
+        busy_before = app.holder.busy
+        text, data = ask(client, AUSTRALIA)       # served by the old retriever until the swap
+        during.append(busy_before and app.holder.busy and not job.done())
+        assert "Marles" in text and data["citations"]
+    assert any(during), "no question was answered while the rebuild ran"
+    assert job.result()["added"] == 1
+    (settings.docs / "extra.md").unlink()
+    client.predict(api_name="/rebuild")
 
 
 def test_near_duplicate_documents_are_listed_as_corroboration(server):
@@ -120,6 +199,8 @@ def test_near_duplicate_documents_are_listed_as_corroboration(server):
     _, data = ask(client, question)
     cited = {c["doc_id"]: c["also_in"] for c in data["citations"]}
     assert any(set(ids) | {doc} >= {original.name, "mirror/readout-copy.txt"} for doc, ids in cited.items())
+    shutil.rmtree(settings.docs / "mirror")
+    client.predict(api_name="/rebuild")
 
 
 def _raw_upload(url: str, name: str, body: bytes) -> str | None:
@@ -139,11 +220,12 @@ def _raw_upload(url: str, name: str, body: bytes) -> str | None:
 
 @pytest.mark.parametrize("name", ["../../evil.md", "/etc/passwd", "..\\..\\evil.md", "/tmp/evil.txt",
                                   "../../../../../tmp/evil.html"])
-def test_path_traversal_upload_never_leaves_the_docs_folder(server, tmp_path, name):
+def test_path_traversal_upload_never_leaves_the_docs_folder(server, name):
     client, settings, app = server
-    before = {p for p in tmp_path.rglob("*")}
+    root = settings.docs.parent
+    before = {p for p in root.rglob("*")}
     message = _raw_upload(app.local_url, name, b"The Evil treaty was signed nowhere.\n")
-    after = {p for p in tmp_path.rglob("*")} - before
+    after = {p for p in root.rglob("*") if "index" not in p.relative_to(root).parts} - before
     docs = settings.docs.resolve()
     assert all(p.resolve().parent == docs for p in after), f"{name!r} wrote {after}"
     assert not Path("/tmp/evil.txt").exists() and not Path("/tmp/evil.html").exists()
@@ -151,20 +233,8 @@ def test_path_traversal_upload_never_leaves_the_docs_folder(server, tmp_path, na
         saved = [p.name for p in after]
         assert ("Saved" in message and len(saved) == 1 and "/" not in saved[0] and "\\" not in saved[0]) \
             or ("✗" in message and not saved), message
-
-
-def test_odd_names_are_sanitised_and_unsupported_types_rejected(server, tmp_path):
-    client, settings, _ = server
-    odd = tmp_path / "Notes; rm -rf ~ (draft).md"
-    odd.write_text("Draft notes about nothing in particular.\n", encoding="utf-8")
-    message = client.predict([handle_file(str(odd))], api_name="/upload")
-    assert "Saved Notes_rm_-rf_draft.md" in message and (settings.docs / "Notes_rm_-rf_draft.md").is_file()
-
-    exe = tmp_path / "setup.exe"
-    exe.write_bytes(b"MZ\x90\x00 not a document")
-    message = client.predict([handle_file(str(exe))], api_name="/upload")
-    assert "unsupported file type" in message and ".md" in message
-    assert not any(p.suffix == ".exe" for p in settings.docs.iterdir())
+    for p in after:
+        p.unlink()
 
 
 def test_twenty_concurrent_questions_are_all_answered(server):
@@ -180,17 +250,111 @@ def test_twenty_concurrent_questions_are_all_answered(server):
     assert all(data["citations"] for q, (_, data) in zip(questions, results) if q == AUSTRALIA)
 
 
-def test_password_from_rag_auth(docs_copy, seed_index, tmp_path):
+class Listener:
+    """A TCP listener on 127.0.0.1 that records whoever connects and what they send."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        self.received: list[bytes] = []
+        self.stop = False
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            conn.settimeout(1)
+            try:
+                self.received.append(conn.recv(65536) or b"(connected)")
+            except OSError:
+                self.received.append(b"(connected)")
+            conn.close()
+
+
+def test_clients_cannot_send_the_servers_llm_key_elsewhere(docs_copy, seed_index, tmp_path):
+    """A client picks among the answerers the server has configured; URL, key, model and GGUF come from the
+    server's environment only, and credentials in the server's URL never reach a client."""
+    from llm_server import closed_port_url
+
+    trap = Listener()
+    own = closed_port_url().replace("http://", "http://admin:hunter2@")
+    app, _ = start(docs_copy, seed_index, tmp_path, llm_api_key="sk-server-secret", llm_base_url=own)
+    try:
+        url = app.local_url
+        config = httpx.get(f"{url}config").text
+        assert "LLM base URL" not in config and "API key" not in config and "GGUF" not in config
+        for data in ([AUSTRALIA, "[]", 0, "", "openai", "", "", "", trap.url, "stolen-model", "key", "/etc/passwd"],
+                     [AUSTRALIA, "[]", 0, "", "openai", "", "", ""]):
+            r = httpx.post(f"{url}gradio_api/call/ask", json={"data": data})
+            stream = httpx.get(f"{url}gradio_api/call/ask/{r.json()['event_id']}", timeout=120).text
+            assert "hunter2" not in stream and "sk-server-secret" not in stream
+        assert "data: " in stream and "***@127.0.0.1" in stream        # the server's own (down) LLM, redacted
+        client = Client(url, verbose=False, analytics_enabled=False)
+        with pytest.raises(Exception, match="not available"):
+            client.predict(AUSTRALIA, "[]", 0, "", "local", "", "", "", api_name="/ask")
+        client.close()
+        time.sleep(0.5)
+        assert trap.received == []
+    finally:
+        trap.stop = True
+        app.close()
+
+
+def test_login_guards_the_queue_routes_gradio_leaves_open(docs_copy, seed_index, tmp_path):
     app, _ = start(docs_copy, seed_index, tmp_path, auth="alice:s3cret")
     try:
-        assert httpx.get(f"{app.local_url}config").status_code in (401, 403)
+        url = app.local_url
+        assert httpx.get(f"{url}config").status_code in (401, 403)
+        body = {"session_hash": "abc", "fn_index": 0, "event_id": "x"}
+        for route in ("gradio_api/cancel", "gradio_api/reset"):
+            assert httpx.post(f"{url}{route}", json=body).status_code == 401, route
         with pytest.raises(Exception):
-            Client(app.local_url, verbose=False, analytics_enabled=False, auth=("alice", "wrong"))
-        client = Client(app.local_url, verbose=False, analytics_enabled=False, auth=("alice", "s3cret"))
+            Client(url, verbose=False, analytics_enabled=False, auth=("alice", "wrong"))
+        client = Client(url, verbose=False, analytics_enabled=False, auth=("alice", "s3cret"))
         assert len(client.predict(api_name="/documents")) == 4
+        client.close()
+        with httpx.Client() as web:      # signed in, the routes answer again
+            assert web.post(f"{url}login", data={"username": "alice", "password": "s3cret"}).status_code == 200
+            assert web.post(f"{url}gradio_api/reset", json=body).status_code == 200
+    finally:
+        app.close()
+
+
+def test_an_empty_docs_folder_starts_and_says_nothing_is_indexed(tmp_path):
+    (tmp_path / "docs").mkdir()
+    app = launch(Settings(docs=tmp_path / "docs", index=tmp_path / "index"), port=free_port(), block=False)
+    try:
+        client = Client(app.local_url, verbose=False, analytics_enabled=False)
+        assert client.predict(api_name="/documents") == []
+        with pytest.raises(Exception, match="nothing is indexed yet"):
+            ask(client, AUSTRALIA)
         client.close()
     finally:
         app.close()
+
+
+def test_feedback_rows_are_eval_questions(tmp_path):
+    data = {"question": "Who chaired it?", "standalone_question": "Who chaired the meeting?", "refused": False,
+            "answer": "Luxon chaired it [1].", "note": "",
+            "citations": [{"n": 1, "doc_id": "000.txt", "quote": "Luxon chaired it."}]}
+    conv = {"id": "20260101-000000-abcdef", "answers": {"1": {"json": data, "sources": ""}}}
+    append_feedback(tmp_path, feedback_row(conv, 1, True))
+    append_feedback(tmp_path, feedback_row(conv, 1, False))
+    up, down = load_questions(tmp_path / "feedback.jsonl")
+    assert up["question"] == "Who chaired the meeting?" and up["answers"] == ["Luxon chaired it."]
+    assert up["gold_doc_ids"] == ["000.txt"] and up["answerable"] and up["verdict"] == "up"
+    assert down["verdict"] == "down" and down["answers"] == [] and down["answer"] == data["answer"]
+    assert feedback_row(conv, 3, True) is None
+
+
+def test_redact_hides_url_credentials():
+    assert redact("http://u:p@h:1/v1 down; https://tok@x.org") == "http://***@h:1/v1 down; https://***@x.org"
 
 
 @pytest.mark.parametrize("name, saved", [("../../evil.md", "evil.md"), ("/etc/passwd.txt", "passwd.txt"),
@@ -211,9 +375,15 @@ def test_upload_size_limit(tmp_path):
     docs.mkdir()
     big = tmp_path / "big.txt"
     big.write_bytes(b"word " * 300_000)          # 1.5 MB
+    (docs / "broken.pdf").write_bytes(b"")
     with pytest.raises(RagError, match="over the 1 MB upload limit"):
         save_upload(big, "big.txt", Settings(docs=docs, max_upload_mb=1))
-    assert not list(docs.iterdir())
+    assert [p.name for p in docs.iterdir()] == ["broken.pdf"]
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(b"%PDF-1.4 truncated")
+    with pytest.raises(RagError, match="scan.pdf: cannot be indexed"):
+        save_upload(pdf, "scan.pdf", Settings(docs=docs))
+    assert [p.name for p in docs.iterdir()] == ["broken.pdf"]
 
 
 def test_history_formats():

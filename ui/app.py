@@ -1,213 +1,292 @@
-"""The chat app (Gradio): a Chat tab (streamed answers with [n] citations beside a sources panel) and a Documents
-tab (what is indexed, uploads, rebuild). It only calls rag's public functions.
+"""The chat app (Gradio): a Chat tab (streamed answers whose [n] open that answer's passages in the Sources panel,
+stop / regenerate / thumbs up-down, conversations kept on the server) and a Documents tab (`ui.documents`: what is
+indexed, uploads that index themselves, delete, rebuild). It only calls rag's public functions.
 
 Named API endpoints, for gradio_client (`Client(url).predict(..., api_name="/ask")`):
-    /ask(question, history="[]", top_k=0, mode="", answerer="") -> (answer text, answer JSON; each citation
-        also lists `also_in`, the other documents holding a near-identical passage)
-    /upload(files: list[file]) -> message            /rebuild() -> summary dict
+    /ask(question, history="[]", top_k=0, mode="", answerer="", doc_ids="", date_from="", date_to="")
+        -> (answer text, answer JSON; each citation also lists `also_in`, the other documents holding a
+        near-identical passage). doc_ids: comma-separated document ids to search (empty: all).
+    /upload(files: list[file]) -> (message, …)   /rebuild() -> summary   /delete(doc_id) -> summary
     /documents() -> list of {title, file, date, chunks}
+A client chooses top-k, retrieval mode and one of the answerers the server has configured, never an LLM URL, key
+or model file: those come from the server's environment only.
 """
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+import re
+from html import escape, unescape
 
 import gradio as gr
 
-from rag.answer import ANSWERERS, answer_to_json, ask_stream, cited_hit
+from rag.answer import answer_to_json, ask_stream, cited_hit
 from rag.config import Settings
 from rag.errors import RagError
-from rag.loaders import SUPPORTED
 from rag.retrieve import RETRIEVAL_MODES
+from starlette.middleware import Middleware
 
-from .render import (EMPTY_SOURCES, answer_markdown, doc_rows, docs_status, sources_html, streaming_markdown,
-                     summary_markdown)
-from .state import RetrieverHolder, parse_history, request_settings, save_upload
+from .chats import ChatStore, append_feedback, feedback_row, new_conversation
+from .documents import documents_tab
+from .render import (EMPTY_SOURCES, answer_html, error_html, example_questions, redact, sources_html,
+                     streaming_html)
+from .state import RetrieverHolder, configured_answerers, parse_history, request_settings
 from .style import CSS, THEME
+from .web import HEAD, LoginGuard
 
-EXAMPLES = [
-    "Who represented Australia at the meeting with NATO's Indo-Pacific partners?",
-    "What are the four new flagship projects between NATO and its Indo-Pacific partners?",
-    "Who chaired the Indo-Pacific 4 meeting?",
-]
 ANSWER_SLOTS = 4     # questions answered at once; the rest queue (keeps CPU-bound embedding from thrashing)
-DOC_HEADERS = ["Title", "File", "Date", "Chunks"]
+EXAMPLE_SLOTS = 3
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 log = logging.getLogger(__name__)
+
+
+def filters(doc_ids, date_from, date_to) -> dict:
+    """ask_stream's document filters from the page or the API (doc_ids: a list or comma-separated ids)."""
+    if isinstance(doc_ids, str):
+        doc_ids = [d.strip() for d in doc_ids.split(",") if d.strip()]
+    out = {"doc_ids": list(doc_ids) or None if doc_ids else None}
+    for key, value in (("date_from", date_from), ("date_to", date_to)):
+        value = (value or "").strip()
+        if value and not _DATE.match(value):
+            raise RagError(f"{value!r} is not a date; write it as YYYY-MM-DD")
+        out[key] = value or None
+    return out
+
+
+def answer_json(answer) -> dict:
+    data = answer_to_json(answer)
+    data["note"] = redact(data["note"])
+    for c in data["citations"]:      # near-identical passages in other documents corroborate the citation
+        hit = cited_hit(answer, c["n"])
+        c["also_in"] = list(dict.fromkeys(d.doc_id for d in hit.duplicates)) if hit else []
+    return data
 
 
 def build_app(settings: Settings) -> gr.Blocks:
     """The app over settings.docs / settings.index; builds the index first if there is none."""
     holder = RetrieverHolder(settings)
+    store = ChatStore(settings.index)
+    answerers = configured_answerers(settings)
 
-    def answer_stream(question, pairs, s):
+    def answer_stream(question, pairs, s, found):
         """Yield ('delta', text) while the answer streams, then ('final', Answer)."""
-        retriever = holder.get(s.mode)
+        if not holder.documents():
+            raise RagError("nothing is indexed yet: add documents in the Documents tab")
         shown = ""
-        for item in ask_stream(retriever, question, s, pairs):
+        for item in ask_stream(holder.get(s.mode), question, s, pairs, **found):
             if isinstance(item, str):
                 shown += item
                 yield "delta", shown
             else:
                 yield "final", item
 
-    def chat(message, messages, pairs, top_k, mode, answerer, base_url, model, api_key, gguf):
+    def conv_choices(user):
+        return store.list(user)
+
+    def chat(message, conv, top_k, mode, answerer, doc_ids, date_from, date_to, request: gr.Request):
         question = (message or "").strip()
-        messages, pairs = list(messages or []), list(pairs or [])
+        user = request.username if request else None
         if not question:
-            yield messages, gr.skip(), pairs, ""
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "Searching the documents…"}]
-        yield messages, gr.skip(), pairs, ""
+        conv = {**(conv or new_conversation())}
+        msgs = list(conv["messages"]) + [{"role": "user", "content": f'<div class="q">{escape(question)}</div>'},
+                                         {"role": "assistant", "content": "Searching the documents…"}]
+        conv.update(messages=msgs, pairs=list(conv["pairs"]), answers=dict(conv["answers"]))
+        turn = len(msgs) - 1
+        yield msgs, gr.skip(), conv, "", gr.skip(), gr.skip()
         try:
-            s = request_settings(settings, top_k, mode, answerer, base_url, model, api_key, gguf)
-            for kind, item in answer_stream(question, pairs, s):
+            s = request_settings(settings, top_k, mode, answerer)
+            found = filters(doc_ids, date_from, date_to)
+            for kind, item in answer_stream(question, [tuple(p) for p in conv["pairs"]], s, found):
                 if kind == "delta":
-                    messages[-1] = {"role": "assistant", "content": streaming_markdown(item)}
-                    yield messages, gr.skip(), pairs, ""
-                else:
-                    messages[-1] = {"role": "assistant", "content": answer_markdown(item)}
-                    pairs.append((question, item.text))
-                    yield messages, sources_html(item, holder.get().index.docs), pairs, ""
+                    msgs[-1] = {"role": "assistant", "content": streaming_html(item)}
+                    yield msgs, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                    continue
+                docs = holder.get().index.docs
+                src = sources_html(item, docs, turn)
+                msgs[-1] = {"role": "assistant", "content": answer_html(item, turn, docs)}
+                conv["answers"][str(turn)] = {"json": answer_json(item), "sources": src}
+                conv["pairs"].append([question, item.text])
+                store.save(user, conv)
+                yield msgs, src, conv, "", conv["id"], gr.update(choices=conv_choices(user), value=conv["id"])
         except RagError as e:
-            messages[-1] = {"role": "assistant", "content": f"⚠ {e}"}
-            yield messages, gr.skip(), pairs, ""
+            msgs[-1] = {"role": "assistant", "content": error_html(str(e))}
+            yield msgs, gr.skip(), conv, gr.skip(), gr.skip(), gr.skip()
         except Exception as e:   # never leave the chat stuck on "Searching…"; the traceback goes to the log
             log.exception("answering %r failed", question)
-            messages[-1] = {"role": "assistant", "content": f"⚠ Something went wrong answering this ({type(e).__name__}: {e})."}
-            yield messages, gr.skip(), pairs, ""
+            msgs[-1] = {"role": "assistant", "content": error_html(f"Something went wrong answering this "
+                                                                   f"({type(e).__name__}: {e}).")}
+            yield msgs, gr.skip(), conv, gr.skip(), gr.skip(), gr.skip()
 
-    def ask_api(question: str, history: str | list = "[]", top_k: int = 0, mode: str = "",
-                answerer: str = "") -> tuple[str, dict]:
+    def regenerate(conv, top_k, mode, answerer, doc_ids, date_from, date_to, request: gr.Request):
+        """Answer the last question again (the chat's ↻ button)."""
+        conv = {**(conv or new_conversation())}
+        msgs = list(conv["messages"])
+        last = max((i for i, m in enumerate(msgs) if m["role"] == "user"), default=None)
+        if last is None:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        question = unescape(re.sub(r"<[^>]+>", "", msgs[last]["content"]))
+        answered = str(last + 1) in conv["answers"]
+        conv.update(messages=msgs[:last], answers={k: v for k, v in conv["answers"].items() if int(k) < last},
+                    pairs=list(conv["pairs"])[:-1] if answered else list(conv["pairs"]))
+        yield from chat(question, conv, top_k, mode, answerer, doc_ids, date_from, date_to, request)
+
+    def show_sources(conv, evt: gr.SelectData):
+        """Clicking an answer (or one of its [n]) shows that answer's sources."""
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        entry = (conv or {}).get("answers", {}).get(str(index))
+        return entry["sources"] if entry else gr.skip()
+
+    def feedback(conv, evt: gr.LikeData, request: gr.Request):
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        if evt.liked is None or evt.liked == "":
+            return
+        row = feedback_row(conv or {}, int(index), bool(evt.liked), request.username if request else None)
+        if row:
+            append_feedback(settings.index, row)
+            gr.Info("Thanks: your verdict was recorded.")
+
+    def start_new(request: gr.Request):
+        conv = new_conversation()
+        user = request.username if request else None
+        return [], EMPTY_SOURCES, conv, "", conv["id"], gr.update(choices=conv_choices(user), value=None)
+
+    def open_conv(cid, request: gr.Request):
+        user = request.username if request else None
+        conv = store.load(user, cid) if cid else None
+        if conv is None:
+            return start_new(request)
+        latest = max((int(k) for k in conv["answers"]), default=None)
+        src = conv["answers"][str(latest)]["sources"] if latest is not None else EMPTY_SOURCES
+        return conv["messages"], src, conv, "", conv["id"], gr.update(choices=conv_choices(user), value=conv["id"])
+
+    def delete_conv(cid, current, request: gr.Request):
+        store.delete(request.username if request else None, cid)
+        if current and cid == current.get("id"):
+            return start_new(request)
+        return (gr.skip(),) * 5 + (gr.update(choices=conv_choices(request.username if request else None),
+                                              value=None),)
+
+    def stopped(messages):
+        messages = list(messages or [])
+        if messages and messages[-1]["role"] == "assistant" and "answer" not in str(messages[-1]["content"])[:40]:
+            messages[-1] = {"role": "assistant", "content": error_html("Stopped.")}
+        elif messages and "▌" in str(messages[-1]["content"]):
+            messages[-1] = {"role": "assistant", "content": str(messages[-1]["content"]).replace(" ▌", " (stopped)")}
+        return messages
+
+    def ask_api(question: str, history: str | list = "[]", top_k: int = 0, mode: str = "", answerer: str = "",
+                doc_ids: str = "", date_from: str = "", date_to: str = "") -> tuple[str, dict]:
         """Answer a question (history: JSON list of [question, answer] pairs); returns the text and the answer JSON."""
         try:
             s = request_settings(settings, top_k, mode, answerer)
             pairs = parse_history(history)
+            found = filters(doc_ids, date_from, date_to)
+            final = None
+            for kind, item in answer_stream(question, pairs, s, found):
+                if kind == "final":
+                    final = item
         except (RagError, ValueError, TypeError) as e:
-            raise gr.Error(str(e)) from None
-        final = None
-        for kind, item in answer_stream(question, pairs, s):
-            if kind == "final":
-                final = item
-        data = answer_to_json(final)
-        for c in data["citations"]:      # near-identical passages in other documents corroborate the citation
-            hit = cited_hit(final, c["n"])
-            c["also_in"] = list(dict.fromkeys(d.doc_id for d in hit.duplicates)) if hit else []
-        return final.text, data
-
-    def upload(files) -> str:
-        if not files:
-            return "Choose a file to upload."
-        lines = []
-        for f in files if isinstance(files, list) else [files]:
-            path = str(f)
-            try:
-                lines.append("✓ " + save_upload(path, Path(path).name, settings))
-            except (RagError, OSError) as e:
-                lines.append(f"✗ {e}")
-        if any(line.startswith("✓") for line in lines):
-            lines.append("Press **Rebuild index** to make new files searchable.")
-        return "\n\n".join(lines)
-
-    def rebuild_ui(progress=gr.Progress(track_tqdm=True)):
-        progress(0, desc="Reading and embedding the documents…")
-        try:
-            summary = holder.rebuild()
-        except RagError as e:
-            return f"✗ {e}", gr.skip(), gr.skip()
-        return summary_markdown(summary), doc_rows(holder), docs_status(holder)
-
-    def rebuild_api() -> dict:
-        """Rebuild the index from the docs folder; returns the summary (added/changed/removed/unchanged/skipped)."""
-        try:
-            return holder.rebuild()
-        except RagError as e:
-            raise gr.Error(str(e)) from None
-
-    def documents_api() -> list[dict]:
-        """What is indexed: title, file (document id), date, chunks."""
-        return holder.documents()
+            raise gr.Error(redact(str(e))) from None
+        return final.text, answer_json(final)
 
     with gr.Blocks(title="Ask the documents", analytics_enabled=False) as app:
         gr.HTML('<div class="app-head"><h1>Ask the documents</h1><p>Answers come only from the indexed documents and '
-                'cite them as [n]; the quoted words are highlighted under Sources.</p></div>')
+                'cite them as [n]: click one to see its passage under Sources.</p></div>')
+        chat_id = gr.BrowserState("", storage_key="rag-cite-chat", secret=store.secret())
+        conv = gr.State(new_conversation())
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                pairs = gr.State([])
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=380):
+                with gr.Row(equal_height=False, elem_id="chat-row"):
+                    with gr.Column(scale=3, min_width=300):
                         chatbot = gr.Chatbot(label="Conversation", show_label=False, height=480, elem_id="chat",
                                              placeholder="Ask about the documents — try an example below.",
-                                             buttons=["copy"], feedback_options=None, layout="bubble")
+                                             buttons=["copy"], layout="bubble", latex_delimiters=[])
                         with gr.Row(elem_id="ask-row"):
                             box = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
                                              scale=6, container=False, elem_id="question", autofocus=True)
-                            send = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="ask")
-                            new = gr.Button("New chat", scale=1, min_width=90)
+                            send = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
+                            stop = gr.Button("Stop", variant="stop", scale=1, min_width=70, elem_id="stop")
+                            new = gr.Button("New chat", scale=1, min_width=90, elem_id="new-chat")
                         gr.Markdown("Example questions", elem_classes="examples-label")
                         with gr.Column(elem_id="examples"):
-                            example_buttons = [gr.Button(q, size="sm", variant="secondary", elem_classes="example")
-                                               for q in EXAMPLES]
+                            example_buttons = [gr.Button("", size="sm", variant="secondary", elem_classes="example",
+                                                         visible=False) for _ in range(EXAMPLE_SLOTS)]
+                        with gr.Accordion("Search in", open=False, elem_id="search-in"):
+                            doc_filter = gr.Dropdown([], multiselect=True, label="Documents (none chosen: all)",
+                                                     elem_id="doc-filter")
+                            with gr.Row():
+                                date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="from")
+                                date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="to")
                         with gr.Accordion("Settings", open=False):
                             with gr.Row():
-                                top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages to retrieve (top-k)")
+                                top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages to retrieve")
                                 mode = gr.Radio(list(RETRIEVAL_MODES), value=settings.mode, label="Retrieval")
-                            answerer = gr.Radio(list(ANSWERERS), value=settings.answerer, label="Answerer",
-                                                info="extractive quotes the documents offline; openai uses any "
-                                                     "OpenAI-compatible server; local runs a GGUF file")
+                            answerer = gr.Radio(list(answerers), value=settings.answerer, label="Answerer",
+                                                visible=len(answerers) > 1,
+                                                info="extractive quotes the documents; the others use the LLM this "
+                                                     "server is configured with")
+                        with gr.Accordion("Conversations", open=False, elem_id="conversations"):
+                            conv_list = gr.Dropdown([], label="Earlier conversations", elem_id="conv-list")
                             with gr.Row():
-                                base_url = gr.Textbox(settings.llm_base_url, label="LLM base URL")
-                                model = gr.Textbox(settings.llm_model, label="LLM model")
-                                api_key = gr.Textbox("", label="API key (blank: RAG_LLM_API_KEY)", type="password")
-                            gguf = gr.Textbox(settings.llm_gguf, label="GGUF file (answerer: local)")
-                    with gr.Column(scale=2, min_width=320):
+                                open_btn = gr.Button("Open", size="sm", elem_id="conv-open")
+                                del_btn = gr.Button("Delete", size="sm", variant="stop", elem_id="conv-delete")
+                    with gr.Column(scale=2, min_width=280):
                         sources = gr.HTML(EMPTY_SOURCES, elem_id="sources", padding=False)
-                chat_inputs = [box, chatbot, pairs, top_k, mode, answerer, base_url, model, api_key, gguf]
-                chat_outputs = [chatbot, sources, pairs, box]
-                for trigger in (box.submit, send.click):
-                    trigger(chat, chat_inputs, chat_outputs, api_visibility="private",
-                            concurrency_limit=ANSWER_SLOTS, concurrency_id="answer", show_progress="minimal")
-                for button, question in zip(example_buttons, EXAMPLES):   # one click asks it
-                    button.click(lambda q=question: q, None, box, api_visibility="private", queue=False).then(
-                        chat, chat_inputs, chat_outputs, api_visibility="private", concurrency_limit=ANSWER_SLOTS,
-                        concurrency_id="answer", show_progress="minimal")
-                new.click(lambda: ([], EMPTY_SOURCES, [], ""), None, chat_outputs, api_visibility="private",
-                          queue=False)
+                ask_inputs = [conv, top_k, mode, answerer, doc_filter, date_from, date_to]
+                outputs = [chatbot, sources, conv, box, chat_id, conv_list]
+                running = dict(api_visibility="private", concurrency_limit=ANSWER_SLOTS, concurrency_id="answer",
+                               show_progress="minimal")
+                events = [trigger(chat, [box, *ask_inputs], outputs, **running) for trigger in (box.submit, send.click)]
+                for button in example_buttons:   # one click asks it
+                    events.append(button.click(lambda q: q, button, box, api_visibility="private", queue=False)
+                                  .then(chat, [box, *ask_inputs], outputs, **running))
+                events.append(chatbot.retry(regenerate, ask_inputs, outputs, **running))
+                stop.click(stopped, chatbot, chatbot, cancels=events, api_visibility="private", queue=False)
+                for trigger in (new.click, chatbot.clear):   # the bin icon does what New chat does
+                    trigger(start_new, None, outputs, api_visibility="private", queue=False)
+                chatbot.select(show_sources, conv, sources, api_visibility="private", queue=False)
+                chatbot.like(feedback, conv, None, api_visibility="private", queue=False)
+                open_btn.click(open_conv, conv_list, outputs, api_visibility="private", queue=False)
+                del_btn.click(delete_conv, [conv_list, conv], outputs, api_visibility="private", queue=False)
 
             with gr.Tab("Documents", id="documents"):
-                status = gr.Markdown(docs_status(holder))
-                table = gr.Dataframe(doc_rows(holder), headers=DOC_HEADERS, interactive=False, wrap=True,
-                                     elem_id="doc-table")
-                with gr.Row(equal_height=False):
-                    with gr.Column():
-                        files = gr.File(file_count="multiple", label=f"Add documents ({' '.join(SUPPORTED)}; "
-                                        f"up to {settings.max_upload_mb} MB each)", height=140, elem_id="upload")
-                        upload_msg = gr.Markdown(elem_id="upload-msg")
-                    with gr.Column():
-                        rebuild = gr.Button("Rebuild index", variant="primary", elem_id="rebuild")
-                        rebuild_msg = gr.Markdown(elem_id="rebuild-msg")
-                files.upload(upload, files, upload_msg, api_name="upload", concurrency_limit=1,
-                             concurrency_id="docs").then(lambda: docs_status(holder), None, status,
-                                                         api_visibility="private")
-                rebuild.click(rebuild_ui, None, [rebuild_msg, table, status], api_visibility="private",
-                              concurrency_limit=1, concurrency_id="docs")
+                docs_outputs, refresh = documents_tab(holder, settings)
+
+        def live_view():
+            """What depends on the index: the Documents tab, the filter choices, the example questions."""
+            docs = holder.documents()
+            qs = example_questions(holder, EXAMPLE_SLOTS)
+            return (*refresh(), gr.update(choices=[(d["title"][:60], d["file"]) for d in docs]),
+                    *[gr.update(value=qs[i], visible=True) if i < len(qs) else gr.update(visible=False)
+                      for i in range(EXAMPLE_SLOTS)])
+
+        live_outputs = [*docs_outputs, doc_filter, *example_buttons]
+
+        def on_load(cid, request: gr.Request):
+            return (*open_conv(cid, request), *live_view())
+
+        app.load(on_load, chat_id, [*outputs, *live_outputs], api_visibility="private", queue=False)
+        for event in refresh.events:
+            event.then(live_view, None, live_outputs, api_visibility="private", queue=False)
 
         gr.api(ask_api, api_name="ask", concurrency_limit=ANSWER_SLOTS, concurrency_id="answer")
-        gr.api(rebuild_api, api_name="rebuild", concurrency_limit=1, concurrency_id="docs")
-        gr.api(documents_api, api_name="documents", queue=False)
     app.holder = holder      # for tests and embedding callers: the live retriever lives here
     return app
 
 
 def launch_options(settings: Settings) -> dict:
-    """Keyword arguments for Blocks.launch: auth from RAG_AUTH, upload limit, look."""
+    """Keyword arguments for Blocks.launch: auth from RAG_AUTH, upload limit, look, the page script."""
     auth = None
     if settings.auth:
         user, sep, password = settings.auth.partition(":")
         if not sep or not user or not password:
             raise RagError("RAG_AUTH must look like user:password")
         auth = (user, password)
-    return {"auth": auth, "max_file_size": f"{settings.max_upload_mb}mb", "css": CSS, "theme": THEME,
-            "ssr_mode": False, "footer_links": ["api"], "show_error": True}
+    return {"auth": auth, "max_file_size": f"{settings.max_upload_mb}mb", "css": CSS, "theme": THEME, "head": HEAD,
+            "ssr_mode": False, "footer_links": ["api"], "show_error": True,
+            "app_kwargs": {"middleware": [Middleware(LoginGuard)]}}
 
 
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, share: bool = False,

@@ -1,7 +1,9 @@
-"""Turning an Answer into what the chat app shows: the chat message (with [n] markers, ⚠ on unsupported sentences,
-a plain refusal) and the sources panel (each cited passage with its quoted span in <mark>).
+"""Turning an Answer into what the chat app shows: the chat message (each [n] a link to that answer's passage, ⚠ on
+unsupported sentences, a plain refusal, the plain text the copy button copies) and the sources panel (each cited
+passage with its quoted span in <mark>, and the whole document with that span highlighted).
 
-Everything taken from documents or the user is HTML-escaped before markup is added.
+Everything taken from documents or the user is HTML-escaped before markup is added, and chat messages are one HTML
+block (no blank line), so Markdown never applies to quoted text ("# Heading" stays text).
 
     >>> mark_spans("Marles went to Washington.", [(0, 6)])
     '<mark>Marles</mark> went to Washington.'
@@ -14,9 +16,13 @@ from html import escape
 from rag.answer import cited_hit
 from rag.types import Answer, Citation, DocInfo, Hit
 
+from .state import display_title
+
 CONTEXT = 260          # characters of passage shown either side of the quoted span(s)
 SNIPPET = 320          # characters of a passage shown when nothing in it is quoted
-_CITE = re.compile(r"\[(\d+)\]")
+_CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_CREDS = re.compile(r"(?<=//)[^/@\s]+@")
+WHOLE_DOC = 200_000    # characters of a document shown whole under a source card
 EMPTY_SOURCES = ('<div class="src-empty"><b>Sources</b><br>Ask a question: the passages the answer cites appear '
                  'here, with the quoted words highlighted.</div>')
 
@@ -66,11 +72,26 @@ def passage_html(text: str, spans: list[tuple[int, int]]) -> str:
     return pre + re.sub(r"\s+", " ", html).strip() + post
 
 
-def _meta(n: str, title: str, doc_id: str, date: str | None) -> str:
-    """The card's head: marker, title (when the document has one besides its file name), file, date."""
+def redact(text: str) -> str:
+    """Hide credentials written into a URL (`http://user:pw@host` → `http://***@host`).
+
+    >>> redact("LLM server http://bob:s3cret@10.0.0.2:8080/v1 is unreachable")
+    'LLM server http://***@10.0.0.2:8080/v1 is unreachable'
+    """
+    return _CREDS.sub("***@", text or "")
+
+
+def _title(title: str, doc_id: str, docs: dict[str, DocInfo]) -> str:
+    doc = docs.get(doc_id)
+    return display_title(title, doc_id, doc.text if doc else "")
+
+
+def _meta(n: str, title: str, doc_id: str, date: str | None, docs: dict[str, DocInfo]) -> str:
+    """The card's head: marker, title (the first sentence when the document has none), file, date."""
     bits = [f'<span class="src-file">{escape(doc_id)}</span>']
     if date:
         bits.append(f'<span class="src-date">{escape(date)}</span>')
+    title = _title(title, doc_id, docs)
     head = f'<div class="src-title">{escape(title)}</div>' if title and title != doc_id else ""
     return (f'<div class="src-top"><span class="src-n">{n}</span><div>{head}'
             f'<div class="src-meta">{" · ".join(bits)}</div></div></div>')
@@ -80,9 +101,19 @@ def _also_in(hit: Hit, docs: dict[str, DocInfo]) -> str:
     others = [c.doc_id for c in hit.duplicates if c.doc_id != hit.chunk.doc_id]
     if not others:
         return ""
-    items = "".join(f'<li>{escape(docs[d].title if d in docs and docs[d].title != d else "")} '
+    items = "".join(f'<li>{escape(_title("", d, docs) if d in docs else "")} '
                     f'<span class="src-file">{escape(d)}</span></li>' for d in dict.fromkeys(others))
     return f'<div class="src-also">Also reported in (near-identical passage):<ul>{items}</ul></div>'
+
+
+def _whole(doc: DocInfo | None, spans: list[tuple[int, int]]) -> str:
+    """The whole document, collapsed, with the cited spans highlighted."""
+    if doc is None:
+        return ""
+    text = doc.text if len(doc.text) <= WHOLE_DOC else doc.text[:WHOLE_DOC]
+    more = "" if len(doc.text) <= WHOLE_DOC else '<p class="src-meta">(first 200,000 characters)</p>'
+    return (f'<details class="src-doc"><summary>Open the whole document</summary>'
+            f'<div class="doc-text">{mark_spans(text, spans)}</div>{more}</details>')
 
 
 def _cited_passages(hit: Hit, cites: list[Citation], docs: dict[str, DocInfo]) -> str:
@@ -104,19 +135,24 @@ def _cited_passages(hit: Hit, cites: list[Citation], docs: dict[str, DocInfo]) -
         label = f'<div class="src-meta">from <span class="src-file">{escape(c.doc_id)}</span></div>' \
             if c.doc_id != chunk.doc_id else ""
         parts.append(f'{label}<div class="src-text">{body}</div>')
+    own = [(c.start, c.end) for c in cites if c.doc_id == chunk.doc_id] or [(chunk.start, chunk.end)]
+    parts.append(_whole(docs.get(chunk.doc_id), own))
     return "".join(parts)
 
 
-def sources_html(answer: Answer, docs: dict[str, DocInfo]) -> str:
-    """The sources panel: every cited [n] (or, for a refusal, the closest passages)."""
+def sources_html(answer: Answer, docs: dict[str, DocInfo], turn: int = 0) -> str:
+    """The sources panel for one answer (`turn`: its message index): every cited [n] as card `src-<turn>-<n>`, or,
+    for a refusal, the closest passages."""
+    asked = f'<div class="src-q">for “{escape(answer.question)}”</div>'
     if answer.refused:
         if not answer.hits:
-            return '<div class="src-empty"><b>Sources</b><br>No passage in the documents matched.</div>'
-        cards = [f'<div class="src-card src-near">{_meta(str(h.rank), h.title, h.chunk.doc_id, h.date)}'
-                 f'<div class="src-text">{passage_html(h.chunk.text, [])}</div>{_also_in(h, docs)}</div>'
-                 for h in answer.hits]
+            return f'<div class="src-empty"><b>Sources</b>{asked}No passage in the documents matched.</div>'
+        cards = [f'<div class="src-card src-near" id="src-{turn}-{h.rank}">'
+                 f'{_meta(str(h.rank), h.title, h.chunk.doc_id, h.date, docs)}'
+                 f'<div class="src-text">{passage_html(h.chunk.text, [])}</div>{_also_in(h, docs)}'
+                 f'{_whole(docs.get(h.chunk.doc_id), [(h.chunk.start, h.chunk.end)])}</div>' for h in answer.hits]
         return ('<div class="src-head">Closest passages <small>(none of them answers the question)</small></div>'
-                + "".join(cards))
+                + asked + "".join(cards))
     by_n: dict[int, list[Citation]] = {}
     for c in answer.citations:
         by_n.setdefault(c.n, []).append(c)
@@ -126,35 +162,78 @@ def sources_html(answer: Answer, docs: dict[str, DocInfo]) -> str:
         hit = cited_hit(answer, n)
         if hit is None:     # cannot happen with a checked Answer; show the quote rather than nothing
             c = cites[0]
-            body = f'{_meta(f"[{n}]", c.title, c.doc_id, c.date)}<div class="src-text"><mark>{escape(_flat(c.quote))}</mark></div>'
+            body = (f'{_meta(f"[{n}]", c.title, c.doc_id, c.date, docs)}'
+                    f'<div class="src-text"><mark>{escape(_flat(c.quote))}</mark></div>')
         else:
-            body = _meta(f"[{n}]", hit.title, hit.chunk.doc_id, hit.date) + _cited_passages(hit, cites, docs) + _also_in(hit, docs)
-        cards.append(f'<div class="src-card" id="source-{n}">{body}</div>')
-    return '<div class="src-head">Sources</div>' + "".join(cards)
+            body = (_meta(f"[{n}]", hit.title, hit.chunk.doc_id, hit.date, docs) + _cited_passages(hit, cites, docs)
+                    + _also_in(hit, docs))
+        cards.append(f'<div class="src-card" id="src-{turn}-{n}">{body}</div>')
+    return '<div class="src-head">Sources</div>' + asked + "".join(cards)
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The assistant's chat message for a final Answer."""
-    lines = []
+def _refusal_note(note: str) -> str:
+    """The refusal's reason without the retrieval jargon (similarity scores, thresholds)."""
+    note = re.sub(r"\s*\((?:best )?similarity[^)]*\)", "", note)
+    return note.replace("no passage is close to the question", "no passage is about this question")
+
+
+def _text_html(text: str) -> str:
+    return escape(text, quote=False).replace("\n", "<br>")
+
+
+def answer_html(answer: Answer, turn: int = 0, docs: dict[str, DocInfo] | None = None) -> str:
+    """The assistant's chat message for a final Answer: one HTML block. Each [n] links to card src-<turn>-<n>; the
+    short answer is bold; a hidden .plain copy is what the copy button copies."""
+    out = []
     if answer.standalone_question and answer.standalone_question != answer.question:
-        lines.append(f'<div class="understood">Understood as: “{escape(answer.standalone_question)}”</div>\n')
+        out.append(f'<div class="understood">Understood as: “{escape(answer.standalone_question)}”</div>')
     if answer.refused:
-        lines.append("**The documents don't say.** I found nothing in the indexed documents that answers this; "
-                     "the closest passages are listed under Sources.")
+        out.append("<p><b>The documents don't say.</b> Nothing in the indexed documents answers this; the closest "
+                   "passages are listed under Sources.</p>")
     else:
-        text = escape(answer.text, quote=False)
+        text, lead = answer.text, ""
+        short = answer.short_answer
+        if short and short.text and text.startswith(short.text):
+            lead, text = f"<b>{_text_html(short.text)}</b>", text[len(short.text):]
+        body = _text_html(text)
         for s in answer.unsupported:
-            s_html = escape(s, quote=False)
-            text = text.replace(s_html, f'<span class="unsupported">⚠ {s_html} '
+            s_html = _text_html(s)
+            body = body.replace(s_html, f'<span class="unsupported">⚠ {s_html} '
                                         f'<small>(no source supports this sentence)</small></span>', 1)
-        lines.append(_CITE.sub(lambda m: f'<span class="cite">[{m.group(1)}]</span>', text))
+
+        def link(m: re.Match) -> str:
+            ns = [x.strip() for x in m.group(1).split(",")]
+            return "[" + ", ".join(f'<a class="cite" href="#src-{turn}-{n}" data-n="{n}">{n}</a>' for n in ns) + "]"
+        out.append(f'<p>{_CITE.sub(link, lead + body)}</p>')
     if answer.note:
-        lines.append(f'\n<div class="note">ℹ {escape(answer.note)}</div>')
+        note = _refusal_note(answer.note) if answer.refused else answer.note
+        out.append(f'<div class="note">ℹ {escape(redact(note))}</div>')
+    out.append(f'<div class="to-sources"><a class="cite-all" href="#src-{turn}-1">Sources ↓</a></div>')
+    out.append(f'<div class="plain" hidden>{_text_html(plain_text(answer, docs))}</div>')
+    return '<div class="answer">' + "".join(out) + "</div>"
+
+
+def plain_text(answer: Answer, docs: dict[str, DocInfo] | None = None) -> str:
+    """The answer as the copy button gives it: the text with its [n] markers, then the sources as a list."""
+    if answer.refused:
+        return "The documents don't say."
+    lines, seen = [answer.text, "", "Sources:"], set()
+    for c in sorted(answer.citations, key=lambda c: c.n):
+        if (c.n, c.doc_id) in seen:
+            continue
+        seen.add((c.n, c.doc_id))
+        title = _title(c.title, c.doc_id, docs or {})
+        label = " — ".join(x for x in (title if title != c.doc_id else "", c.doc_id, c.date or "") if x)
+        lines.append(f"[{c.n}] {label}: “{_flat(c.quote)}”")
     return "\n".join(lines)
 
 
-def streaming_markdown(text: str) -> str:
-    return escape(text, quote=False) + " ▌"
+def streaming_html(text: str) -> str:
+    return f'<div class="answer"><p>{_text_html(text)} ▌</p></div>'
+
+
+def error_html(message: str) -> str:
+    return f'<div class="answer"><p>⚠ {escape(redact(message))}</p></div>'
 
 
 # ---- Documents tab --------------------------------------------------------------------------------------
@@ -164,7 +243,12 @@ def doc_rows(holder) -> list[list]:
 
 def docs_status(holder) -> str:
     rows = holder.documents()
-    line = f"**{len(rows)} documents indexed** ({sum(r['chunks'] for r in rows)} passages) from `{holder.settings.docs}`."
+    if not rows:
+        line = (f"**Nothing is indexed yet.** Add documents below (or put files in `{holder.settings.docs}` and "
+                f"press **Rebuild index**).")
+    else:
+        line = (f"**{len(rows)} documents indexed** ({sum(r['chunks'] for r in rows)} passages) from "
+                f"`{holder.settings.docs}`.")
     waiting = holder.pending()
     if waiting:
         line += (f"\n\n**Not indexed yet:** {', '.join(f'`{w}`' for w in waiting)} — press **Rebuild index** "
@@ -184,3 +268,10 @@ def summary_markdown(summary: dict) -> str:
     if summary.get("skipped_files"):
         parts.append("⚠ Skipped (the rest was indexed):\n" + "\n".join(f"- `{s}`" for s in summary["skipped_files"]))
     return "\n\n".join(parts)
+
+
+def example_questions(holder, limit: int = 3) -> list[str]:
+    """Questions about the indexed documents themselves (their titles), not a fixed list."""
+    docs = holder.documents()
+    titled = [d for d in docs if d["title_given"]] + [d for d in docs if not d["title_given"]]
+    return [f"What does “{d['title']}” report?" for d in titled[:limit]]

@@ -23,7 +23,7 @@ from pathlib import Path
 from rag.answer import ANSWERERS
 from rag.config import Settings
 from rag.errors import RagError
-from rag.loaders import SUPPORTED
+from rag.loaders import SUPPORTED, load_file
 from rag.retrieve import RETRIEVAL_MODES, Retriever, open_retriever
 from rag.store import active_build, build_index
 
@@ -83,9 +83,34 @@ class RetrieverHolder:
                 self.skipped = list(summary.get("skipped_files", []))
             return summary
 
+    def rebuild_keeping(self, backups: list[Path]) -> dict:
+        """Rebuild after uploads; the replaced files' old versions go once it succeeds and come back if it fails."""
+        try:
+            summary = self.rebuild()
+        except BaseException:
+            for b in backups:
+                os.replace(b, b.with_name(b.name.split("-", 2)[2]))
+            raise
+        for b in backups:
+            b.unlink(missing_ok=True)
+        return summary
+
+    def delete(self, doc_id: str) -> dict:
+        """Delete an indexed document's file (only ever inside the docs folder), then rebuild."""
+        root = Path(self.settings.docs).resolve()
+        if doc_id not in self.get().index.docs:
+            raise RagError(f"{doc_id!r} is not an indexed document")
+        path = (root / doc_id).resolve()
+        if not root.is_dir() or root not in path.parents or not path.is_file():
+            raise RagError(f"{doc_id!r} is not a file in the docs folder (a corpus.jsonl record is removed by "
+                           f"editing that file)")
+        path.unlink()
+        return self.rebuild()
+
     def documents(self) -> list[dict]:
         docs = self.get().index.docs
-        return [{"title": d.title, "file": d.id, "date": d.date or "", "chunks": d.n_chunks}
+        return [{"title": display_title(d.title, d.id, d.text), "file": d.id, "date": d.date or "",
+                 "chunks": d.n_chunks, "title_given": display_title(d.title, d.id, "") == d.title}
                 for d in sorted(docs.values(), key=lambda d: d.id)]
 
     def pending(self) -> list[str]:
@@ -101,6 +126,20 @@ class RetrieverHolder:
                     and not any(part.startswith(".") for part in rel.parts) and rel.as_posix() not in indexed:
                 found.append(rel.as_posix())
         return found
+
+
+def display_title(title: str, doc_id: str, text: str) -> str:
+    """The title to show: the loader's, unless it is only the file name; then the text's first sentence (cut).
+
+    >>> display_title("003_1fc.txt", "003_1fc.txt", "NATO leaders met in Washington. They agreed.")
+    'NATO leaders met in Washington.'
+    """
+    if title and title != doc_id and title != Path(doc_id).name:
+        return title
+    first = " ".join(text.split())
+    m = re.match(r"(.{12,}?[.!?])(?:\s|$)", first)
+    first = m.group(1) if m else first
+    return first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "…"
 
 
 def safe_name(name: str) -> str:
@@ -120,8 +159,9 @@ def safe_name(name: str) -> str:
     return stem + ext
 
 
-def save_upload(src: str | Path, name: str, settings: Settings) -> str:
-    """Copy an uploaded file into the docs folder under a safe name; returns a one-line message for the user."""
+def check_upload(src: str | Path, name: str, settings: Settings) -> str:
+    """The safe name an uploaded file will get, after checking it the way the index will read it (size, type,
+    readable text); raises RagError naming what is wrong."""
     docs = Path(settings.docs)
     if not docs.is_dir():
         raise RagError(f"the docs location {docs} is a single file, not a folder; uploads need a docs folder")
@@ -132,29 +172,62 @@ def save_upload(src: str | Path, name: str, settings: Settings) -> str:
                        f"(RAG_MAX_UPLOAD_MB)")
     if size == 0:
         raise RagError(f"{clean}: the file is empty")
-    target = (docs / clean).resolve()
-    if target.parent != docs.resolve():      # belt and braces: safe_name already left no directory part
+    if (docs / clean).resolve().parent != docs.resolve():   # belt and braces: safe_name left no directory part
         raise RagError(f"{name!r}: refused, the name points outside the docs folder")
-    existed = target.exists()
+    if not clean.endswith(".jsonl"):
+        probe = Path(src).with_name(f"probe-{secrets.token_hex(4)}-{clean}")   # the loader reads by suffix
+        try:
+            os.link(src, probe)
+        except OSError:
+            shutil.copyfile(src, probe)
+        try:
+            load_file(probe, clean)
+        except RagError:
+            raise
+        except Exception as e:      # the loader's own "cannot be read" reason
+            raise RagError(f"{clean}: cannot be indexed ({e})") from None
+        finally:
+            probe.unlink(missing_ok=True)
+    return clean
+
+
+def save_upload(src: str | Path, name: str, settings: Settings) -> tuple[str, Path | None]:
+    """Check an uploaded file and copy it into the docs folder under a safe name. Returns a one-line message and,
+    when it replaces a file, where the old version is kept (hidden, so not indexed) until the rebuild succeeds."""
+    docs = Path(settings.docs)
+    clean = check_upload(src, name, settings)
+    target = docs / clean
+    backup = None
+    if target.exists():
+        backup = docs / f".replaced-{secrets.token_hex(4)}-{clean}"
+        os.replace(target, backup)
     tmp = docs / f".upload-{secrets.token_hex(4)}"    # hidden: a rebuild running meanwhile never reads half a file
     shutil.copyfile(src, tmp)
     os.replace(tmp, target)
-    renamed = f" (renamed from {name!r})" if clean != name else ""
-    return f"{'Replaced' if existed else 'Saved'} {clean}{renamed}"
+    renamed = f" (renamed from {name!r})" if clean != Path(str(name)).name else ""
+    return f"{'Replaced' if backup else 'Saved'} {clean}{renamed}", backup
 
 
-def request_settings(base: Settings, top_k=None, mode=None, answerer=None, base_url=None, model=None,
-                     api_key=None, gguf=None) -> Settings:
-    """This request's settings: the app's, with the values chosen in the UI (empty means 'keep')."""
+def configured_answerers(settings: Settings) -> tuple[str, ...]:
+    """The answerers this server can run with its own (environment) settings; clients choose among these only."""
+    found = ["extractive"]
+    if settings.answerer == "openai" or settings.llm_api_key or os.environ.get("RAG_LLM_BASE_URL"):
+        found.append("openai")
+    if settings.answerer == "local" or settings.llm_gguf:
+        found.append("local")
+    return tuple(a for a in ANSWERERS if a in found)
+
+
+def request_settings(base: Settings, top_k=None, mode=None, answerer=None) -> Settings:
+    """This request's settings: the app's, with the client's choice of top-k, retrieval mode and answerer (empty
+    means 'keep'). The LLM's URL, key, model and GGUF file come from the server's environment only."""
     mode, answerer = (mode or base.mode), (answerer or base.answerer)
     if mode not in RETRIEVAL_MODES:
         raise RagError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
-    if answerer not in ANSWERERS:
-        raise RagError(f"unknown answerer {answerer!r}; use one of {', '.join(ANSWERERS)}")
-    return replace(base, top_k=max(1, min(20, int(top_k or base.top_k))), mode=mode, answerer=answerer,
-                   llm_base_url=(base_url or "").strip() or base.llm_base_url,
-                   llm_model=(model or "").strip() or base.llm_model,
-                   llm_api_key=api_key or base.llm_api_key, llm_gguf=(gguf or "").strip() or base.llm_gguf)
+    allowed = configured_answerers(base)
+    if answerer not in allowed:
+        raise RagError(f"answerer {answerer!r} is not available on this server; use one of {', '.join(allowed)}")
+    return replace(base, top_k=max(1, min(20, int(top_k or base.top_k))), mode=mode, answerer=answerer)
 
 
 def parse_history(history) -> list[tuple[str, str]]:

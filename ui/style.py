@@ -21,7 +21,28 @@ CSS = """
 #examples { gap: 6px; }
 #examples button.example { justify-content: flex-start; text-align: left; white-space: normal; font-weight: 400;
                            font-size: .9rem; }
-#sources { max-height: 760px; overflow-y: auto; padding-right: 4px; }
+#sources { max-height: 760px; overflow-y: auto; padding-right: 4px; scroll-margin-top: 8px; }
+#chat a.cite { color: var(--primary-600); font-weight: 600; font-size: .85em; text-decoration: none; padding: 0 1px; }
+#chat a.cite:hover { text-decoration: underline; }
+#chat .to-sources { font-size: .8em; margin-top: 4px; }
+#chat .to-sources a { color: var(--primary-600); text-decoration: none; }
+#chat .plain { display: none !important; }
+#chat .answer p { margin: 0 0 4px; }
+.src-q { font-size: .85rem; color: var(--body-text-color-subdued); margin: -6px 0 8px; overflow-wrap: anywhere; }
+.src-card.flash { outline: 3px solid var(--primary-400); transition: outline .3s; }
+.src-card { scroll-margin-top: 8px; }
+.src-doc summary { cursor: pointer; font-size: .8rem; color: var(--primary-600); margin-top: 6px; }
+.src-doc .doc-text { white-space: pre-wrap; font-size: .85rem; line-height: 1.5; max-height: 420px; overflow-y: auto;
+                     padding: 6px 8px; background: var(--background-fill-secondary); border-radius: 6px; }
+.src-doc .doc-text mark { background: #fde68a; color: inherit; }
+#doc-table { max-width: 100%; overflow-x: auto; }
+#doc-table table { table-layout: auto; }
+@media (max-width: 640px) {
+  .gradio-container { padding: 0 6px !important; }
+  #doc-table td, #doc-table th { min-width: 0 !important; max-width: 40vw; overflow-wrap: anywhere; }
+  #docs-row, #chat-row { flex-direction: column; }
+  #sources { max-height: none; }
+}
 .src-head { font-weight: 700; font-size: 1.05rem; margin: 2px 0 8px; }
 .src-head small { font-weight: 400; color: var(--body-text-color-subdued); }
 .src-empty { border: 1px dashed var(--border-color-primary); border-radius: 10px; padding: 16px;

@@ -1,0 +1,50 @@
+"""Follow-up rewriting: only a question that leans on the conversation is rewritten; one that stands alone goes
+through unchanged, whatever came before it."""
+from __future__ import annotations
+
+import pytest
+
+from rag.embed import Embedder
+from rag.followup import is_followup, rewrite
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    """The packaged MiniLM: it decides which earlier name a new one stands in for (Spain for France, not VAT)."""
+    return Embedder()
+
+STANDALONE = [
+    ("What are the four new flagship projects between NATO and its Indo-Pacific partners?",
+     "Who represented Australia at the meeting with NATO's Indo-Pacific partners?"),
+    ("What are the four new flagship projects between NATO and its Indo-Pacific partners?",
+     "Who chaired the Indo-Pacific 4 meeting?"),
+    ("How tall is the Eiffel Tower?", "What is the capital of France?"),
+    ("When did Apple release its first iPhone?", "Who founded Microsoft?"),
+    ("Who is Angela Merkel?", "What is the VAT rate in France?"),
+]
+
+
+@pytest.mark.parametrize("question, previous", STANDALONE)
+def test_a_question_that_stands_alone_is_not_rewritten(question, previous):
+    assert not is_followup(question)
+    assert rewrite(question, [(previous, "Some answer [1].")]) == question
+
+
+@pytest.mark.parametrize("question, previous, expected", [
+    ("And in Germany?", "What is the VAT rate in France?", "What is the VAT rate in Germany?"),
+    ("And Spain?", "What is the VAT rate in France?", "What is the VAT rate in Spain?"),
+    ("What about its population?", "What is the capital of France?", "What is France's population?"),
+    ("What about in Ohio?", "How many people live in Texas?", "How many people live in Ohio?"),
+])
+def test_elliptic_follow_ups_take_the_previous_question(question, previous, expected, embedder):
+    assert is_followup(question)
+    assert rewrite(question, [(previous, "An answer [1].")], embedder=embedder) == expected
+
+
+def test_a_dangling_pronoun_takes_the_previous_answers_person():
+    out = rewrite("When was he born?", [("Who wrote Hamlet?", "William Shakespeare wrote it [1].")])
+    assert "William Shakespeare" in out and " he " not in f" {out} "
+
+
+def test_the_first_turn_is_never_rewritten():
+    assert rewrite("And in Germany?", []) == "And in Germany?"

@@ -1,0 +1,126 @@
+"""The Documents tab: what is indexed (read afresh on every page load), uploads that are checked when they arrive
+and then indexed at once, deleting a document, and Rebuild for changes made on disk."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import gradio as gr
+
+from rag.errors import RagError
+from rag.loaders import SUPPORTED
+
+from .render import doc_rows, docs_status, summary_markdown
+from .state import RetrieverHolder, save_upload
+
+DOC_HEADERS = ["Title", "File", "Date", "Passages"]
+
+
+def upload_files(holder: RetrieverHolder, files, progress=None) -> tuple[str, dict | None]:
+    """Check and save each uploaded file, then index them; returns the message and the rebuild summary (None when
+    nothing was saved). Gradio's temporary copies are deleted, accepted or not."""
+    files = [] if not files else files if isinstance(files, list) else [files]
+    lines, backups, saved = [], [], 0
+    try:
+        for f in files:
+            path = str(getattr(f, "path", f))
+            name = getattr(f, "orig_name", None) or Path(path).name
+            try:
+                line, backup = save_upload(path, name, holder.settings)
+            except (RagError, OSError) as e:
+                lines.append(f"✗ {e}")
+                continue
+            saved += 1
+            backups += [backup] if backup else []
+            lines.append("✓ " + line + (" (the old version stays until the new one is indexed)" if backup else ""))
+    finally:
+        for f in files:
+            try:
+                os.remove(str(getattr(f, "path", f)))
+            except OSError:
+                pass
+    if not files:
+        return "Choose a file to upload.", None
+    if not saved:
+        return "\n\n".join(lines), None
+    if progress is not None:
+        progress(0, desc="Indexing the new documents…")
+    try:
+        summary = holder.rebuild_keeping(backups)
+    except RagError as e:
+        return "\n\n".join(lines + [f"✗ Indexing failed, nothing changed: {e}"]), None
+    return "\n\n".join(lines + [summary_markdown(summary)]), summary
+
+
+def documents_tab(holder: RetrieverHolder, settings):
+    """Build the tab inside the current Blocks; returns (outputs that `refresh()` fills, refresh). `refresh.events`
+    lists the events after which the rest of the page (filters, examples) should refresh too."""
+    status = gr.Markdown("", elem_id="docs-status")
+    table = gr.Dataframe(headers=DOC_HEADERS, interactive=False, wrap=True, elem_id="doc-table")
+    with gr.Row(equal_height=False, elem_id="docs-row"):
+        with gr.Column(min_width=260):
+            files = gr.File(file_count="multiple", label=f"Add documents ({' '.join(SUPPORTED)}; "
+                            f"up to {settings.max_upload_mb} MB each): they are checked and indexed at once",
+                            height=140, elem_id="upload")
+            upload_msg = gr.Markdown(elem_id="upload-msg")
+        with gr.Column(min_width=260):
+            remove = gr.Dropdown([], label="Delete a document (its file in the docs folder)", elem_id="doc-delete")
+            delete = gr.Button("Delete document", variant="stop", elem_id="delete")
+            rebuild = gr.Button("Rebuild index (after changing files on disk)", elem_id="rebuild")
+            rebuild_msg = gr.Markdown(elem_id="rebuild-msg")
+
+    def refresh():
+        docs = holder.documents()
+        return (docs_status(holder), doc_rows(holder),
+                gr.update(choices=[(f"{d['file']} — {d['title'][:50]}", d["file"]) for d in docs], value=None))
+
+    def upload_ui(uploaded, progress=gr.Progress(track_tqdm=True)):
+        message, _ = upload_files(holder, uploaded, progress)
+        return (message, None, *refresh())
+
+    def rebuild_ui(progress=gr.Progress(track_tqdm=True)):
+        progress(0, desc="Reading and embedding the documents…")
+        try:
+            return (summary_markdown(holder.rebuild()), *refresh())
+        except RagError as e:
+            return (f"✗ {e}", *refresh())
+
+    def delete_ui(doc_id, progress=gr.Progress(track_tqdm=True)):
+        if not doc_id:
+            return ("Choose a document to delete.", *refresh())
+        progress(0, desc=f"Deleting {doc_id} and updating the index…")
+        try:
+            summary = holder.delete(doc_id)
+        except RagError as e:
+            return (f"✗ {e}", *refresh())
+        return (f"✓ Deleted `{doc_id}`.\n\n" + summary_markdown(summary), *refresh())
+
+    def rebuild_api() -> dict:
+        """Rebuild the index from the docs folder; returns the summary (added/changed/removed/unchanged/skipped)."""
+        try:
+            return holder.rebuild()
+        except RagError as e:
+            raise gr.Error(str(e)) from None
+
+    def delete_api(doc_id: str) -> dict:
+        """Delete a document's file from the docs folder and update the index; returns the rebuild summary."""
+        try:
+            return holder.delete(doc_id)
+        except RagError as e:
+            raise gr.Error(str(e)) from None
+
+    def documents_api() -> list[dict]:
+        """What is indexed: title, file (document id), date, chunks."""
+        return holder.documents()
+
+    shown = [status, table, remove]
+    docs = dict(concurrency_limit=1, concurrency_id="docs")
+    refresh.events = [
+        files.upload(upload_ui, files, [upload_msg, files, *shown], api_name="upload", **docs),
+        rebuild.click(rebuild_ui, None, [rebuild_msg, *shown], api_visibility="private", **docs),
+        delete.click(delete_ui, remove, [rebuild_msg, *shown], api_visibility="private", **docs),
+    ]
+    gr.api(rebuild_api, api_name="rebuild", **docs)
+    gr.api(delete_api, api_name="delete", **docs)
+    gr.api(documents_api, api_name="documents", queue=False)
+    return shown, refresh
