@@ -102,3 +102,29 @@ def test_missing_docs_folder_is_one_line_error(tmp_path):
     with pytest.raises(RagError) as e:
         load(tmp_path / "nope")
     assert "does not exist" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_markdown_markup_is_never_quoted(tmp_path):
+    (tmp_path / "memo.md").write_text(
+        "---\ntitle: Port memo\ndate: 2025-03-04\n---\n"
+        "# Harbour *update* #\n\n"
+        "The **new crane** arrived on __Monday__ and costs `4.2 million` euros, says the [port authority]"
+        "(https://example.org/port \"Port\").\n"
+        "![crane photo](img/crane.png)\n\n"
+        "Setext heading\n==============\n\n"
+        "- A bullet about *snake_case_names* and 2 * 3 * 4.\n"
+        "A literal \\*star\\* stays, see <https://example.org/x> and [the report][r].\n\n"
+        "```python\nprint('code stays')\n```\n\n[r]: https://example.org/report\n")
+    (doc,) = load(tmp_path).documents
+    assert doc.title == "Port memo" and doc.date == "2025-03-04"
+    assert doc.text == ("Harbour update\n\n"
+                        "The new crane arrived on Monday and costs 4.2 million euros, says the port authority.\n\n"
+                        "Setext heading\n\n"
+                        "- A bullet about snake_case_names and 2 * 3 * 4.\n"
+                        "A literal *star* stays, see https://example.org/x and the report.\n\n"
+                        "print('code stays')")
+    # citations quote Document.text spans, so a quote can never carry markup
+    from rag.chunking import chunk_document
+
+    for c in chunk_document(doc, 24, 0):
+        assert doc.text[c.start:c.end] == c.text and not any(m in c.text for m in ("**", "](", "![", "`", "# "))
