@@ -20,6 +20,7 @@ train half by eval/fit_spans.py, and returns the best one above the model's thre
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 import math
 import re
 from dataclasses import dataclass, replace
@@ -134,7 +135,7 @@ _YEAR_CONTEXT = set("in since by from until till to of circa c. year years aroun
 _NAME_WORD = r"(?:(?:[A-Z]\.){2,}|[A-Z][\w&]*(?:-\w+)*(?:['’](?![sS]\b)\w+)?)"
 _LINK = r"(?:of|the|de|la|le|du|da|di|del|des|van|der|den|von|and|for|on|y|al|bin|ibn)"
 _NAME = re.compile(rf"(?:[A-Z]\.\s?)*{_NAME_WORD}(?:\s+(?:{_LINK}\s+)*(?:[A-Z]\.\s?)*{_NAME_WORD})*(?![\w])")
-_QUOTED = re.compile(r"[\"“]([^\"“”]{2,60})[\"”]")
+_QUOTED = re.compile(r"[\"“](\w[^\"“”\n]{0,58}[\w?!.])[\"”]")
 _APPROX = re.compile(r"\b(?:over|about|around|nearly|almost|approximately|roughly|more than|less than|fewer than|"
                      r"up to|at least|early|late|mid-?|after|before|until|(?:between|from) [\w,.$]+ (?:and|to))\s?$",
                      re.I)
@@ -152,6 +153,8 @@ def candidates(sentence: str) -> list[Candidate]:
     def add(a: int, b: int, kind: str) -> None:
         while b > a and (sentence[b - 1] in " ,;:'’\"" or sentence[b - 1] == "." and not _DOTTED.search(sentence, a, b)):
             b -= 1
+        while a < b and sentence[a].isspace():
+            a += 1
         if b > a and (a, b) not in out:
             out[(a, b)] = Candidate(a, b, sentence[a:b], kind)
 
@@ -215,19 +218,21 @@ def features(question: str, sentence: str, cands: list[Candidate]) -> list[dict[
     atype, head = answer_type(question), stem(head_noun(question))
     qstems = {stem(w) for w in re.findall(r"[\w\-]+", question) if w.lower() not in STOPWORDS}
     toks = tokens(sentence)
+    starts, ends = [a for a, _, _ in toks], [b for _, b, _ in toks]
     hits = [i for i, (_, _, t) in enumerate(toks) if t.lower() not in STOPWORDS and stem(t.rstrip(".")) in qstems]
     cuts = [0, *(m.start() for m in _CLAUSE.finditer(sentence)), len(sentence) + 1]
     clauses = [(a, b, sum(a <= toks[i][0] < b for i in hits)) for a, b in zip(cuts, cuts[1:])]
     main = max(clauses, key=lambda c: c[2])
     nq = max(1, len(qstems))
+    names = [(c.start, c.end) for c in cands if c.kind == "name"]
     rows = []
     for c in cands:
-        inside = [i for i, (a, b, _) in enumerate(toks) if a >= c.start and b <= c.end] or [0]
-        first, last = inside[0], inside[-1]
+        first = min(bisect_left(starts, c.start), len(toks) - 1)
+        last, n = max(first, bisect_right(ends, c.end) - 1), max(1, bisect_right(ends, c.end) - first)
         cstems = {stem(t) for _, _, t in toks[first:last + 1] if t.lower() not in STOPWORDS and re.match(r"\w", t)}
         outside = [i for i in hits if not first <= i <= last]
         dist = min((abs(i - first) if i < first else abs(i - last) for i in outside), default=99)
-        prev, n = toks[first - 1][2] if first else "", len(inside)
+        prev = toks[first - 1][2] if first else ""
         nxt = toks[last + 1][2] if last + 1 < len(toks) else ""
         near, has_q, lo = 1 / (1 + dist), float(bool(cstems & qstems)), prev.lower()
         f = {f"{c.kind}*{atype or 'none'}": 1.0, f"kind={c.kind}": 1.0, f"len={min(n, 5)}": 1.0,
@@ -247,10 +252,19 @@ def features(question: str, sentence: str, cands: list[Candidate]) -> list[dict[
             ("prev_place_prep", lo in ("in", "at", "from", "near", "to")), ("in_brackets", prev in ("(", "[")),
             ("prev_date_prep", lo in ("in", "on", "since", "until", "by", "during")), ("head_inside", head in cstems),
             ("head_after", head and stem(nxt) == head), ("in_quotes", prev in ('"', "“", "'")),
-            ("comma_after", nxt in (",", ";", ".")), ("stopword_edge", c.text.split()[-1].lower() in STOPWORDS)) if on)
+            ("comma_after", nxt in (",", ";", ".")), ("stopword_edge", c.text.split()[-1].lower() in STOPWORDS),
+            (f"currency*{atype}", re.search(r"[$€£¥]|\b(?:dollars?|euros?|pounds)\b", c.text)),
+            (f"percent*{atype}", re.search(r"%|\bper ?cent\b", c.text)),
+            (f"title_inside*{atype}", cstems & _PERSON_STEMS), ("name_suffix", any(a < c.start and b == c.end for a, b in names)),
+            ("name_prefix", any(a == c.start and b > c.end for a, b in names))) if on)
         f[f"near*{c.kind}"], f[f"len*{c.kind}"] = f["near"], f["len_log"]
         f[f"q_within3*{c.kind}"], f[f"overlap*{c.kind}"] = f["q_within3"], f["overlap"]
         rows.append(f)
+    for kind in KINDS:  # the closest candidate of its kind, the only one of its kind (question words aside)
+        mine = [f for c, f in zip(cands, rows) if c.kind == kind and not f["overlap_any"]]
+        nearest, only = max((g["near"] for g in mine), default=0), len({g["position"] for g in mine}) == 1
+        for f in mine:
+            f[f"nearest_of_kind*{atype}"], f[f"only_of_kind*{atype}"] = float(f["near"] == nearest), float(only)
     return rows
 
 
