@@ -20,11 +20,12 @@ train half by eval/fit_spans.py, and returns the best one above the model's thre
 from __future__ import annotations
 
 import json
-from bisect import bisect_left, bisect_right
 import math
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import takewhile
 from pathlib import Path
 
 from .text import STOPWORDS, stem
@@ -95,11 +96,7 @@ def _head_noun(words: list[str]) -> str:
     """The last class noun (else the last word) of the run after the wh-word before a stopword."""
     if words[:1] in (["is"], ["was"], ["are"], ["were"]) and words[1:2] == ["the"]:
         words = words[2:]
-    run = []
-    for w in words[:6]:
-        if w in STOPWORDS:
-            break
-        run.append(w)
+    run = list(takewhile(lambda w: w not in STOPWORDS, words[:6]))
     known = [w for w in run if _noun_class(w)]
     return known[-1] if known else (run[-1] if run else "")
 
@@ -114,7 +111,8 @@ _SPELLED = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|
             r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|"
             r"dozen|dozens|hundreds|thousands|millions|half)")
 _SCALE = r"(?:\s(?:hundred|thousand|million|billion|trillion|crore|lakh)\b)"
-_NUM = re.compile(rf"(?<![\w.])(?:\d+(?:[,.]\d+)*\s?[–-]\s?\d+(?:[,.]\d+)*|(?:[A-Z]{{0,2}}[$€£¥]\s?)?\d+(?:[,.]\d+)*[½¼¾]?|(?i:{_SPELLED}(?:[-\s]{_SPELLED})*))"
+_NUM = re.compile(rf"(?<![\w.])(?:\d+(?:[,.]\d+)*\s?[–-]\s?\d+(?:[,.]\d+)*|"
+                  rf"(?:[A-Z]{{0,2}}[$€£¥]\s?)?\d+(?:[,.]\d+)*[½¼¾]?|(?i:{_SPELLED}(?:[-\s]{_SPELLED})*))"
                   rf"{_SCALE}?(?:\s?%|\s(?:percent|per cent)\b)?(?![\w])")
 _UNIT = re.compile(r"\s([a-zA-Z][a-z\-]{0,14})\b")
 _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -124,8 +122,9 @@ _ORD = (r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|sevent
         r"twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first)")
 _ERA = r"(?:BCE|BC|CE|AD|B\.C\.|A\.D\.)"
 _DATES = [re.compile(p) for p in (
-    r"\b\d{4}-\d{2}-\d{2}\b", rf"\b{_DAY}\s+{_MONTH}(?:,?\s+\d{{1,4}}\b)?", rf"\b{_MONTH}\s+{_DAY}(?:,?\s+\d{{1,4}})?\b",
-    rf"\b{_MONTH}(?:,?\s+\d{{3,4}}\b)?", r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
+    r"\b\d{4}-\d{2}-\d{2}\b", rf"\b{_DAY}\s+{_MONTH}(?:,?\s+\d{{1,4}}\b)?",
+    rf"\b{_MONTH}\s+{_DAY}(?:,?\s+\d{{1,4}})?\b", rf"\b{_MONTH}(?:,?\s+\d{{3,4}}\b)?",
+    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
     r"(?<![\w'])(?:\d{1,3}0s|'\d0s)\b", rf"(?i:\b{_ORD}(?:\s|-)centur(?:y|ies))(?:\s+{_ERA})?",
     rf"\b\d{{1,4}}\s?{_ERA}|\b(?:AD|A\.D\.)\s?\d{{1,4}}\b")]
 _ORD_ALONE = re.compile(rf"(?i:\b{_ORD})(?=(?:\s|-)centur)")
@@ -136,9 +135,8 @@ _NAME_WORD = r"(?:(?:[A-Z]\.){2,}|[A-Z][\w&]*(?:-\w+)*(?:['’](?![sS]\b)\w+)?)"
 _LINK = r"(?:of|the|de|la|le|du|da|di|del|des|van|der|den|von|and|for|on|y|al|bin|ibn)"
 _NAME = re.compile(rf"(?:[A-Z]\.\s?)*{_NAME_WORD}(?:\s+(?:{_LINK}\s+)*(?:[A-Z]\.\s?)*{_NAME_WORD})*(?![\w])")
 _QUOTED = re.compile(r"[\"“](\w[^\"“”\n]{0,58}[\w?!.])[\"”]")
-_APPROX = re.compile(r"\b(?:over|about|around|nearly|almost|approximately|roughly|more than|less than|fewer than|"
-                     r"up to|at least|early|late|mid-?|after|before|until|(?:between|from) [\w,.$]+ (?:and|to))\s?$",
-                     re.I)
+_APPROX = re.compile(r"(?i)\b(?:over|about|around|nearly|almost|approximately|roughly|more than|less than|fewer than|"
+                     r"up to|at least|early|late|mid-?|after|before|until|(?:between|from) [\w,.$]+ (?:and|to))\s?$")
 _TOKEN = re.compile(r"[$€£¥]?\d+(?:[,.]\d+)*(?:[½¼¾%]|[a-z]+)?|\w+(?:[-'’.]\w+)*\.?|\S")
 
 
@@ -151,10 +149,9 @@ def candidates(sentence: str) -> list[Candidate]:
     out: dict[tuple[int, int], Candidate] = {}
 
     def add(a: int, b: int, kind: str) -> None:
-        while b > a and (sentence[b - 1] in " ,;:'’\"" or sentence[b - 1] == "." and not _DOTTED.search(sentence, a, b)):
-            b -= 1
-        while a < b and sentence[a].isspace():
-            a += 1
+        while b > a and sentence[b - 1] in " ,;:'’\"." and not _DOTTED.search(sentence, a, b):
+            b -= 1  # trailing punctuation, except the full stop of an initial or "A.D."
+        a += len(sentence[a:b]) - len(sentence[a:b].lstrip())
         if b > a and (a, b) not in out:
             out[(a, b)] = Candidate(a, b, sentence[a:b], kind)
 
@@ -163,8 +160,8 @@ def candidates(sentence: str) -> list[Candidate]:
     for m in _YEAR.finditer(sentence):
         before, after = sentence[:m.start()].split()[-1:], _UNIT.match(sentence, m.end())
         dated = before and before[0].lower().strip("(,") in _YEAR_CONTEXT  # "in 476", "circa 30"; not "in 24 games"
-        if (len(m.group()) == 4 and 1000 <= int(m.group()) <= 2199 or dated) and not (
-                after and after.group(1).islower() and after.group(1) not in STOPWORDS):
+        counted = after and after.group(1).islower() and after.group(1) not in STOPWORDS
+        if (len(m.group()) == 4 and 1000 <= int(m.group()) <= 2199 or dated) and not counted:
             add(m.start(), m.end(), "date")
     for m in _NUM.finditer(sentence):
         add(m.start(), m.end(), "number")
@@ -184,9 +181,8 @@ def candidates(sentence: str) -> list[Candidate]:
                 add(m.start() + part.start(), m.start() + part.end(), "name")
     for m in _QUOTED.finditer(sentence):  # titles in quotes: "A Machine to End War"
         add(m.start(1), m.end(1), "name")
-    for c in list(out.values()):  # "over 37 million", "late 1980s", "between 2005 and 2010"
-        m = _APPROX.search(sentence, 0, c.start)
-        if c.kind in ("number", "date") and m:
+    for c, m in [(c, _APPROX.search(sentence, 0, c.start)) for c in out.values() if c.kind in ("number", "date")]:
+        if m:  # "over 37 million", "late 1980s", "between 2005 and 2010"
             add(m.start(), c.end, c.kind)
     runs: list[list[tuple[int, int, str]]] = [[]]
     for t in tokens(sentence):
@@ -210,6 +206,7 @@ _LINK_WORDS = set(_LINK.strip("(?:)").split("|"))
 
 
 # ---- ranking ----------------------------------------------------------------------------------------------------
+_PERSON_STEMS = {stem(w) for w in PERSON_NOUNS}
 _CLAUSE = re.compile(r"[,;:()\[\]—–]|\s-\s|\b(?:which|who|while|whereas|although|but)\b")
 
 
@@ -225,6 +222,7 @@ def features(question: str, sentence: str, cands: list[Candidate]) -> list[dict[
     main = max(clauses, key=lambda c: c[2])
     nq = max(1, len(qstems))
     names = [(c.start, c.end) for c in cands if c.kind == "name"]
+    prefixes = {(c.start, c.end) for c in cands for a, b in names if a == c.start and b > c.end}
     rows = []
     for c in cands:
         first = min(bisect_left(starts, c.start), len(toks) - 1)
@@ -232,8 +230,7 @@ def features(question: str, sentence: str, cands: list[Candidate]) -> list[dict[
         cstems = {stem(t) for _, _, t in toks[first:last + 1] if t.lower() not in STOPWORDS and re.match(r"\w", t)}
         outside = [i for i in hits if not first <= i <= last]
         dist = min((abs(i - first) if i < first else abs(i - last) for i in outside), default=99)
-        prev = toks[first - 1][2] if first else ""
-        nxt = toks[last + 1][2] if last + 1 < len(toks) else ""
+        prev, nxt = toks[first - 1][2] if first else "", toks[last + 1][2] if last + 1 < len(toks) else ""
         near, has_q, lo = 1 / (1 + dist), float(bool(cstems & qstems)), prev.lower()
         f = {f"{c.kind}*{atype or 'none'}": 1.0, f"kind={c.kind}": 1.0, f"len={min(n, 5)}": 1.0,
              f"len={min(n, 5)}*{atype}": 1.0, "near": near, f"near*{atype}": near, f"overlap*{atype}": has_q,
@@ -255,8 +252,8 @@ def features(question: str, sentence: str, cands: list[Candidate]) -> list[dict[
             ("comma_after", nxt in (",", ";", ".")), ("stopword_edge", c.text.split()[-1].lower() in STOPWORDS),
             (f"currency*{atype}", re.search(r"[$€£¥]|\b(?:dollars?|euros?|pounds)\b", c.text)),
             (f"percent*{atype}", re.search(r"%|\bper ?cent\b", c.text)),
-            (f"title_inside*{atype}", cstems & _PERSON_STEMS), ("name_suffix", any(a < c.start and b == c.end for a, b in names)),
-            ("name_prefix", any(a == c.start and b > c.end for a, b in names))) if on)
+            (f"title_inside*{atype}", cstems & _PERSON_STEMS), ("name_prefix", (c.start, c.end) in prefixes),
+            ("name_suffix", any(a < c.start and b == c.end for a, b in names))) if on)
         f[f"near*{c.kind}"], f[f"len*{c.kind}"] = f["near"], f["len_log"]
         f[f"q_within3*{c.kind}"], f[f"overlap*{c.kind}"] = f["q_within3"], f["overlap"]
         rows.append(f)
@@ -268,15 +265,11 @@ def features(question: str, sentence: str, cands: list[Candidate]) -> list[dict[
     return rows
 
 
-_PERSON_STEMS = {stem(w) for w in PERSON_NOUNS}
-
-
 @lru_cache(maxsize=1)
 def load_model(path: Path = MODEL_PATH) -> dict:
     model = json.loads(Path(path).read_text(encoding="utf-8"))  # the fitted ranker, format version checked
     if model.get("format_version") != MODEL_VERSION:
-        raise ValueError(f"{path}: format version {model.get('format_version')}, expected {MODEL_VERSION}; "
-                         "refit with `python eval/fit_spans.py`")
+        raise ValueError(f"{path}: format version {model.get('format_version')}, expected {MODEL_VERSION}; refit it")
     model["weights"] = dict(zip(model["feature_names"], model["coefficients"]))
     return model
 
