@@ -2,10 +2,12 @@
 checks every answer goes through, refusal, and rendering an Answer for the terminal and as JSON. The sentences
 quoted and checked come from `rag.evidence`.
 
-Sources are numbered by hit rank while an answer is made (the LLM sees hits[n-1] as [n]); the final Answer numbers
-its citations 1, 2, 3 in reading order (`renumber`), and `cited_hit` finds the hit behind a number. Every citation quotes a sentence of its document verbatim, with its character
-span: `docs[c.doc_id].text[c.start:c.end] == c.quote`. An answer either cites at least one source or is a refusal
-("The documents do not say.") that still carries the closest hits.
+Whether anything answers is decided once, by the fitted answer model (`rag.scorer`), for every answerer: when no
+sentence scores above its threshold the question is declined in plain words, quoting the closest passage, and no LLM
+is called. Sources are numbered by hit rank while an answer is made (the LLM sees hits[n-1] as [n]); the final Answer
+numbers its citations 1, 2, 3 in reading order, structurally (`_compose`), and `cited_hit` finds the hit behind a
+number. Every citation quotes a sentence of its document verbatim, with its character span:
+`docs[c.doc_id].text[c.start:c.end] == c.quote`.
 """
 from __future__ import annotations
 
@@ -13,25 +15,14 @@ import re
 from dataclasses import replace
 from typing import Iterator, Sequence
 
-from . import followup, llm
+from . import dates, followup, llm, scorer, spans, text as T
+from .config import ANSWERERS
 from .errors import RagError
-from .evidence import Evidence, sentence_spans
-from .types import Answer, Hit
+from .evidence import FEATURES, Evidence, Sent, missing_names
+from .types import Answer, Citation, Hit, ShortAnswer
 
-ANSWERERS = ("extractive", "openai", "local")
-REFUSAL = "The documents do not say."
-# Best question–passage cosine (MiniLM, over the top-k hits) below which nothing retrieved is on topic. Calibrated on
-# eval/questions.jsonl against the seeds (hybrid, k=5): the 53 answerable questions score 0.27–0.80 (the lowest two
-# are paraphrases, 0.27 and 0.28); off-topic questions (bread, Paris weather, the World Cup, Peru, quantum physics)
-# score 0.06–0.19, as does one unanswerable seed question (0.13). 0.22 sits in that gap. The other unanswerable seed
-# questions are on topic (0.45–0.65) and no cosine separates them: `Evidence.best_sentences` refuses those (a
-# number/name the documents never mention, no sentence with the asked-for number, or about another country).
-REFUSAL_THRESHOLD = 0.22
-# An LLM sentence is supported by a source sentence when 0.5·cosine + 0.5·share of its words reaches this. Measured on
-# the seeds: faithful paraphrases score 0.53–0.77, claims about figures or events the sources lack 0.07–0.19.
-# Known blind spot: a claim that reuses a source's words but flips its meaning ("Albanese represented Australia",
-# where the source says he did not attend) scores like a paraphrase.
-SUPPORT_THRESHOLD = 0.45
+REFUSAL = "The documents do not answer this."
+NOTHING_INDEXED = "Nothing is indexed yet: add documents and run `rag index` (or upload them in the app)."
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _DECLINE = re.compile(r"\b(?:do(?:es)? not|don't|doesn't|cannot|can't|no information|not (?:mentioned|stated|"
                       r"specified|provided|contain))\b.*\b(?:say|mention|contain|answer|information|sources?|documents?)",
@@ -68,46 +59,140 @@ def ask_stream(retriever, question: str, settings, history: Sequence = (), doc_i
     hits = tuple(retriever.search(standalone, k=settings.top_k, mode=settings.mode, doc_ids=doc_ids,
                                   date_from=date_from, date_to=date_to))
     base = Answer(question, standalone, "", (), hits, answerer=settings.answerer if chat else "extractive", note=note)
-    ev = Evidence(retriever, standalone, hits)
-    why = _off_topic(retriever, standalone, hits)
-    if why:
-        yield REFUSAL
-        yield _refuse(base, why)
+    docs = retriever.index.docs
+    ev = Evidence(standalone, hits, docs, retriever.embedder, question_vector=retriever.query_vector(standalone),
+                  passage_vectors=retriever.passage_vectors(hits))
+    decision = decide(ev, docs)
+    if isinstance(decision, Answer) or chat is None:
+        answer = decision if isinstance(decision, Answer) else extractive_answer(ev, decision, base)
+        if isinstance(decision, Answer):
+            answer = replace(decision, question=base.question, standalone_question=standalone, hits=hits,
+                             answerer=base.answerer, note="; ".join(x for x in (note, decision.note) if x))
+        yield answer.text
+        yield answer
         return
-    if chat is not None:
-        parts: list[str] = []
-        try:
-            for delta in chat.stream(llm.build_messages(standalone, hits)):
-                parts.append(delta)
-                yield delta
-            yield renumber(check_answer("".join(parts), ev, base))
-            return
-        except llm.LLMError as e:
-            base = replace(base, answerer="extractive", note=f"{e}; showing the extractive answer")
-    answer = renumber(extractive_answer(ev, base))
+    parts: list[str] = []
+    try:
+        for delta in chat.stream(llm.build_messages(standalone, hits)):
+            parts.append(delta)
+            yield delta
+        yield check_answer("".join(parts), ev, base)
+        return
+    except llm.LLMError as e:
+        base = replace(base, answerer="extractive", note=f"{e}; showing the extractive answer")
+    answer = extractive_answer(ev, decision, base)
     yield answer.text
     yield answer
 
 
-def renumber(answer: Answer) -> Answer:
-    """Number the citations 1, 2, 3… in the order the answer first cites them (they start as hit ranks).
+def decide(ev: Evidence, docs) -> list[tuple[float, Sent]] | Answer:
+    """The sentences that answer, scored and best first, or the refusal when none does (the same decision for every
+    answerer: an LLM is not called when nothing answers)."""
+    base = Answer(ev.question, ev.question, "", (), ev.hits)
+    if not docs:
+        return _refuse(base, NOTHING_INDEXED, "nothing is indexed")
+    if not ev.hits:
+        return _refuse(base, "No passage matches the question.", "no passage matched the question")
+    missing = missing_names(ev.question, *_vocabulary(docs))
+    scored = sorted(zip(scorer.sentence_probability(ev.features(), FEATURES).tolist(), ev.sents),
+                    key=lambda x: -x[0])
+    if missing:
+        return _refuse(base, f"The documents never mention {', '.join(missing)}.",
+                       f"the documents never mention {', '.join(missing)}", ev, scored)
+    if not scored or scored[0][0] < scorer.threshold():
+        return _refuse(base, REFUSAL, "no passage answers the question", ev, scored)
+    return scored
 
-    >>> from rag.types import Citation
-    >>> a = renumber(Answer("q", "q", "X [3]. Y [1][3].", (Citation(3, "d", "t", None, "c", 0, 1, "X"),), ()))
-    >>> a.text, a.citations[0].n
-    ('X [1]. Y [2][1].', 1)
+
+_VOCAB: dict[int, tuple] = {}
+
+
+def _vocabulary(docs) -> tuple[set[str], str]:
+    """Every folded word of the documents, and their plain text: computed once per loaded index, not per question."""
+    key = id(docs)
+    if key not in _VOCAB or _VOCAB[key][0] is not docs:
+        plain = "\n".join(d.text for d in docs.values())
+        _VOCAB.clear()
+        _VOCAB[key] = (docs, set(re.findall(r"\w+", T.fold(plain))), plain)
+    return _VOCAB[key][1], _VOCAB[key][2]
+
+
+def _refuse(base: Answer, text: str, why: str, ev: Evidence | None = None, scored=()) -> Answer:
+    """A refusal that says what is missing and, when a passage came close, quotes it with its [1]."""
+    note = "; ".join(x for x in (base.note, why) if x)
+    if ev is None or not scored:
+        return replace(base, text=text, citations=(), refused=True, unsupported=(), note=note)
+    closest = scored[0][1]
+    source = f"“{closest.title}”" + (f" ({dates.format_date(closest.date)})" if closest.date else "")
+    lead = f"{text} The closest passage, from {source}, says:"
+    return replace(_compose(base, [(lead, ()), (_display(closest), ((closest.n, closest),))], ev), refused=True,
+                   note=note)
+
+
+def _display(s: Sent) -> str:
+    """A quote as shown in an answer: one line, relative dates resolved against the document's date."""
+    return "“" + " ".join(dates.annotate(s.text, s.date).split()) + "”"
+
+
+def _covers(s: Sent, weights: dict[str, float]) -> set[str]:
+    return {t for t in weights if t in T.stems(f"{s.prev} {s.text}")}
+
+
+def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answer) -> Answer:
+    """The best sentence, verbatim with its [n], led by the short answer when the question asks for one; then up to
+    two more sentences that cover parts of the question the first leaves out (from other documents when needed)."""
+    q_stems = [T.stem(w) for w in T.content_words(ev.question.replace("-", " "))]
+    weights = {t: 1.0 for t in q_stems}
+    best_p, first = scored[0]
+    picked, covered = [first], _covers(first, weights)
+    for p, s in scored[1:]:
+        if len(picked) == 3 or p < max(scorer.threshold(), scorer.extra_ratio() * best_p):
+            break
+        new = _covers(s, weights) - covered
+        if new or p >= 0.9 * best_p:
+            picked.append(s)
+            covered |= new
+    parts: list[tuple[str, tuple[int, ...]]] = []
+    short = None
+    kind = spans.answer_type(ev.question)
+    span = spans.best_span(ev.question, first.text) if kind else None
+    if span is not None:
+        lead = span.text
+        resolved = dates.relative_dates(span.text, first.date) if first.date else []
+        if resolved:
+            lead = dates.annotate(span.text, first.date)
+        parts.append((f"{' '.join(lead.split())} —", ()))
+        short = (span, first)
+    elif kind == "date" and first.date and not dates.has_date(first.text):
+        parts.append((f"Published {dates.format_date(first.date)} —", ()))
+    parts += [(_display(s), ((s.n, s),)) for s in picked]
+    answer = _compose(base, parts, ev)
+    if short:
+        span, s = short
+        n = next(c.n for c in answer.citations if c.chunk_id == ev.hits[s.n - 1].chunk.id)
+        answer = replace(answer, short_answer=ShortAnswer(span.text, ev.hits[s.n - 1].chunk.doc_id,
+                                                          s.start + span.start, s.start + span.end, n))
+    return answer
+
+
+def _compose(base: Answer, parts: Sequence[tuple[str, Sequence[tuple[int, Sent]]]], ev: Evidence) -> Answer:
+    """The answer text from (segment, [(source number, quoted sentence)]) parts, its citations numbered 1, 2, 3 in
+    reading order.
+
+    Markers are structural: each segment gets the markers of the sources it was given, and no bracket inside a
+    segment (a quoted "[3]" in a document) is ever read as a citation or renumbered.
     """
-    marker = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
     order: dict[int, int] = {}
-    for m in marker.finditer(answer.text):
-        for x in m.group(1).split(","):
-            order.setdefault(int(x), len(order) + 1)
-    if all(k == v for k, v in order.items()):
-        return answer
-    text = marker.sub(lambda m: "[" + ", ".join(str(order.get(int(x), x)) for x in m.group(1).split(",")) + "]",
-                      answer.text)
-    cites = tuple(sorted((replace(c, n=order.get(c.n, c.n)) for c in answer.citations), key=lambda c: c.n))
-    return replace(answer, text=text, citations=cites)
+    for _, cited in parts:
+        for n, _ in cited:
+            order.setdefault(n, len(order) + 1)
+    text = " ".join(seg + (" " + "".join(f"[{order[n]}]" for n, _ in cited) if cited else "")
+                    for seg, cited in parts)
+    cites: list[Citation] = []
+    for _, cited in parts:
+        for n, sent in cited:
+            cites += [c for c in (replace(c, n=order[n]) for c in ev.citations(sent)) if c not in cites]
+    return replace(base, text=text, citations=tuple(sorted(cites, key=lambda c: c.n)))
 
 
 def cited_hit(answer: Answer, n: int) -> Hit | None:
@@ -116,62 +201,37 @@ def cited_hit(answer: Answer, n: int) -> Hit | None:
     return next((h for h in answer.hits if h.chunk.id in ids or any(d.id in ids for d in h.duplicates)), None)
 
 
-def _off_topic(retriever, question: str, hits: Sequence[Hit]) -> str:
-    """Why retrieval found nothing relevant enough, or "" when it did."""
-    if not hits:
-        return "no passage matched the question"
-    best = max(retriever.dense_scores(question, list(hits)))
-    if best < REFUSAL_THRESHOLD:
-        return f"no passage is close to the question (best similarity {best:.2f} < {REFUSAL_THRESHOLD})"
-    return ""
-
-
-def _refuse(base: Answer, why: str) -> Answer:
-    note = "; ".join(x for x in (base.note, why) if x)
-    return replace(base, text=REFUSAL, citations=(), refused=True, unsupported=(), note=note)
-
-
-def extractive_answer(ev: Evidence, base: Answer) -> Answer:
-    """The 1–3 retrieved sentences that best answer the question, verbatim, each with its [n]."""
-    picked, why = ev.best_sentences()
-    if not picked:
-        return _refuse(base, why)
-    cites = tuple(c for s in picked for c in ev.citations(s))
-    text = " ".join(f"{' '.join(s.text.split())} [{s.n}]" for s in picked)
-    return replace(base, text=text, citations=cites)
-
-
 def check_answer(text: str, ev: Evidence, base: Answer) -> Answer:
     """Check an LLM answer's citations: drop [n] outside 1..len(hits), keep [n] only where source n supports the
-    sentence (re-citing the passage that does when the model cited the wrong one), flag sentences nothing supports.
-    """
+    sentence by the fitted support model (re-citing the passage that does when the model cited the wrong one), flag
+    sentences nothing supports."""
     claims = []
-    for a, b in sentence_spans(text):
+    for a, b in T.sentence_spans(text):
         sent = text[a:b]
         ns = [int(x) for m in _MARKER.finditer(sent) for x in m.group(1).split(",")]
         claim = _MARKER.sub("", sent).strip()
         if claim and claim not in {".", "!", "?"}:
             claims.append((claim, [n for n in dict.fromkeys(ns) if 1 <= n <= len(ev.hits)]))
-    if not claims or all(_DECLINE.search(c) or c.startswith(REFUSAL) for c, _ in claims):
-        return _refuse(base, "the LLM found no answer in the sources" if claims else "the LLM gave no answer")
+    if not claims or all(_DECLINE.search(c) or c.startswith(llm.DECLINE) for c, _ in claims):
+        why = "the LLM found no answer in the sources" if claims else "the LLM gave no answer"
+        return _refuse(base, REFUSAL, why)
     supports = ev.support([c for c, _ in claims])
-    out, cites, unsupported = [], [], []
+    enough = scorer.support_threshold()
+    parts, unsupported = [], []
     for (claim, cited), row in zip(claims, supports):
-        good = [n for n in cited if row[n - 1][0] >= SUPPORT_THRESHOLD]
+        good = [n for n in cited if row[n - 1][0] >= enough]
         if not good:
             best = max(range(len(row)), key=lambda i: row[i][0], default=None)
-            good = [best + 1] if best is not None and row[best][0] >= SUPPORT_THRESHOLD else []
+            good = [best + 1] if best is not None and row[best][0] >= enough else []
         if not good:
-            if not (_DECLINE.search(claim) or claim.startswith(REFUSAL)):
+            if not (_DECLINE.search(claim) or claim.startswith(llm.DECLINE)):
                 unsupported.append(claim)
-                out.append(claim)
+                parts.append((claim, ()))
             continue
-        for n in good:
-            cites += [c for c in ev.citations(row[n - 1][1]) if c not in cites]
-        out.append(claim.rstrip() + " " + "".join(f"[{n}]" for n in good))
-    if not cites:
-        return replace(_refuse(base, "no source supports the LLM's answer"), unsupported=tuple(unsupported))
-    return replace(base, text=" ".join(out), citations=tuple(cites), unsupported=tuple(unsupported))
+        parts.append((claim.rstrip(), tuple((n, row[n - 1][1]) for n in good)))
+    if not any(cited for _, cited in parts):
+        return replace(_refuse(base, REFUSAL, "no source supports the LLM's answer"), unsupported=tuple(unsupported))
+    return replace(_compose(base, parts, ev), unsupported=tuple(unsupported))
 
 
 def format_answer(answer: Answer) -> str:
@@ -183,14 +243,7 @@ def format_answer(answer: Answer) -> str:
     for s in answer.unsupported:
         text = text.replace(s, f"{s} [unsupported: no source says this]", 1)
     lines.append(text)
-    if answer.refused:
-        if answer.hits:
-            lines += ["", "Closest passages:"]
-            for h in answer.hits:
-                snippet = " ".join(h.chunk.text.split())
-                lines.append(f"  {h.rank}. {_label(h.title, h.chunk.doc_id, h.date)}: "
-                             f"{snippet[:160] + '…' if len(snippet) > 160 else snippet}")
-    else:
+    if answer.citations:
         lines += ["", "Sources:"]
         last = None
         for c in sorted(answer.citations, key=lambda c: (c.n, answer.citations.index(c))):
@@ -199,6 +252,12 @@ def format_answer(answer: Answer) -> str:
                 lines.append(f"{head} {_label(c.title, c.doc_id, c.date)}")
                 last = (c.n, c.doc_id)
             lines.append(f"      “{' '.join(c.quote.split())}” (chars {c.start}–{c.end})")
+    if answer.refused and answer.hits:
+        lines += ["", "Closest passages:"]
+        for h in answer.hits:
+            snippet = " ".join(h.chunk.text.split())
+            lines.append(f"  {h.rank}. {_label(h.title, h.chunk.doc_id, h.date)}: "
+                         f"{snippet[:160] + '…' if len(snippet) > 160 else snippet}")
     if answer.note:
         lines += ["", f"Note: {answer.note}"]
     return "\n".join(lines)
@@ -212,14 +271,22 @@ def _label(title: str, doc_id: str, date: str | None) -> str:
     return " — ".join(parts)
 
 
+def hit_to_json(h: Hit) -> dict:
+    """A retrieved passage as JSON: the one shape the CLI, the answer JSON and the chat app share."""
+    return {"rank": h.rank, "score": round(h.score, 6), "doc_id": h.chunk.doc_id, "title": h.title, "date": h.date,
+            "chunk_id": h.chunk.id, "start": h.chunk.start, "end": h.chunk.end, "page": h.chunk.page,
+            "also_in": [c.doc_id for c in h.duplicates], "text": h.chunk.text}
+
+
 def answer_to_json(answer: Answer) -> dict:
+    short = answer.short_answer
     return {
         "question": answer.question, "standalone_question": answer.standalone_question, "answer": answer.text,
+        "short_answer": None if short is None else {"text": short.text, "doc_id": short.doc_id, "start": short.start,
+                                                    "end": short.end, "n": short.n},
         "refused": answer.refused, "unsupported": list(answer.unsupported),
         "citations": [{"n": c.n, "doc_id": c.doc_id, "title": c.title, "date": c.date, "chunk_id": c.chunk_id,
                        "start": c.start, "end": c.end, "quote": c.quote} for c in answer.citations],
-        "hits": [{"rank": h.rank, "score": h.score, "doc_id": h.chunk.doc_id, "title": h.title,
-                  "chunk_id": h.chunk.id, "start": h.chunk.start, "end": h.chunk.end, "text": h.chunk.text}
-                 for h in answer.hits],
+        "hits": [hit_to_json(h) for h in answer.hits],
         "answerer": answer.answerer, "note": answer.note,
     }

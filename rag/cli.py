@@ -105,13 +105,12 @@ def _retrieval_options(f):
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as one JSON document.")
 def search(question, docs, index, top_k, mode, doc_ids, since, until, as_json):
     """Show the passages that best match QUESTION, ranked."""
+    from .answer import hit_to_json
     from .retrieve import open_retriever
 
     s = _settings(docs=docs, index=index, top_k=top_k, mode=mode)
     hits = _run(lambda: open_retriever(s).search(question, s.top_k, s.mode, doc_ids or None, since, until))
-    rows = [{"rank": h.rank, "score": round(h.score, 4), "doc_id": h.chunk.doc_id, "title": h.title,
-             "date": h.date, "chunk_id": h.chunk.id, "start": h.chunk.start, "end": h.chunk.end,
-             "also_in": [c.doc_id for c in h.duplicates], "text": h.chunk.text} for h in hits]
+    rows = [hit_to_json(h) for h in hits]
     if as_json:
         _emit({"question": question, "mode": s.mode, "hits": rows})
         return

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import threading
 from functools import lru_cache
 from typing import Iterator, Sequence
@@ -33,6 +34,15 @@ SYSTEM = (
     "in square brackets, like [1] or [2][3]. Use only numbers of sources that exist. "
     f"If the sources do not contain the answer, reply exactly: {DECLINE}"
 )
+
+
+def redact(url: str) -> str:
+    """`url` (or any text holding URLs) without credentials, for notes, errors and logs.
+
+    >>> redact("http://user:secret@example.org:8080/v1")
+    'http://***@example.org:8080/v1'
+    """
+    return re.sub(r"\b([a-z][a-z0-9+.-]*://)[^/@\s]*@", r"\1***@", url, flags=re.IGNORECASE)
 
 
 class LLMError(Exception):
@@ -81,7 +91,7 @@ class OpenAIChat:
         self.model = model
         self.api_key = api_key
         self.timeout = timeout
-        self.where = f"LLM at {self.base_url}"
+        self.where = f"LLM at {redact(self.base_url)}"
 
     def stream(self, messages: list[dict], max_tokens: int = MAX_ANSWER_TOKENS) -> Iterator[str]:
         body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0,
@@ -108,7 +118,7 @@ class OpenAIChat:
         except httpx.TimeoutException:
             raise LLMError(f"{self.where} timed out after {self.timeout:g}s") from None
         except httpx.HTTPError as e:
-            reason = "connection refused" if "refused" in str(e).lower() else (str(e) or type(e).__name__)
+            reason = "connection refused" if "refused" in str(e).lower() else (redact(str(e)) or type(e).__name__)
             raise LLMError(f"{self.where} unreachable ({reason})") from None
 
     def complete(self, messages: list[dict], max_tokens: int = MAX_ANSWER_TOKENS) -> str:

@@ -102,24 +102,30 @@ class Retriever:
     def _rankings(self, query: str, mode: str, depth: int, allowed) -> list[list[tuple[int, float]]]:
         out = []
         if mode in ("dense", "hybrid"):
-            out.append(self._dense(self.embedder.encode([query])[0], depth, allowed))
+            out.append(self._dense(self.query_vector(query), depth, allowed))
         if mode in ("bm25", "hybrid"):
             out.append(self._bm25(query, depth, allowed))
         return out
 
-    def dense_scores(self, query: str, hits: list[Hit]) -> list[float]:
-        """Cosine similarity between the query and each hit's passage (for relevance thresholds)."""
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding; the last few are kept, so the answerer reuses the one the search made."""
+        cache = self.__dict__.setdefault("_query_vectors", {})
+        if query not in cache:
+            if len(cache) >= 32:
+                cache.pop(next(iter(cache)))
+            cache[query] = self.embedder.encode([query])[0]
+        return cache[query]
+
+    def passage_vectors(self, hits) -> np.ndarray:
+        """The stored vectors of the hits' passages (what was embedded: title and passage), row i for hits[i]."""
+        rows = self.__dict__.get("_row_of_chunk")
+        if rows is None:
+            rows = self.__dict__["_row_of_chunk"] = {c.id: i for i, c in enumerate(self.index.chunks)}
         if not hits:
-            return []
-        q = self.embedder.encode([query])[0]
-        rows = np.array([self._row[h.chunk.id] for h in hits])
-        return [float(x) for x in self.index.vectors.reconstruct_batch(rows) @ q]
+            return np.zeros((0, self.index.vectors.d), dtype=np.float32)
+        return self.index.vectors.reconstruct_batch(np.array([rows[h.chunk.id] for h in hits], dtype=np.int64))
 
     # ---- candidates ---------------------------------------------------------------------------------
-    @cached_property
-    def _row(self) -> dict[str, int]:
-        return {c.id: i for i, c in enumerate(self.index.chunks)}
-
     def _allowed_rows(self, doc_ids, date_from, date_to) -> np.ndarray | None:
         if not doc_ids and not date_from and not date_to:
             return None

@@ -21,8 +21,8 @@ very any some all each more most other own same too just only again further once
 hers they them their we us our you your i me my mine said says say tell told""".split())
 
 # ---- sentences ------------------------------------------------------------------------------------------------
-# A sentence ends at . ! ? … (plus closing quotes/brackets) before whitespace or the end of the text.
-_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)")
+# A sentence ends at . ! ? … (plus closing quotes/brackets and footnote marks like "[3]") before whitespace or the end.
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\[\d{1,3}\])*(?=\s|$)")
 _BLANK = re.compile(r"\n[ \t]*\n\s*")
 _ABBREV = {"mr", "mrs", "ms", "dr", "jr", "sr", "st", "gen", "sen", "rep", "gov", "lt", "col", "vs", "etc", "inc",
            "ltd", "co", "corp", "jan", "feb", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e", "prof", "fig",

@@ -10,7 +10,8 @@ import pytest
 
 from rag import answer as A
 from rag.errors import RagError
-from rag.evidence import Evidence, sentence_spans
+from rag.evidence import Evidence
+from rag.text import sentence_spans
 from rag.followup import deterministic_rewrite, is_followup, rewrite
 from rag.types import Answer
 
@@ -84,23 +85,28 @@ def test_quotes_from_hard_wrapped_text_keep_their_exact_span(retriever, seed_set
 def test_unanswerable_question_is_refused_with_the_closest_hits(retriever, seed_settings, question):
     ans = A.ask(retriever, question, seed_settings)
     assert ans.refused
-    assert ans.text == A.REFUSAL and ans.citations == ()
+    assert ans.text.startswith((A.REFUSAL, "The documents never mention"))
+    assert len({c.n for c in ans.citations}) <= 1, "a refusal quotes at most the closest passage"
+    assert "similarity" not in ans.text and "<" not in ans.text        # plain words, no scores
     assert ans.hits, "a refusal still shows the closest passages"
-    out = A.format_answer(ans)
-    assert "do not say" in out and "Closest passages:" in out
+    assert_quotes_are_verbatim(retriever, ans)
+    assert "Closest passages:" in A.format_answer(ans)
 
 
-def test_refusal_threshold_sits_between_answerable_and_off_topic(retriever, seed_settings):
-    on_topic = retriever.search(AUSTRALIA, k=5)
-    assert max(retriever.dense_scores(AUSTRALIA, on_topic)) > A.REFUSAL_THRESHOLD + 0.1
-    off = "What is the capital of Peru?"
-    assert max(retriever.dense_scores(off, retriever.search(off, k=5))) < A.REFUSAL_THRESHOLD
+def test_the_answer_model_was_fitted_on_training_halves_only():
+    from rag import scorer
+
+    model = scorer.model()
+    assert model["data"] and all(d["split"] == "train" for d in model["data"].values())
+    assert all(d["split"] == "train" for d in model["support_data"].values())
+    assert set(model["heldout_figures"]) == set(model["data"])
+    assert 0 < scorer.threshold() < 1 and 0 < scorer.support_threshold() < 1
 
 
 def _checked(retriever, text: str, question: str = AUSTRALIA) -> Answer:
     hits = tuple(retriever.search(question, k=5))
     base = Answer(question, question, "", (), hits, answerer="openai")
-    return A.check_answer(text, Evidence(retriever, question, hits), base)
+    return A.check_answer(text, Evidence(question, hits, retriever.index.docs, retriever.embedder), base)
 
 
 def _n_quoting(retriever, phrase: str) -> int:
@@ -155,10 +161,11 @@ def test_sentence_spans_skip_initials_and_abbreviations():
 def test_json_rendering_has_every_field_and_serialises(retriever, seed_settings):
     ans = A.ask(retriever, AUSTRALIA, seed_settings)
     data = json.loads(json.dumps(A.answer_to_json(ans)))
-    assert set(data) == {"question", "standalone_question", "answer", "refused", "unsupported", "citations", "hits",
-                         "answerer", "note"}
+    assert set(data) == {"question", "standalone_question", "answer", "short_answer", "refused", "unsupported",
+                         "citations", "hits", "answerer", "note"}
     assert set(data["citations"][0]) == {"n", "doc_id", "title", "date", "chunk_id", "start", "end", "quote"}
-    assert set(data["hits"][0]) == {"rank", "score", "doc_id", "title", "chunk_id", "start", "end", "text"}
+    assert set(data["hits"][0]) == {"rank", "score", "doc_id", "title", "date", "chunk_id", "start", "end", "page",
+                                    "also_in", "text"}
     assert data["answer"] == ans.text and len(data["hits"]) == len(ans.hits)
 
 
@@ -250,10 +257,26 @@ def test_citations_are_numbered_in_reading_order(retriever, seed_settings, quest
     assert_quotes_are_verbatim(retriever, ans)
 
 
-def test_renumbering_keeps_text_and_citations_in_step():
-    from rag.types import Citation
+FORGED = ("The tower was finished in Paris.[3] It was the tallest structure in the world until 1930.[12] "
+          "Gustave Eiffel's company designed and built the tower between 1887 and 1889.")
 
-    c3, c1 = (Citation(3, "d3", "t", None, "c3", 0, 1, "X"), Citation(1, "d1", "t", None, "c1", 0, 1, "Y"))
-    ans = A.renumber(Answer("q", "q", "X [3]. Y [1][3]. Z [2, 3].", (c3, c1), ()))
-    assert ans.text == "X [1]. Y [2][1]. Z [3, 1]."
-    assert [(c.n, c.doc_id) for c in ans.citations] == [(1, "d3"), (2, "d1")]
+
+def test_brackets_inside_a_quoted_document_are_not_citations(tmp_path):
+    """A document's own "[3]" and "[12]" stay byte-identical in the quote; only the answer's markers are numbered."""
+    from rag.config import Settings
+    from rag.retrieve import open_retriever
+    from rag.store import build_index
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tower.txt").write_text("The iron tower\n\n" + FORGED + "\n")
+    settings = Settings(docs=docs, index=tmp_path / "index")
+    build_index(settings, progress=False)
+    r = open_retriever(settings)
+    ans = A.ask(r, "In which city was the iron tower finished?", settings)
+    assert not ans.refused and "Paris" in ans.text
+    assert_quotes_are_verbatim(r, ans)
+    assert any(c.quote == "The tower was finished in Paris.[3]" for c in ans.citations)
+    assert "Paris.[3]" in ans.text                       # the document's own bracket, shown as written
+    markers = [int(n) for n in re.findall(r"(?<=\s)\[(\d+)\]", ans.text)]   # the answer's markers follow a space
+    assert set(markers) == {c.n for c in ans.citations} == set(range(1, len(set(markers)) + 1))

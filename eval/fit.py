@@ -1,0 +1,230 @@
+"""Fit the answer model (`rag/models/answer.json`) on the TRAINING halves of public QA sets; report on the held-out ones.
+
+    .venv/bin/python eval/fit.py              # features (cached in eval/.cache/fit/), fit, write, report
+    .venv/bin/python eval/fit.py --no-reader  # without the cross-encoder's score as a feature
+
+What is fitted, all with scikit-learn's LogisticRegression over standardised features:
+1. the sentence model: P(a retrieved sentence answers the question), from `rag.evidence.FEATURES`. Each training
+   question is retrieved exactly as `rag ask` does (hybrid, k=5) in its own corpus, its passages are cut into
+   sentences, and a sentence is labelled 1 when it holds the gold answer in a gold document (XQuAD, HotpotQA), or is
+   an annotated evidence sentence (ClapNQ); every sentence of an unanswerable question (ClapNQ's, XQuAD-made) is 0;
+2. the refusal threshold on the best sentence's probability, and the share of it a further sentence needs to join
+   the answer: the pair with the best mean refusal F1 over the sets with unanswerable questions (train halves);
+3. the support model for LLM claims: ClapNQ's annotator-written answers (train half) sentence by sentence against
+   the evidence sentence that backs them (1) and against other sentences of the same and other passages (0).
+Questions are split by `rag.metrics.split_of` (a hash of the id). eval/questions.jsonl and eval/heldout.jsonl are
+never read here.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag import metrics as M, scorer, text as T  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.evaluate import load_questions, prepare  # noqa: E402
+from rag.evidence import FEATURES, Evidence  # noqa: E402
+
+DATASETS = ("xquad-en", "xquad-unanswerable", "clapnq-dev-a", "hotpotqa-dev500")
+CACHE = ROOT / "eval" / ".cache" / "fit"
+K = 5
+
+
+def label(row: dict, ev: Evidence) -> list[int]:
+    """1 for each sentence that answers the row's question (see the module docstring), else 0."""
+    if not row["answerable"]:
+        return [0] * len(ev.sents)
+    evidence = [M.normalize_answer(e) for e in row.get("evidence_sentences") or []]
+    golds = [f" {M.normalize_answer(a)} " for a in row["answers"] if M.normalize_answer(a)]
+    out = []
+    for s in ev.sents:
+        norm = M.normalize_answer(s.text)
+        if evidence:
+            out.append(int(any(e and (e in norm or norm in e or M.token_f1(e, norm) >= 0.7) for e in evidence)))
+        else:
+            in_gold = ev.hits[s.n - 1].chunk.doc_id in row["gold_doc_ids"]
+            out.append(int(in_gold and any(g in f" {norm} " for g in golds)))
+    return out
+
+
+def usable(row: dict) -> bool:
+    """Yes/no comparison questions have no sentence holding their answer; they teach nothing here."""
+    return not row["answerable"] or bool(row.get("evidence_sentences")) or any(
+        M.normalize_answer(a) not in ("yes", "no", "") for a in row["answers"])
+
+
+def collect(name: str, split: str, use_reader: bool) -> dict:
+    """Features and labels of every sentence retrieved for the questions of one split of one dataset (cached)."""
+    path = CACHE / f"{name}-{split}-{'reader' if use_reader else 'plain'}.npz"
+    if path.exists():
+        data = np.load(path, allow_pickle=False)
+        return {k: data[k] for k in data.files}
+    from rag.retrieve import open_retriever
+
+    settings, qpath, _ = prepare(Settings.from_env(), ROOT / "eval" / "datasets" / name, None, progress=True)
+    retriever = open_retriever(replace(settings, mode="hybrid", top_k=K))
+    rows = [r for r in load_questions(qpath) if M.split_of(r["id"]) == split and usable(r)]
+    xs, ys, qs, ans = [], [], [], []
+    t0 = time.perf_counter()
+    for i, row in enumerate(rows):
+        hits = retriever.search(row["question"], k=K)
+        ev = Evidence(row["question"], hits, retriever.index.docs, retriever.embedder, use_reader=use_reader,
+                      question_vector=retriever.query_vector(row["question"]),
+                      passage_vectors=retriever.passage_vectors(hits))
+        if ev.sents:
+            xs.append(ev.features())
+            ys += label(row, ev)
+            qs += [i] * len(ev.sents)
+        ans.append(row["answerable"])
+    print(f"  {name}/{split}: {len(rows)} questions, {len(ys)} sentences, {sum(ys)} positive "
+          f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    out = {"x": np.concatenate(xs).astype(np.float32), "y": np.asarray(ys, dtype=np.int8),
+           "q": np.asarray(qs, dtype=np.int32), "answerable": np.asarray(ans, dtype=bool)}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    return out
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, names) -> dict:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    lr = LogisticRegression(C=1.0, max_iter=2000).fit((x - scaler.mean_) / scale, y)
+    return {"features": list(names), "mean": scaler.mean_.round(6).tolist(), "scale": scale.round(6).tolist(),
+            "coef": lr.coef_[0].round(6).tolist(), "intercept": round(float(lr.intercept_[0]), 6)}
+
+
+def best_per_question(data: dict, p: np.ndarray) -> np.ndarray:
+    """The best sentence probability of every question (0 for a question that retrieved no sentence)."""
+    best = np.zeros(len(data["answerable"]))
+    np.maximum.at(best, data["q"], p)
+    return best
+
+
+def refusal_f1(best: np.ndarray, answerable: np.ndarray, tau: float) -> float:
+    refused = best < tau
+    both = np.sum(refused & ~answerable)
+    prec = both / refused.sum() if refused.sum() else 0.0
+    rec = both / (~answerable).sum() if (~answerable).sum() else 0.0
+    return 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+
+
+def report(sets: dict, part: dict, tau: float) -> dict:
+    """Per dataset: share of answerable questions whose best sentence is a right one, refusal P/R/F1."""
+    out = {}
+    for name, data in sets.items():
+        p = scorer._logistic(part, data["x"][:, [FEATURES.index(f) for f in part["features"]]])
+        best = best_per_question(data, p)
+        top_right = []
+        for qi in np.flatnonzero(data["answerable"]):
+            idx = np.flatnonzero(data["q"] == qi)
+            top_right.append(bool(len(idx)) and bool(data["y"][idx[np.argmax(p[idx])]]))
+        refused, ans = best < tau, data["answerable"]
+        row = {"questions": int(len(ans)), "answerable_top_sentence_right": round(float(np.mean(top_right)), 3),
+               "answerable_answered": round(float(np.mean(~refused[ans])), 3)}
+        if (~ans).any():
+            both = int(np.sum(refused & ~ans))
+            prec, rec = both / max(1, refused.sum()), both / (~ans).sum()
+            row.update(refusal_precision=round(float(prec), 3), refusal_recall=round(float(rec), 3),
+                       refusal_f1=round(float(2 * prec * rec / (prec + rec)) if prec + rec else 0.0, 3))
+        out[name] = row
+    return out
+
+
+def support_pairs(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(claim, source sentence) pairs from ClapNQ's written answers: 1 for the evidence sentence that backs the claim
+    best, 0 for other sentences of its passage and of a different passage."""
+    from rag.embed import get_embedder
+
+    folder = ROOT / "eval" / "datasets" / "clapnq-dev-a"
+    corpus = {d["id"]: d for d in map(json.loads, (folder / "corpus.jsonl").read_text().splitlines())}
+    rows = [r for r in load_questions(folder / "questions.jsonl") if M.split_of(r["id"]) == split and r["answerable"]]
+    other_ids = sorted(corpus)
+    rng = np.random.default_rng(0)
+    triples = []
+    for row in rows:
+        doc = corpus[row["gold_doc_ids"][0]]
+        sents = [doc["text"][a:b] for a, b in T.sentence_spans(doc["text"])]
+        other = corpus[other_ids[rng.integers(len(other_ids))]]
+        others = [other["text"][a:b] for a, b in T.sentence_spans(other["text"])]
+        for a, b in T.sentence_spans(row["answers"][0]):
+            claim = row["answers"][0][a:b]
+            scores = [M.token_f1(claim, s) for s in sents]
+            best = int(np.argmax(scores)) if scores else None
+            if best is None or scores[best] < 0.3:
+                continue
+            triples.append((claim, sents[best], doc["text"], 1))
+            for j in rng.permutation(len(sents))[:2]:
+                if j != best and scores[j] < 0.2:
+                    triples.append((claim, sents[j], doc["text"], 0))
+            if others:
+                triples.append((claim, others[rng.integers(len(others))], other["text"], 0))
+    emb = get_embedder()
+    cv, sv = emb.encode([t[0] for t in triples]), emb.encode([t[1] for t in triples])
+    x = np.asarray([scorer.support_features(c, s, p, float(cv[i] @ sv[i]))
+                    for i, (c, s, p, _) in enumerate(triples)], dtype=np.float64)
+    return x, np.asarray([t[3] for t in triples])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--no-reader", action="store_true", help="leave the cross-encoder score out of the features")
+    args = ap.parse_args()
+    from rag.evidence import _reader
+
+    use_reader = not args.no_reader and _reader() is not None
+    names = [f for f in FEATURES if use_reader or not f.startswith("reader")]
+    cols = [FEATURES.index(f) for f in names]
+    train = {n: collect(n, "train", use_reader) for n in DATASETS}
+    x = np.concatenate([d["x"][:, cols] for d in train.values()])
+    y = np.concatenate([d["y"] for d in train.values()])
+    part = fit_logistic(x, y, names)
+    with_unanswerable = [n for n, d in train.items() if (~d["answerable"]).any()]
+    bests = {n: best_per_question(train[n], scorer._logistic(part, train[n]["x"][:, cols])) for n in with_unanswerable}
+    grid = np.round(np.arange(0.05, 0.95, 0.01), 2)
+    f1 = [np.mean([refusal_f1(bests[n], train[n]["answerable"], t) for n in with_unanswerable]) for t in grid]
+    part["threshold"] = float(grid[int(np.argmax(f1))])
+    part["extra_ratio"] = 0.6
+    sx, sy = support_pairs("train")
+    support = fit_logistic(sx, sy, scorer.SUPPORT_FEATURES)
+    ps = scorer._logistic(support, sx)
+    grid_s = np.round(np.arange(0.1, 0.9, 0.01), 2)
+    f1_s = [M_f1(ps >= t, sy.astype(bool)) for t in grid_s]
+    support["threshold"] = float(grid_s[int(np.argmax(f1_s))])
+    heldout = {n: collect(n, "heldout", use_reader) for n in DATASETS}
+    model = {
+        "format_version": scorer.FORMAT_VERSION,
+        "fitted_by": "eval/fit.py", "fitted_at": time.strftime("%Y-%m-%d"), "learner": "sklearn LogisticRegression",
+        "embedding": Settings().model, "retrieval": f"hybrid, k={K}", "reader": use_reader,
+        "data": {n: {"split": "train", "questions": int(len(d["answerable"])), "sentences": int(len(d["y"])),
+                     "positive": int(d["y"].sum())} for n, d in train.items()},
+        "support_data": {"clapnq-dev-a": {"split": "train", "pairs": int(len(sy)), "positive": int(sy.sum())}},
+        "sentence": part, "support": support,
+        "train_figures": report(train, part, part["threshold"]),
+        "heldout_figures": report(heldout, part, part["threshold"]),
+    }
+    scorer.MODEL_FILE.parent.mkdir(parents=True, exist_ok=True)
+    scorer.MODEL_FILE.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps({k: model[k] for k in ("train_figures", "heldout_figures")}, indent=1))
+    print(f"threshold {part['threshold']}, support threshold {support['threshold']}; wrote {scorer.MODEL_FILE}")
+
+
+def M_f1(pred: np.ndarray, gold: np.ndarray) -> float:
+    tp = np.sum(pred & gold)
+    prec, rec = tp / max(1, pred.sum()), tp / max(1, gold.sum())
+    return float(2 * prec * rec / (prec + rec)) if prec + rec else 0.0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The fitted answer model: logistic regressions read from `rag/models/answer.json`, which `eval/fit.py` writes.
+
+- `sentence_probability(X)`: P(this sentence answers the question) from `rag.evidence.FEATURES`;
+- `THRESHOLD`: a question whose best sentence scores below it is declined (chosen on the training halves for the best
+  refusal F1);
+- `support(claim, sentence, passage, cosine)`: P(a source sentence supports a claim an LLM wrote).
+
+The file holds plain numbers (coefficients, standardisation, threshold) with what they were fitted on; no pickle.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from . import text as T
+from .errors import RagError
+
+MODEL_FILE = Path(__file__).parent / "models" / "answer.json"
+FORMAT_VERSION = 1
+SUPPORT_FEATURES = ("cos", "lex", "lex_passage", "numbers_missing", "names_missing")
+
+
+@lru_cache(maxsize=1)
+def model() -> dict:
+    try:
+        data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise RagError(f"answer model {MODEL_FILE} is missing or unreadable ({e}); "
+                       f"reinstall, or refit it with `python eval/fit.py`") from None
+    if data.get("format_version") != FORMAT_VERSION:
+        raise RagError(f"answer model {MODEL_FILE} has format {data.get('format_version')}, this version reads "
+                       f"{FORMAT_VERSION}; refit it with `python eval/fit.py`")
+    return data
+
+
+def _logistic(part: dict, x: np.ndarray) -> np.ndarray:
+    z = ((x - np.asarray(part["mean"])) / np.asarray(part["scale"])) @ np.asarray(part["coef"]) + part["intercept"]
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def sentence_probability(x: np.ndarray, features: tuple[str, ...]) -> np.ndarray:
+    """P(answers) for rows of `features`; the model reads the columns it was fitted on, by name."""
+    part = model()["sentence"]
+    cols = [features.index(f) for f in part["features"]]
+    return _logistic(part, x[:, cols]) if len(x) else np.zeros(0)
+
+
+def threshold() -> float:
+    return float(model()["sentence"]["threshold"])
+
+
+def extra_ratio() -> float:
+    """A further sentence joins the answer when it covers a part of the question the others do not and scores at
+    least this share of the best sentence's probability (fitted with the threshold)."""
+    return float(model()["sentence"].get("extra_ratio", 0.5))
+
+
+def support_features(claim: str, sentence: str, passage: str, cosine: float) -> list[float]:
+    terms = T.stems(claim)
+    nums = set(re.findall(r"\d[\d,.]*\d|\d", claim))
+    names = {T.fold(n) for n in T.names(claim)}
+    folded = T.fold(passage + " " + sentence)
+    return [cosine, len(terms & T.stems(sentence)) / (len(terms) or 1),
+            len(terms & T.stems(passage)) / (len(terms) or 1),
+            float(bool(nums - set(re.findall(r"\d[\d,.]*\d|\d", passage + " " + sentence)))),
+            sum(n not in folded for n in names) / len(names) if names else 0.0]
+
+
+def support(claim: str, sentence: str, passage: str, cosine: float) -> float:
+    """P(the sentence, read in its passage, supports the claim)."""
+    x = np.asarray([support_features(claim, sentence, passage, cosine)], dtype=np.float64)
+    return float(_logistic(model()["support"], x)[0])
+
+
+def support_threshold() -> float:
+    return float(model()["support"]["threshold"])
+
+
+def sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
