@@ -191,7 +191,7 @@ def _write_build(tmp: Path, settings: Settings, embedder, old: "Index | None", d
     def flush():
         if pending:
             parts.append(embedder.encode(pending))
-            if bar:
+            if bar is not None:
                 bar.update(len(pending))
             pending.clear()
 
@@ -239,11 +239,11 @@ def _write_build(tmp: Path, settings: Settings, embedder, old: "Index | None", d
                "chunks_total": len(source), "documents": len(owner), "manifest_docs": manifest_docs,
                "unchanged_build": bool(old) and not removed and not fresh_at and counts["unchanged"] == len(owner)}
     if summary["unchanged_build"]:
-        if bar:
+        if bar is not None:
             bar.close()
         return summary
     flush()
-    if bar:
+    if bar is not None:
         bar.close()
     rows = np.frombuffer(source, dtype=np.int64) if len(source) else np.zeros(0, dtype=np.int64)
     matrix = np.zeros((len(rows), embedder.dim), dtype=np.float32)
