@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -309,23 +311,29 @@ def test_no_change_run_cleans_what_a_killed_run_left(small_docs, tmp_path):
     env = {"RAG_DOCS": str(small_docs), "RAG_INDEX": str(ix)}
     assert rag("index", env=env).returncode == 0
     current = active_build(ix)
-    # a kill -9 leaves these (a half-written build, a CURRENT not yet renamed, a build CURRENT never named):
-    # made here with the store's own names and marks, since a kill cannot be timed to land on each step
-    mark = json.loads((current / ".rag-build").read_text())
-    (ix / ".tmp-0badc0de").mkdir()
-    (ix / ".tmp-0badc0de" / ".rag-build").write_text(json.dumps(mark))
-    (ix / ".tmp-0badc0de" / "chunks.jsonl").write_text("{}\n")
-    (ix / ".tmp-1badc0de").mkdir()                        # killed right after mkdir
+    # a real kill -9 of a rebuild: it leaves its temporary build behind
+    for i in range(40):
+        (small_docs / f"extra{i}.txt").write_text(" ".join(f"Extra fact {i}.{j} about cranes." for j in range(200)))
+    proc = subprocess.Popen([RAG, "index"], cwd=ROOT, env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    while proc.poll() is None and time.monotonic() - started < 60 and not list(ix.glob(".tmp-*")):
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL and list(ix.glob(".tmp-*"))
+    for i in range(40):
+        (small_docs / f"extra{i}.txt").unlink()
+    # a kill at the two other steps leaves a CURRENT not yet renamed and a build CURRENT never named: made here
+    # as those steps make them, since a kill cannot be timed to land on each
     (ix / ".CURRENT.abc123").write_text("build-20990101T000000-abcdef\n")
-    orphan = ix / "build-20990101T000000-abcdef"
-    shutil.copytree(current, orphan)
+    shutil.copytree(current, ix / "build-20990101T000000-abcdef")
     (ix / "chats").mkdir()
     (ix / "feedback.jsonl").write_text("{}\n")
-    out = rag("index", "--json", env=env)
+    out = rag("index", "--json", env=env)                  # the documents are as the current build has them
     assert out.returncode == 0 and json.loads(out.stdout)["unchanged"] == 1, out.stderr
     assert active_build(ix) == current
-    assert sorted(p.name for p in ix.iterdir()) == sorted([".lock", ".rag-index", "CURRENT", current.name, "chats",
-                                                           "feedback.jsonl"])
+    left = sorted(p.name for p in ix.iterdir() if p.name not in (".lock", ".rag-index"))
+    assert left == sorted(["CURRENT", current.name, "chats", "feedback.jsonl"])
 
 
 @pytest.mark.parametrize("var,value,message", [
