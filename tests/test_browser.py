@@ -1,84 +1,257 @@
-"""The chat page in a real browser: Debian's headless Chromium (driven by Playwright, no browser download) asks a
-seed question and a follow-up, and sees the cited answers and the sources panel with the quoted words marked."""
+"""The chat page in a real browser: Debian's headless Chromium (driven by Playwright, no browser download) against a
+real server over a copy of the seeds. Each test opens its own page (its own browser storage); the server, and so the
+documents, are shared in file order."""
 from __future__ import annotations
 
+import json
+import tempfile
 import shutil
 import socket
 from pathlib import Path
 
 import pytest
 
+from rag.answer import ask
 from rag.config import Settings
+from rag.evaluate import load_questions
 from ui.app import launch
+from ui.render import plain_text
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
-QUESTION = "What are the four new flagship projects between NATO and its Indo-Pacific partners?"
+FLAGSHIP = "What are the four new flagship projects between NATO and its Indo-Pacific partners?"
+CHAIR = "Who chaired the Indo-Pacific 4 meeting?"
+AUSTRALIA = "Who represented Australia at the meeting with NATO's Indo-Pacific partners?"
+SHOTS = Path(tempfile.gettempdir()) / "rag-cite-screenshots"     # look at them: desktop and 420 px
+MARKUP = ("# The Zorblax treaty was signed in Reykjavik on 3 March 2031.\n\n"
+          '<img src=x onerror="window.__pwned=1"> Minister Halvard Strøm signed the Zorblax treaty for Norway.\n')
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def app_url(docs_copy, seed_index, tmp_path):
+@pytest.fixture(scope="module")
+def site(seed_index, tmp_path_factory):
+    from conftest import SEEDS
+
+    tmp = tmp_path_factory.mktemp("browser")
+    shutil.copytree(SEEDS, tmp / "docs")
+    shutil.copytree(seed_index, tmp / "index")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    index = tmp_path / "index"
-    shutil.copytree(seed_index, index)
-    app = launch(Settings(docs=docs_copy, index=index), port=port, block=False)
-    yield app.local_url
+    settings = Settings(docs=tmp / "docs", index=tmp / "index")
+    app = launch(settings, port=port, block=False)
+    yield app.local_url, app, settings
     app.close()
 
 
-def _ask(page, question: str, turn: int, example: bool = False):
-    if example:       # the example buttons ask with one click
-        page.locator("#examples button", has_text=question).click()
-    else:
-        page.fill("#question textarea", question)
-        page.click("#ask")
-    # the turn's answer is final once its sources are in and the streaming cursor is gone
-    page.wait_for_function(
-        """([turn]) => {
-            const bots = document.querySelectorAll('#chat .message-row.bot-row');
-            const src = document.querySelector('#sources');
-            return bots.length >= turn && src && src.querySelector('.src-card')
-                && !bots[bots.length - 1].innerText.includes('▌')
-                && !bots[bots.length - 1].innerText.includes('Searching the documents');
-        }""", arg=[turn], timeout=120_000)
-
-
-def test_chat_page_shows_cited_answer_and_highlighted_sources(app_url, tmp_path):
+@pytest.fixture(scope="module")
+def browser():
     if not CHROMIUM.exists():
         pytest.fail("needs Debian chromium at /usr/bin/chromium: run `make browser-deps` (apt-get install chromium)",
                     pytrace=False)
     from playwright import sync_api as playwright
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1360, "height": 1000})
-            page.goto(app_url)
-            page.wait_for_selector("#question textarea", timeout=60_000)
-            assert page.get_by_text("Who chaired the Indo-Pacific 4 meeting?").first.is_visible()   # examples
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
 
-            _ask(page, QUESTION, 1)
-            chat, sources = page.locator("#chat"), page.locator("#sources")
-            assert chat.is_visible() and sources.is_visible()
-            assert "cyber" in chat.inner_text() and "[1]" in chat.inner_text()
-            assert "003_1fcb2ff00d21c651.txt" in sources.inner_text()
-            assert "Readout of President" in sources.inner_text()        # the document's title
-            marks = sources.locator("mark")
-            assert marks.count() >= 1 and marks.first.is_visible()
-            assert any("flagship projects" in m for m in marks.all_inner_texts())
 
-            _ask(page, "Who chaired the Indo-Pacific 4 meeting?", 2, example=True)
-            assert "Luxon" in chat.inner_text().split("Who chaired the Indo-Pacific 4 meeting?")[-1]
-            _ask(page, "And who came from Japan?", 3)
-            last = chat.inner_text().split("And who came from Japan?")[-1]
-            assert "Kishida" in last and "Understood as" in last          # the follow-up was rewritten
-            assert "000_a5161bc88c4f9418.txt" in sources.inner_text()
-            shot = tmp_path / "chat.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000
-        finally:
-            browser.close()
+def open_page(browser, url, width=1360, height=1000):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.rstrip("/"))
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    page.wait_for_function("() => document.querySelectorAll('#examples button.example').length > 0 || "
+                           "document.querySelector('#docs-status')?.innerText.length > 0", timeout=30_000)
+    return page
+
+
+def shot(page, name: str) -> Path:
+    SHOTS.mkdir(exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def bot_rows(page):
+    return page.locator("#chat .message-row.bot-row")
+
+
+def ask_on_page(page, question: str, turn: int):
+    """Ask and wait until answer number `turn` is final (its 'Sources ↓' link is there)."""
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_function(
+        """([turn]) => {
+            const bots = document.querySelectorAll('#chat .message-row.bot-row');
+            return bots.length >= turn && bots[turn - 1].querySelector('a.cite-all');
+        }""", arg=[turn], timeout=120_000)
+    return bot_rows(page).nth(turn - 1)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_each_citation_shows_its_answers_passage_and_the_chat_survives_a_reload(site, browser):
+    url, app, settings = site
+    page = open_page(browser, url)
+    titles = [d["title"] for d in app.holder.documents()]
+    examples = page.locator("#examples button.example").all_inner_texts()
+    assert examples and all(any(t[:30] in e for t in titles) for e in examples)   # from the indexed documents
+
+    # an answer with at least two sources (which one depends on the answerer's wording, not on the page)
+    answers = [ask(app.holder.get(), q, settings) for q in (AUSTRALIA, FLAGSHIP, CHAIR)]
+    expected = next((a for a in answers if len({c.n for c in a.citations}) >= 2), None)
+    assert expected is not None, "no seed question gets two citations"
+    MULTI = expected.question
+    first = ask_on_page(page, MULTI, 1)
+    assert "[1]" in first.inner_text() and first.locator("a.cite").count() >= 2
+    ask_on_page(page, CHAIR, 2)
+    assert "Luxon" in bot_rows(page).nth(1).inner_text()
+    assert CHAIR in page.locator("#sources .src-q").inner_text()
+
+    first.locator("a.cite", has_text="2").first.click()        # answer 1's [2], after answer 2 came in
+    card = page.locator("#sources #src-1-2")
+    card.wait_for(timeout=10_000)
+    assert MULTI in page.locator("#sources .src-q").inner_text()
+    quote2 = next(c.quote for c in expected.citations if c.n == 2)
+    assert flat(quote2) in flat(" ".join(card.locator(".src-text mark").all_inner_texts()))
+    page.wait_for_function("() => { const r = document.querySelector('#src-1-2').getBoundingClientRect();"
+                           " return r.top >= 0 && r.top < window.innerHeight; }", timeout=10_000)
+    card.locator("summary").click()                            # the whole document, the cited span highlighted
+    assert flat(quote2) in flat(" ".join(card.locator(".doc-text mark").all_inner_texts()))
+    shot(page, "desktop-chat")
+
+    page.reload()                                              # the conversation comes back
+    page.wait_for_function("() => document.querySelectorAll('#chat .message-row.bot-row').length == 2",
+                           timeout=30_000)
+    assert MULTI in page.locator("#chat").inner_text() and page.locator("#sources .src-card").count() >= 1
+    last = ask_on_page(page, "And who came from Japan?", 3)
+    assert "Understood as" in last.inner_text() and "Kishida" in last.inner_text()   # it remembers the turns
+
+    page.click("#chat button[aria-label='Clear']")             # the bin does what New chat does
+    page.wait_for_function("() => !document.querySelector('#sources .src-card')", timeout=10_000)
+    assert bot_rows(page).count() == 0
+    after = ask_on_page(page, "And who came from Japan?", 1)
+    assert "Understood as" not in after.inner_text()          # the conversation memory went too
+    page.context.close()
+
+
+def test_copy_gives_the_answer_as_plain_text(site, browser):
+    url, app, settings = site
+    page = open_page(browser, url)
+    row = ask_on_page(page, CHAIR, 1)
+    row.hover()
+    page.locator("#chat .message-buttons-left button[aria-label='Copy message']").last.click()
+    page.wait_for_timeout(300)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    answer = ask(app.holder.get(), CHAIR, settings)
+    assert copied == plain_text(answer, app.holder.get().index.docs)
+    assert copied.startswith(answer.text) and "\nSources:\n[1] " in copied and "<" not in copied
+    page.context.close()
+
+
+def test_upload_indexes_itself_reload_shows_it_and_document_markup_stays_text(site, browser, tmp_path):
+    url, app, settings = site
+    page = open_page(browser, url)
+    page.get_by_role("tab", name="Documents").click()
+    assert "4 documents indexed" in page.locator("#docs-status").inner_text()
+    doc = tmp_path / "markup.md"
+    doc.write_text(MARKUP, encoding="utf-8")
+    bad = tmp_path / "setup.exe"
+    bad.write_bytes(b"MZ not a document")
+    page.set_input_files("#upload input[type=file]", [str(doc), str(bad)])
+    page.wait_for_function("() => document.querySelector('#upload-msg').innerText.includes('Index rebuilt')",
+                           timeout=120_000)
+    message = page.locator("#upload-msg").inner_text()
+    assert "Saved markup.md" in message and "setup.exe" in message and "unsupported file type" in message
+    assert page.locator("#upload .file-preview, #upload table").count() == 0      # the box is empty again
+    assert "5 documents indexed" in page.locator("#docs-status").inner_text()
+
+    page.reload()                                              # a reload reads the live index
+    page.get_by_role("tab", name="Documents").click()
+    page.wait_for_function("() => document.querySelector('#docs-status').innerText.includes('5 documents')",
+                           timeout=30_000)
+    assert "markup.md" in page.locator("#doc-table").inner_text()
+
+    page.get_by_role("tab", name="Chat").click()
+    row = ask_on_page(page, "Where was the Zorblax treaty signed?", 1)
+    page.locator("#sources summary").first.click()
+    sources = page.locator("#sources")
+    assert "Reykjavik" in row.inner_text()
+    assert page.locator("#chat img, #sources img, #chat h1, #sources h1, #chat .message h2").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert '<img src=x onerror="window.__pwned=1">' in sources.inner_text()
+    assert "# The Zorblax treaty" in sources.inner_text()
+    shot(page, "desktop-markup")
+
+    page.get_by_role("tab", name="Documents").click()          # delete it from the page
+    page.click("#doc-delete input")
+    page.get_by_role("option", name="markup.md", exact=False).first.click()
+    page.click("#delete")
+    page.wait_for_function("() => document.querySelector('#docs-status').innerText.includes('4 documents')",
+                           timeout=120_000)
+    assert not (settings.docs / "markup.md").exists()
+    assert "markup.md" not in page.locator("#doc-table").inner_text()
+    page.context.close()
+
+
+def test_mobile_pages_fit_and_a_citation_jumps_to_its_source(site, browser):
+    url, _, _ = site
+    page = open_page(browser, url, width=420, height=860)
+    page.get_by_role("tab", name="Documents").click()
+    page.wait_for_selector("#doc-table table", timeout=30_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 422
+    shot(page, "mobile-documents")
+    page.get_by_role("tab", name="Chat").click()
+    row = ask_on_page(page, FLAGSHIP, 1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 422
+    row.locator("a.cite").first.click()
+    page.wait_for_function("() => { const el = document.querySelector('#src-1-1'); if (!el) return false;"
+                           " const r = el.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight; }",
+                           timeout=10_000)
+    page.screenshot(path=str(SHOTS / "mobile-source.png"))
+    page.context.close()
+
+
+def test_regenerate_feedback_and_earlier_conversations(site, browser):
+    url, _, settings = site
+    page = open_page(browser, url)
+    row = ask_on_page(page, CHAIR, 1)
+    row.hover()
+    page.locator("#chat button[aria-label='Like']").last.click()
+    feedback = settings.index / "feedback.jsonl"
+    page.wait_for_function("() => true")
+    for _ in range(50):
+        if feedback.is_file() and feedback.read_text(encoding="utf-8").strip():
+            break
+        page.wait_for_timeout(100)
+    rows = load_questions(feedback)                            # what `rag eval --questions` reads
+    assert rows[-1]["question"] == CHAIR and rows[-1]["verdict"] == "up" and rows[-1]["gold_doc_ids"]
+    assert "Luxon" in rows[-1]["answers"][0]
+
+    page.locator("#chat button[aria-label='Retry']").last.click()     # regenerate: the same turn again
+    page.wait_for_function("() => { const b = document.querySelectorAll('#chat .message-row.bot-row');"
+                           " return b.length == 1 && b[0].querySelector('a.cite-all'); }", timeout=60_000)
+    assert page.locator("#chat .message-row.user-row").count() == 1
+
+    saved = [p for p in (settings.index / "chats").glob("*.json") if CHAIR in p.read_text(encoding="utf-8")]
+    conv = max(saved, key=lambda p: p.stat().st_mtime)      # this page's (earlier tests asked CHAIR too)
+    assert len(json.loads(conv.read_text(encoding="utf-8"))["pairs"]) == 1
+    page.click("#new-chat")
+    page.wait_for_function("() => document.querySelectorAll('#chat .message-row').length == 0", timeout=10_000)
+    page.get_by_text("Conversations").click()
+    page.click("#conv-list input")
+    page.get_by_role("option").filter(has_text=CHAIR).first.click()      # newest first: this page's
+    page.click("#conv-open")
+    page.wait_for_function("() => document.querySelectorAll('#chat .message-row.bot-row').length == 1",
+                           timeout=10_000)
+    assert "Luxon" in page.locator("#chat").inner_text()
+    page.click("#conv-delete")
+    page.wait_for_function("() => document.querySelectorAll('#chat .message-row').length == 0", timeout=10_000)
+    assert not conv.exists()
+    page.context.close()

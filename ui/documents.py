@@ -10,11 +10,8 @@ import gradio as gr
 from rag.errors import RagError
 from rag.loaders import SUPPORTED
 
-from .render import doc_rows, docs_status, summary_markdown
+from .render import docs_status, docs_table, summary_markdown
 from .state import RetrieverHolder, save_upload
-
-DOC_HEADERS = ["Title", "File", "Date", "Passages"]
-
 
 def upload_files(holder: RetrieverHolder, files, progress=None) -> tuple[str, dict | None]:
     """Check and save each uploaded file, then index them; returns the message and the rebuild summary (None when
@@ -56,12 +53,12 @@ def documents_tab(holder: RetrieverHolder, settings):
     """Build the tab inside the current Blocks; returns (outputs that `refresh()` fills, refresh). `refresh.events`
     lists the events after which the rest of the page (filters, examples) should refresh too."""
     status = gr.Markdown("", elem_id="docs-status")
-    table = gr.Dataframe(headers=DOC_HEADERS, interactive=False, wrap=True, elem_id="doc-table")
+    table = gr.HTML("", elem_id="doc-table", padding=False)
     with gr.Row(equal_height=False, elem_id="docs-row"):
         with gr.Column(min_width=260):
-            files = gr.File(file_count="multiple", label=f"Add documents ({' '.join(SUPPORTED)}; "
-                            f"up to {settings.max_upload_mb} MB each): they are checked and indexed at once",
-                            height=140, elem_id="upload")
+            files = gr.File(file_count="multiple", label="Add documents", height=140, elem_id="upload")
+            gr.Markdown(f"{' '.join(SUPPORTED)}, up to {settings.max_upload_mb} MB each. Each file is checked when "
+                        f"it arrives and indexed at once.", elem_classes="upload-help")
             upload_msg = gr.Markdown(elem_id="upload-msg")
         with gr.Column(min_width=260):
             remove = gr.Dropdown([], label="Delete a document (its file in the docs folder)", elem_id="doc-delete")
@@ -71,7 +68,7 @@ def documents_tab(holder: RetrieverHolder, settings):
 
     def refresh():
         docs = holder.documents()
-        return (docs_status(holder), doc_rows(holder),
+        return (docs_status(holder), docs_table(holder),
                 gr.update(choices=[(f"{d['file']} — {d['title'][:50]}", d["file"]) for d in docs], value=None))
 
     def upload_ui(uploaded, progress=gr.Progress(track_tqdm=True)):

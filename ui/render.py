@@ -237,8 +237,13 @@ def error_html(message: str) -> str:
 
 
 # ---- Documents tab --------------------------------------------------------------------------------------
-def doc_rows(holder) -> list[list]:
-    return [[d["title"], d["file"], d["date"], d["chunks"]] for d in holder.documents()]
+def docs_table(holder) -> str:
+    """The indexed documents as an HTML table that wraps on a phone (Gradio's Dataframe would not)."""
+    rows = "".join(f'<tr><td class="d-title">{escape(d["title"])}</td><td><span class="src-file">{escape(d["file"])}'
+                   f'</span></td><td>{escape(d["date"] or "–")}</td><td class="d-n">{d["chunks"]}<span class="unit"> passages</span></td></tr>'
+                   for d in holder.documents())
+    return ('<table class="docs"><thead><tr><th>Title</th><th>File</th><th>Date</th><th>Passages</th></tr></thead>'
+            f'<tbody>{rows}</tbody></table>')
 
 
 def docs_status(holder) -> str:

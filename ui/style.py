@@ -35,11 +35,21 @@ CSS = """
 .src-doc .doc-text { white-space: pre-wrap; font-size: .85rem; line-height: 1.5; max-height: 420px; overflow-y: auto;
                      padding: 6px 8px; background: var(--background-fill-secondary); border-radius: 6px; }
 .src-doc .doc-text mark { background: #fde68a; color: inherit; }
-#doc-table { max-width: 100%; overflow-x: auto; }
-#doc-table table { table-layout: auto; }
+#doc-table table.docs { width: 100%; border-collapse: collapse; font-size: .9rem; }
+#doc-table th { text-align: left; font-weight: 600; border-bottom: 2px solid var(--border-color-primary); padding: 6px; }
+#doc-table td { border-bottom: 1px solid var(--border-color-primary); padding: 6px; vertical-align: top;
+                overflow-wrap: anywhere; }
+#doc-table td.d-n { text-align: right; }
+#doc-table table, #doc-table th, #doc-table td, #doc-table tr { border-left: 0 !important; border-right: 0 !important; }
+#doc-table table { border-top: 0 !important; }
+#doc-table .unit { display: none; }
 @media (max-width: 640px) {
   .gradio-container { padding: 0 6px !important; }
-  #doc-table td, #doc-table th { min-width: 0 !important; max-width: 40vw; overflow-wrap: anywhere; }
+  #doc-table thead { display: none; }
+  #doc-table tr { display: block; padding: 6px 0; border-bottom: 1px solid var(--border-color-primary); }
+  #doc-table td { display: inline; border: 0; padding: 0 6px 0 0; }
+  #doc-table td.d-title { display: block; font-weight: 600; }
+  #doc-table .unit { display: inline; }
   #docs-row, #chat-row { flex-direction: column; }
   #sources { max-height: none; }
 }
