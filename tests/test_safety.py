@@ -146,19 +146,31 @@ def test_loops_fifos_and_broken_links_are_warned_about(tmp_path):
     assert all("\n" not in r for r in reasons.values())
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any folder")
-def test_unreadable_folder_is_warned_about(tmp_path):
-    docs = tmp_path / "docs"
-    (docs / "locked").mkdir(parents=True)
-    (docs / "good.txt").write_text("Fine.")
-    (docs / "locked" / "x.txt").write_text("hidden")
-    (docs / "locked").chmod(0)
+def as_user_without_overrides(*cmd) -> list[str]:
+    """`cmd` under permission checks: as root, drop the capabilities that let root read any file or folder."""
+    if os.geteuid() != 0:
+        return list(cmd)
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("root without setpriv cannot be denied a folder")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search", *cmd]
+
+
+def test_unreadable_folder_and_file_are_warned_about(small_docs, tmp_path):
+    (small_docs / "locked").mkdir()
+    (small_docs / "locked" / "x.txt").write_text("hidden")
+    (small_docs / "secret.txt").write_text("hidden too")
+    (small_docs / "locked").chmod(0)
+    (small_docs / "secret.txt").chmod(0)
     try:
-        result = load(docs)
+        out = subprocess.run(as_user_without_overrides(RAG, "index", "--docs", str(small_docs), "--index",
+                                                       str(tmp_path / "ix")), capture_output=True, text=True)
     finally:
-        (docs / "locked").chmod(0o755)
-    assert [d.id for d in result.documents] == ["good.txt"]
-    assert [n for n, _ in result.skipped] == ["locked"] and "cannot read folder" in result.skipped[0][1]
+        (small_docs / "locked").chmod(0o755)
+    assert out.returncode == 0, out.stderr
+    assert warnings(out.stderr) == ["warning: skipped locked: cannot read folder (Permission denied)",
+                                    "warning: skipped secret.txt: cannot read file (Permission denied)"]
+    assert list(Index.load(tmp_path / "ix").docs) == [SEED]
 
 
 # ---- 4. duplicate document ids -----------------------------------------------------------------------------------
