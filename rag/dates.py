@@ -103,3 +103,9 @@ def annotate(sentence: str, doc_date: str | None) -> str:
 def has_date(sentence: str) -> bool:
     """Does `sentence` mention a date, absolute ("10 July 2024", "1530", "the 1990s") or relative ("yesterday")?"""
     return bool(_REL.search(sentence)) or any(c.kind == "date" for c in candidates(sentence))
+
+
+def document_date_answer(sentence: str, doc_date: str | None) -> str | None:
+    """For a when-question: "published 11 July 2024" when the best sentence gives no date of its own (absolute or
+    relative) but its document is dated; None otherwise (the sentence's date, or nothing, answers it)."""
+    return f"published {format_date(doc_date)}" if doc_date and not has_date(sentence) else None

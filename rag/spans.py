@@ -114,7 +114,7 @@ _SCALE = r"(?:\s(?:hundred|thousand|million|billion|trillion|crore|lakh)\b)"
 _NUM = re.compile(rf"(?<![\w.])(?:\d+(?:[,.]\d+)*\s?[–-]\s?\d+(?:[,.]\d+)*|"
                   rf"(?:[A-Z]{{0,2}}[$€£¥]\s?)?\d+(?:[,.]\d+)*[½¼¾]?|(?i:{_SPELLED}(?:[-\s]{_SPELLED})*))"
                   rf"{_SCALE}?(?:\s?%|\s(?:percent|per cent)\b)?(?![\w])")
-_UNIT = re.compile(r"\s([a-zA-Z][a-z\-]{0,14})\b")
+_UNIT = re.compile(r"\s([a-z][a-z\-]{0,14})\b")
 _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
           r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?)(?![a-z])")
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
@@ -164,9 +164,10 @@ def candidates(sentence: str) -> list[Candidate]:
         if (len(m.group()) == 4 and 1000 <= int(m.group()) <= 2199 or dated) and not counted:
             add(m.start(), m.end(), "date")
     for m in _NUM.finditer(sentence):
+        dated = (m.start(), m.end()) in out  # a year takes no counted noun
         add(m.start(), m.end(), "number")
         unit = _UNIT.match(sentence, m.end())
-        if unit and unit.group(1).lower() not in STOPWORDS and not unit.group(1)[0].isupper():
+        if unit and unit.group(1) not in _NOT_UNITS and not dated:
             add(m.start(), unit.end(), "number")
     for m in _NAME.finditer(sentence):
         words = list(re.finditer(r"\S+", m.group()))
@@ -186,7 +187,7 @@ def candidates(sentence: str) -> list[Candidate]:
             add(m.start(), c.end, c.kind)
     runs: list[list[tuple[int, int, str]]] = [[]]
     for t in tokens(sentence):
-        if re.match(r"\w", t[2]) and t[2].lower().rstrip(".") not in STOPWORDS:
+        if re.match(r"\w", t[2]) and t[2].lower().rstrip(".") not in _NOT_UNITS:
             runs[-1].append(t)
         elif runs[-1]:  # a run ends; "of" may bridge it to the next ("Great Exhibition of 1851")
             runs.append([t] if t[2].lower() == "of" else [])
@@ -201,6 +202,7 @@ def candidates(sentence: str) -> list[Candidate]:
     return sorted(out.values(), key=lambda c: (c.start, -c.end))
 
 
+_NOT_UNITS = STOPWORDS | {"because", "while", "although", "though", "whereas", "including", "since", "until"}
 _DOTTED = re.compile(r"(?:\b[A-Z]|[A-Z]\.[A-Z]|\bBC|\bAD)\.$")
 _LINK_WORDS = set(_LINK.strip("(?:)").split("|"))
 
@@ -245,7 +247,8 @@ def features(question: str, sentence: str, cands: list[Candidate]) -> list[dict[
             ("main_clause", main[0] <= c.start < main[1] and main[2] > 0), ("capitalised", c.text[:1].isupper()),
             ("sentence_start", c.start == 0), ("digit", any(ch.isdigit() for ch in c.text)),
             ("year", re.fullmatch(r"\d{3,4}", c.text)), ("prev_person_noun", stem(prev) in _PERSON_STEMS),
-            ("prev_capitalised", prev[:1].isupper()), ("next_capitalised", nxt[:1].isupper()), ("prev=by", lo == "by"),
+            ("prev_capitalised", prev[:1].isupper()), ("next_capitalised", nxt[:1].isupper()),
+            (f"modifies_noun*{c.kind}", nxt.isalpha() and nxt.islower() and nxt not in STOPWORDS), ("prev=by", lo == "by"),
             ("prev_place_prep", lo in ("in", "at", "from", "near", "to")), ("in_brackets", prev in ("(", "[")),
             ("prev_date_prep", lo in ("in", "on", "since", "until", "by", "during")), ("head_inside", head in cstems),
             ("head_after", head and stem(nxt) == head), ("in_quotes", prev in ('"', "“", "'")),

@@ -1,7 +1,7 @@
 """Relative dates resolved against a document's date (rag/dates.py)."""
 import pytest
 
-from rag.dates import annotate, format_date, has_date, relative_dates
+from rag.dates import annotate, document_date_answer, format_date, has_date, relative_dates
 
 
 def resolved(sentence: str, doc_date: str) -> list[tuple[str, str]]:
@@ -77,3 +77,10 @@ def test_format_date():
 ])
 def test_has_date(sentence, expected):
     assert has_date(sentence) is expected
+
+
+def test_a_when_question_falls_back_to_the_document_date():
+    assert document_date_answer("Luxon met Marles at the summit.", "2024-07-11") == "published 11 July 2024"
+    assert document_date_answer("Luxon met Marles on 9 July 2024.", "2024-07-11") is None
+    assert document_date_answer("Luxon met Marles yesterday.", "2024-07-11") is None
+    assert document_date_answer("Luxon met Marles at the summit.", None) is None

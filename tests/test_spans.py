@@ -101,7 +101,8 @@ def test_answer_type(question, expected):
 
 
 # ---- the fitted ranker ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("question, sentence, answer", [
+# Hand-written, Wikipedia-style; none of these sentences is in the eval sets.
+CONFIDENT = [
     ("When was the Sydney Opera House opened?",
      "The Sydney Opera House was formally opened by Queen Elizabeth II on 20 October 1973.", "20 October 1973"),
     ("How many moons does Mars have?",
@@ -110,20 +111,43 @@ def test_answer_type(question, expected):
      "Warsaw"),
     ("When did Luther publish his German New Testament?",
      "Luther published his German translation of the New Testament in 1522, while hiding at Wartburg Castle.", "1522"),
+    ("When did the empire collapse?", "The empire collapsed in 1453 because its armies were exhausted.", "1453"),
+]
+HARDER = [  # ranked first, but (today) below the threshold, so no short answer is shown for them
     ("What river flows through Vienna?", "Vienna lies on the Danube, the second-longest river in Europe.", "Danube"),
     ("Which band released the treadmill video?",
      "The treadmill video was released in 2006 by the American rock band OK Go.", "OK Go"),
-])
+    ("Who wrote The Hobbit?",
+     "The Hobbit is a children's fantasy novel written by the English author J. R. R. Tolkien.", "J. R. R. Tolkien"),
+    ("How much did the renovation of the museum cost?",
+     "The renovation of the museum, completed in 2019, cost $16 million and took four years.", "$16 million"),
+]
+
+
+@pytest.mark.parametrize("question, sentence, answer", CONFIDENT)
 def test_best_span_picks_the_answer(question, sentence, answer):
     c = best_span(question, sentence)
     assert c is not None and c.text == answer
-    assert sentence[c.start:c.end] == c.text and 0 < c.score <= 1
+    assert sentence[c.start:c.end] == c.text and spans.load_model()["threshold"] <= c.score <= 1
+
+
+@pytest.mark.parametrize("question, sentence, answer", CONFIDENT + HARDER)
+def test_the_answer_ranks_first(question, sentence, answer):
+    ranked = spans.rank(question, sentence)
+    assert ranked[0].text == answer
+    assert ranked[0].score > ranked[1].score and all(0 <= c.score <= 1 for c in ranked)
+
+
+def test_the_issue_example_leads_with_the_name():
+    c = best_span("Who represented Australia at the meeting?",
+                  "The meeting was attended by Australia's Deputy Prime Minister Richard Marles.")
+    assert c is not None and c.text.endswith("Richard Marles")
 
 
 def test_best_span_declines_questions_without_a_short_answer():
     s = "The empire collapsed in 1453 because its armies were exhausted."
     assert best_span("Why did the empire collapse?", s) is None
-    assert best_span("When did the empire collapse?", s).text == "1453"
+    assert best_span("How does the empire collapse?", s) is None
 
 
 def test_model_file_is_json_with_provenance_and_heldout_figures():
