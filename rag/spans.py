@@ -28,7 +28,7 @@ from functools import lru_cache
 from itertools import takewhile
 from pathlib import Path
 
-from .text import STOPWORDS, stem
+from .text import STOPWORDS, fold, stem
 
 TYPES = ("person", "date", "number", "place", "name", "phrase", "")
 KINDS = ("name", "number", "date", "phrase")
@@ -71,31 +71,26 @@ _WH_TYPES = {"why": "", "when": "date", "who": "person", "whom": "person", "whos
 
 def answer_type(question: str) -> str:
     """The kind of short answer `question` asks for: one of TYPES ("" = none; see the module docstring)."""
-    q = question.strip()
-    m = _WH.search(q)
-    if not m or _AUX.match(q):
+    m = _WH.search(question)
+    if not m or _AUX.match(question.strip()):
         return ""  # no wh-word, or a yes/no question ("Is it true that the man who …?")
-    wh, rest = m.group(1).lower(), re.findall(r"[\w\-]+", q[m.end():].lower())
+    wh, rest = m.group(1).lower(), re.findall(r"[\w\-]+", question[m.end():].lower())
     if wh == "how":
         return "number" if rest[:1] and rest[0] in _MEASURE else ""
     if wh in _WH_TYPES:
         return _WH_TYPES[wh]
     if rest[1:4] == ["the", "name", "of"] or rest[:2] in (["is", "called"], ["was", "called"]):
         return "name"
-    return _noun_class(_head_noun(rest)) or "phrase"
+    return _noun_class(head_noun(question)) or "phrase"
 
 
 def head_noun(question: str) -> str:
-    """The noun the question asks about ("" if none): "what government *position*", "how many *tackles*"."""
+    """The noun a question asks about ("" if none): the last class noun, else the last word, of the run after the
+    wh-word before a stopword: "what government *position* was", "how many *tackles*", "what is the *population*"."""
     m = _WH.search(question)
-    rest = re.findall(r"[\w\-]+", question[m.end():].lower()) if m else []
-    return _head_noun(rest[1:] if rest[:1] in (["many"], ["much"]) else rest)
-
-
-def _head_noun(words: list[str]) -> str:
-    """The last class noun (else the last word) of the run after the wh-word before a stopword."""
-    if words[:1] in (["is"], ["was"], ["are"], ["were"]) and words[1:2] == ["the"]:
-        words = words[2:]
+    words = re.findall(r"[\w\-]+", question[m.end():].lower()) if m else []
+    words = words[1:] if words[:1] in (["many"], ["much"]) else words
+    words = words[2:] if words[:1] in (["is"], ["was"], ["are"], ["were"]) and words[1:2] == ["the"] else words
     run = list(takewhile(lambda w: w not in STOPWORDS, words[:6]))
     known = [w for w in run if _noun_class(w)]
     return known[-1] if known else (run[-1] if run else "")
@@ -209,6 +204,8 @@ _LINK_WORDS = set(_LINK.strip("(?:)").split("|"))
 
 # ---- ranking ----------------------------------------------------------------------------------------------------
 _PERSON_STEMS = {stem(w) for w in PERSON_NOUNS}
+_TITLES = PERSON_NOUNS | set("""deputy prime vice chief foreign defence defense secretary senior former acting sir dame
+dr mr mrs ms lord lady st of the""".split())
 _CLAUSE = re.compile(r"[,;:()\[\]—–]|\s-\s|\b(?:which|who|while|whereas|although|but)\b")
 
 
@@ -289,6 +286,13 @@ def rank(question: str, sentence: str, model: dict | None = None) -> list[Candid
 def best_span(question: str, sentence: str, model: dict | None = None) -> Candidate | None:
     """The phrase of `sentence` that answers `question` (its probability in `.score`), or None when the question
     asks for no short answer or no candidate reaches the model's threshold."""
-    model = model or load_model()
-    ranked = rank(question, sentence, model) if answer_type(question) else []
-    return ranked[0] if ranked and ranked[0].score >= model["threshold"] else None
+    model, atype = model or load_model(), answer_type(question)
+    best = next(iter(rank(question, sentence, model) if atype else []), None)
+    if best is None or best.score < model["threshold"]:
+        return None
+    cut = 0  # a person's name without the titles before it: "Deputy Prime Minister Richard Marles" -> "Richard Marles"
+    for w in re.finditer(r"(\S+)\s+", best.text) if atype == "person" and best.kind == "name" else ():
+        if fold(w.group(1)).rstrip(".") not in _TITLES:
+            break
+        cut = w.end()
+    return replace(best, start=best.start + cut, text=best.text[cut:])

@@ -141,7 +141,7 @@ def test_the_answer_ranks_first(question, sentence, answer):
 def test_the_issue_example_leads_with_the_name():
     c = best_span("Who represented Australia at the meeting?",
                   "The meeting was attended by Australia's Deputy Prime Minister Richard Marles.")
-    assert c is not None and c.text.endswith("Richard Marles")
+    assert c is not None and c.text == "Richard Marles"
 
 
 def test_best_span_declines_questions_without_a_short_answer():
