@@ -53,10 +53,17 @@ def load(docs: Path, max_file_mb: int = 20, follow_links: bool = False) -> LoadR
 
 
 def iter_load(docs: Path, max_file_mb: int = 20, follow_links: bool = False) -> Iterator[Document | tuple[str, str]]:
-    """Each document under `docs`, one at a time, and a (name, reason) pair for each file skipped."""
+    """Each document under `docs`, one at a time, and a (name, reason) pair for each file skipped.
+    A missing `docs` is a RagError now, not at the first document."""
     docs = Path(docs)
     if not docs.exists():
         raise RagError(f"docs folder {docs} does not exist; pass --docs PATH or set RAG_DOCS")
+    if not docs.is_dir() and not docs.is_file():
+        raise RagError(f"docs path {docs} is neither a folder nor a file; pass --docs PATH or set RAG_DOCS")
+    return _iter_load(docs, max_file_mb, follow_links)
+
+
+def _iter_load(docs: Path, max_file_mb: int, follow_links: bool) -> Iterator[Document | tuple[str, str]]:
     limit = max_file_mb * MB
     if docs.is_dir():
         files: list[tuple[Path, str, int]] = []
@@ -65,10 +72,8 @@ def iter_load(docs: Path, max_file_mb: int = 20, follow_links: bool = False) -> 
                 files.append(item)
             else:
                 yield item
-    elif docs.is_file():
-        files = [(docs.resolve(), docs.name, docs.stat().st_size)]
     else:
-        raise RagError(f"docs path {docs} is neither a folder nor a file; pass --docs PATH or set RAG_DOCS")
+        files = [(docs.resolve(), docs.name, docs.stat().st_size)]
     # files keep their path as id whatever a corpus.jsonl says, so a record can never take over a file's id
     files.sort(key=lambda f: (f[1].lower().endswith(".jsonl"), Path(f[1])))
     owner = {rel: rel for _, rel, _ in files if Path(rel).suffix.lower() in SUPPORTED[:-1]}

@@ -126,6 +126,8 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
     """(Re)build the index at settings.index from settings.docs; returns a summary dict."""
     t0 = time.perf_counter()
     root = Path(settings.index)
+    documents = docs_override if docs_override is not None else \
+        iter_load(settings.docs, settings.max_file_mb, settings.follow_links)     # a missing folder fails here
     check_index_folder(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -137,13 +139,12 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
         _collect_garbage(root, index_id, keep=_in_use(root))     # what a killed run left
         embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.embed_backend)
         old, reason = _previous(root, settings, embedder)
-        documents = docs_override if docs_override is not None else \
-            iter_load(settings.docs, settings.max_file_mb, settings.follow_links)
         tmp = root / f".tmp-{secrets.token_hex(4)}"
         tmp.mkdir()
         try:
             (tmp / BUILD_MARKER).write_text(json.dumps({"index": index_id, "previous": current.name if current else None}))
             summary = _write_build(tmp, settings, embedder, old, documents, progress)
+            manifest_docs = summary.pop("manifest_docs")
             summary.update(full_rebuild=reason, index=str(root), docs=str(settings.docs))
             if not summary["documents"]:
                 _warn(f"warning: no documents to index in {settings.docs}; the index is empty and questions are "
@@ -152,7 +153,7 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
                 # nothing changed: keep the build in use rather than swap in an identical copy
                 return {**summary, "full_rebuild": None, "seconds": round(time.perf_counter() - t0, 2)}
             summary["seconds"] = round(time.perf_counter() - t0, 2)
-            manifest = _manifest(settings, embedder, summary.pop("manifest_docs"), summary)
+            manifest = _manifest(settings, embedder, manifest_docs, summary)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
             _fsync_tree(tmp)
             name = f"build-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"

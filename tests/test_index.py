@@ -166,6 +166,7 @@ def test_cli_errors_are_one_line(tmp_path):
     assert out.returncode == 1 and out.stderr.strip().count("\n") == 0 and "rag index" in out.stderr
     out = _rag("index", "--docs", str(tmp_path / "missing"), "--index", str(tmp_path / "ix"))
     assert out.returncode == 1 and "does not exist" in out.stderr and out.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "ix").exists()          # nothing is made for a run that cannot start
 
 
 def test_large_indexes_switch_to_hnsw_and_still_update(docs_copy, tmp_path, monkeypatch):
