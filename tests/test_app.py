@@ -20,7 +20,7 @@ from rag.config import Settings
 from rag.errors import RagError
 from rag.evaluate import load_questions
 from ui.app import launch
-from ui.chats import append_feedback, feedback_row
+from ui.chats import ChatStore, append_feedback, feedback_row, new_conversation
 from ui.render import redact
 from ui.state import parse_history, safe_name, save_upload
 
@@ -391,3 +391,15 @@ def test_history_formats():
     assert parse_history(json.dumps([list(p) for p in pairs])) == pairs
     messages = [{"role": r, "content": c} for q, a in pairs for r, c in (("user", q), ("assistant", a))]
     assert parse_history(messages) == pairs and parse_history("") == []
+
+
+def test_conversations_are_kept_per_user_beside_the_index(tmp_path):
+    store = ChatStore(tmp_path)
+    conv = new_conversation()
+    conv["messages"] = [{"role": "user", "content": "Who chaired it?"}, {"role": "assistant", "content": "Luxon [1]"}]
+    store.save("alice", conv)
+    assert (tmp_path / "chats" / "users" / "alice" / f"{conv['id']}.json").is_file()
+    assert [cid for _, cid in store.list("alice")] == [conv["id"]] and store.list("bob") == []
+    assert store.load("bob", conv["id"]) is None and store.load("alice", "../../etc/passwd") is None
+    assert store.load("alice", conv["id"])["title"] == "Who chaired it?"
+    assert store.delete("alice", conv["id"]) and store.list("alice") == []

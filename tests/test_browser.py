@@ -255,3 +255,32 @@ def test_regenerate_feedback_and_earlier_conversations(site, browser):
     page.wait_for_function("() => document.querySelectorAll('#chat .message-row').length == 0", timeout=10_000)
     assert not conv.exists()
     page.context.close()
+
+
+def test_stop_ends_a_streaming_answer(docs_copy, seed_index, tmp_path, browser):
+    """With a real LLM (SmolLM2 on llama.cpp) the answer streams; Stop ends it and no final answer follows."""
+    from llm_server import llm_server
+
+    shutil.copytree(seed_index, tmp_path / "index")
+    with llm_server() as llm_url, socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        settings = Settings(docs=docs_copy, index=tmp_path / "index", answerer="openai", llm_base_url=llm_url)
+        app = launch(settings, port=port, block=False)
+        try:
+            page = open_page(browser, app.local_url)
+            page.fill("#question textarea", "Why did the leaders meet in Washington? Explain in detail.")
+            page.click("#ask")
+            page.wait_for_function("() => [...document.querySelectorAll('#chat .message-row.bot-row')]"
+                                   ".some(r => r.innerText.includes('▌'))", timeout=120_000)
+            page.click("#stop")
+            page.wait_for_function("() => document.querySelector('#chat').innerText.includes('stopped')",
+                                   timeout=10_000)
+            page.wait_for_timeout(3000)                       # no final answer arrives after the stop
+            last = bot_rows(page).last
+            assert last.locator("a.cite-all").count() == 0 and "▌" not in last.inner_text()
+            assert page.locator("#sources .src-card").count() == 0
+            page.context.close()
+        finally:
+            app.close()

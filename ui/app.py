@@ -15,50 +15,28 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from html import escape, unescape
 
 import gradio as gr
 
-from rag.answer import answer_to_json, ask_stream, cited_hit
+from rag.answer import ask_stream
 from rag.config import Settings
 from rag.errors import RagError
 from rag.retrieve import RETRIEVAL_MODES
 from starlette.middleware import Middleware
 
-from .chats import ChatStore, append_feedback, feedback_row, new_conversation
+from .chats import ChatStore, new_conversation
+from .conversation import Conversations, answer_json, filters
 from .documents import documents_tab
-from .render import (EMPTY_SOURCES, answer_html, error_html, example_questions, redact, sources_html,
-                     streaming_html)
+from .render import EMPTY_SOURCES, answer_html, error_html, example_questions, redact, sources_html, streaming_html
 from .state import RetrieverHolder, configured_answerers, parse_history, request_settings
 from .style import CSS, THEME
 from .web import HEAD, LoginGuard
 
 ANSWER_SLOTS = 4     # questions answered at once; the rest queue (keeps CPU-bound embedding from thrashing)
 EXAMPLE_SLOTS = 3
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 log = logging.getLogger(__name__)
-
-
-def filters(doc_ids, date_from, date_to) -> dict:
-    """ask_stream's document filters from the page or the API (doc_ids: a list or comma-separated ids)."""
-    if isinstance(doc_ids, str):
-        doc_ids = [d.strip() for d in doc_ids.split(",") if d.strip()]
-    out = {"doc_ids": list(doc_ids) or None if doc_ids else None}
-    for key, value in (("date_from", date_from), ("date_to", date_to)):
-        value = (value or "").strip()
-        if value and not _DATE.match(value):
-            raise RagError(f"{value!r} is not a date; write it as YYYY-MM-DD")
-        out[key] = value or None
-    return out
-
-
-def answer_json(answer) -> dict:
-    data = answer_to_json(answer)
-    data["note"] = redact(data["note"])
-    for c in data["citations"]:      # near-identical passages in other documents corroborate the citation
-        hit = cited_hit(answer, c["n"])
-        c["also_in"] = list(dict.fromkeys(d.doc_id for d in hit.duplicates)) if hit else []
-    return data
 
 
 def build_app(settings: Settings) -> gr.Blocks:
@@ -66,6 +44,7 @@ def build_app(settings: Settings) -> gr.Blocks:
     holder = RetrieverHolder(settings)
     store = ChatStore(settings.index)
     answerers = configured_answerers(settings)
+    convs = Conversations(store, settings.index)
 
     def answer_stream(question, pairs, s, found):
         """Yield ('delta', text) while the answer streams, then ('final', Answer)."""
@@ -78,9 +57,6 @@ def build_app(settings: Settings) -> gr.Blocks:
                 yield "delta", shown
             else:
                 yield "final", item
-
-    def conv_choices(user):
-        return store.list(user)
 
     def chat(message, conv, top_k, mode, answerer, doc_ids, date_from, date_to, request: gr.Request):
         question = (message or "").strip()
@@ -108,12 +84,12 @@ def build_app(settings: Settings) -> gr.Blocks:
                 conv["answers"][str(turn)] = {"json": answer_json(item), "sources": src}
                 conv["pairs"].append([question, item.text])
                 store.save(user, conv)
-                yield msgs, src, conv, "", conv["id"], gr.update(choices=conv_choices(user), value=conv["id"])
+                yield msgs, src, conv, "", conv["id"], gr.update(choices=convs.choices(user), value=conv["id"])
         except RagError as e:
             msgs[-1] = {"role": "assistant", "content": error_html(str(e))}
             yield msgs, gr.skip(), conv, gr.skip(), gr.skip(), gr.skip()
         except Exception as e:   # never leave the chat stuck on "Searching…"; the traceback goes to the log
-            log.exception("answering %r failed", question)
+            log.error("answering %r failed: %s", question, redact(traceback.format_exc()))
             msgs[-1] = {"role": "assistant", "content": error_html(f"Something went wrong answering this "
                                                                    f"({type(e).__name__}: {e}).")}
             yield msgs, gr.skip(), conv, gr.skip(), gr.skip(), gr.skip()
@@ -131,50 +107,6 @@ def build_app(settings: Settings) -> gr.Blocks:
         conv.update(messages=msgs[:last], answers={k: v for k, v in conv["answers"].items() if int(k) < last},
                     pairs=list(conv["pairs"])[:-1] if answered else list(conv["pairs"]))
         yield from chat(question, conv, top_k, mode, answerer, doc_ids, date_from, date_to, request)
-
-    def show_sources(conv, evt: gr.SelectData):
-        """Clicking an answer (or one of its [n]) shows that answer's sources."""
-        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        entry = (conv or {}).get("answers", {}).get(str(index))
-        return entry["sources"] if entry else gr.skip()
-
-    def feedback(conv, evt: gr.LikeData, request: gr.Request):
-        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        if evt.liked is None or evt.liked == "":
-            return
-        row = feedback_row(conv or {}, int(index), bool(evt.liked), request.username if request else None)
-        if row:
-            append_feedback(settings.index, row)
-            gr.Info("Thanks: your verdict was recorded.")
-
-    def start_new(request: gr.Request):
-        conv = new_conversation()
-        user = request.username if request else None
-        return [], EMPTY_SOURCES, conv, "", conv["id"], gr.update(choices=conv_choices(user), value=None)
-
-    def open_conv(cid, request: gr.Request):
-        user = request.username if request else None
-        conv = store.load(user, cid) if cid else None
-        if conv is None:
-            return start_new(request)
-        latest = max((int(k) for k in conv["answers"]), default=None)
-        src = conv["answers"][str(latest)]["sources"] if latest is not None else EMPTY_SOURCES
-        return conv["messages"], src, conv, "", conv["id"], gr.update(choices=conv_choices(user), value=conv["id"])
-
-    def delete_conv(cid, current, request: gr.Request):
-        store.delete(request.username if request else None, cid)
-        if current and cid == current.get("id"):
-            return start_new(request)
-        return (gr.skip(),) * 5 + (gr.update(choices=conv_choices(request.username if request else None),
-                                              value=None),)
-
-    def stopped(messages):
-        messages = list(messages or [])
-        if messages and messages[-1]["role"] == "assistant" and "answer" not in str(messages[-1]["content"])[:40]:
-            messages[-1] = {"role": "assistant", "content": error_html("Stopped.")}
-        elif messages and "▌" in str(messages[-1]["content"]):
-            messages[-1] = {"role": "assistant", "content": str(messages[-1]["content"]).replace(" ▌", " (stopped)")}
-        return messages
 
     def ask_api(question: str, history: str | list = "[]", top_k: int = 0, mode: str = "", answerer: str = "",
                 doc_ids: str = "", date_from: str = "", date_to: str = "") -> tuple[str, dict]:
@@ -243,13 +175,13 @@ def build_app(settings: Settings) -> gr.Blocks:
                     events.append(button.click(lambda q: q, button, box, api_visibility="private", queue=False)
                                   .then(chat, [box, *ask_inputs], outputs, **running))
                 events.append(chatbot.retry(regenerate, ask_inputs, outputs, **running))
-                stop.click(stopped, chatbot, chatbot, cancels=events, api_visibility="private", queue=False)
+                stop.click(convs.stopped, chatbot, chatbot, cancels=events, api_visibility="private", queue=False)
                 for trigger in (new.click, chatbot.clear):   # the bin icon does what New chat does
-                    trigger(start_new, None, outputs, api_visibility="private", queue=False)
-                chatbot.select(show_sources, conv, sources, api_visibility="private", queue=False)
-                chatbot.like(feedback, conv, None, api_visibility="private", queue=False)
-                open_btn.click(open_conv, conv_list, outputs, api_visibility="private", queue=False)
-                del_btn.click(delete_conv, [conv_list, conv], outputs, api_visibility="private", queue=False)
+                    trigger(convs.start_new, None, outputs, api_visibility="private", queue=False)
+                chatbot.select(convs.show_sources, conv, sources, api_visibility="private", queue=False)
+                chatbot.like(convs.feedback, conv, None, api_visibility="private", queue=False)
+                open_btn.click(convs.open_conv, conv_list, outputs, api_visibility="private", queue=False)
+                del_btn.click(convs.delete_conv, [conv_list, conv], outputs, api_visibility="private", queue=False)
 
             with gr.Tab("Documents", id="documents"):
                 docs_outputs, refresh = documents_tab(holder, settings)
@@ -265,7 +197,7 @@ def build_app(settings: Settings) -> gr.Blocks:
         live_outputs = [*docs_outputs, doc_filter, *example_buttons]
 
         def on_load(cid, request: gr.Request):
-            return (*open_conv(cid, request), *live_view())
+            return (*convs.open_conv(cid, request), *live_view())
 
         app.load(on_load, chat_id, [*outputs, *live_outputs], api_visibility="private", queue=False)
         for event in refresh.events:
