@@ -183,14 +183,15 @@ def _write_build(tmp: Path, settings: Settings, embedder, old: "Index | None", d
     fresh_at: dict[str, int] = {}           # embedding key -> position among the fresh vectors
     pending: list[str] = []
     parts: list[np.ndarray] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(unit="chunk", desc="embedding", leave=False)
+    bar = None     # made at the first batch: a run that embeds nothing shows no bar
 
     def flush():
+        nonlocal bar
         if pending:
+            if progress and bar is None:
+                from tqdm import tqdm
+
+                bar = tqdm(unit="chunk", desc="embedding", leave=False)
             parts.append(embedder.encode(pending))
             if bar is not None:
                 bar.update(len(pending))
