@@ -47,7 +47,8 @@ def _split_long(text: str, a: int, b: int, size: int, count: Callable[[str], int
     words = ((m.start(), m.end()) for m in _WORD.finditer(text, a, b))
     window = list(islice(words, size + 1))
     while window:
-        j = _largest(1, len(window), lambda j: count(text[window[0][0]:window[j - 1][1]]) <= size)
+        j = _largest(1, len(window), lambda j: window[j - 1][1] - window[0][0] <= size * MAX_TOKEN_CHARS
+                     and count(text[window[0][0]:window[j - 1][1]]) <= size)
         x, y = window[0]
         if j == 1 and count(text[x:min(y, x + size * MAX_TOKEN_CHARS + 1)]) > size:
             while x < y:

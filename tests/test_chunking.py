@@ -84,3 +84,25 @@ def test_no_chunk_is_truncated_by_the_model():
     assert max(emb.count_wordpieces([c.text for c in chunks])) <= emb.max_tokens
     assert all(text[c.start:c.end] == c.text for c in chunks)
     assert tokens.count(text) > 180
+
+
+def test_chunking_never_tokenizes_more_than_about_a_chunk_at_once():
+    """Memory must not grow with the file: a giant 'word' and a giant sentence are cut without being tokenized
+    whole (the tokenizer's token list for 1 MB of text is tens of MB)."""
+    from rag.chunking import MAX_TOKEN_CHARS, iter_chunks
+
+    text = "x" * 200_000 + " " + " ".join(f"w{i}" for i in range(40_000)) + ". Then a short one."
+    lengths: list[int] = []
+
+    def count(s: str) -> int:
+        lengths.append(len(s))
+        return tokens.count(s)
+
+    doc = Document("g", "g", text, "g", "")
+    chunks = iter_chunks(doc, 100, 10, count)
+    first = next(chunks)                              # a generator: the first chunk comes before the rest is cut
+    assert first.start == 0 and max(lengths) <= 2 * 100 * MAX_TOKEN_CHARS
+    rest = list(chunks)
+    assert max(lengths) <= 2 * 100 * MAX_TOKEN_CHARS
+    assert all(text[c.start:c.end] == c.text and c.n_tokens <= 100 for c in [first, *rest])
+    assert rest[-1].text.endswith("Then a short one.")
