@@ -31,7 +31,7 @@ from array import array
 from dataclasses import dataclass, fields
 from itertools import islice
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import faiss
 import numpy as np
@@ -122,8 +122,9 @@ def embed_text(title: str, source: str, text: str) -> str:
 
 
 def build_index(settings: Settings, progress: bool = True, embedder: Embedder | None = None,
-                docs_override: list[Document] | None = None) -> dict:
-    """(Re)build the index at settings.index from settings.docs; returns a summary dict."""
+                docs_override: Iterable[Document | tuple[str, str]] | None = None) -> dict:
+    """(Re)build the index at settings.index from settings.docs (or from `docs_override`: documents, and
+    (name, reason) pairs for files skipped, as `loaders.iter_load` yields them); returns a summary dict."""
     t0 = time.perf_counter()
     root = Path(settings.index)
     documents = docs_override if docs_override is not None else \
