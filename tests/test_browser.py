@@ -160,7 +160,7 @@ def test_upload_indexes_itself_reload_shows_it_and_document_markup_stays_text(si
     page = open_page(browser, url)
     page.get_by_role("tab", name="Documents").click()
     assert "4 documents indexed" in page.locator("#docs-status").inner_text()
-    doc = tmp_path / "markup.md"
+    doc = tmp_path / "markup.txt"      # plain text keeps a leading "# " as written
     doc.write_text(MARKUP, encoding="utf-8")
     bad = tmp_path / "setup.exe"
     bad.write_bytes(b"MZ not a document")
@@ -168,7 +168,7 @@ def test_upload_indexes_itself_reload_shows_it_and_document_markup_stays_text(si
     page.wait_for_function("() => document.querySelector('#upload-msg').innerText.includes('Index rebuilt')",
                            timeout=120_000)
     message = page.locator("#upload-msg").inner_text()
-    assert "Saved markup.md" in message and "setup.exe" in message and "unsupported file type" in message
+    assert "Saved markup.txt" in message and "setup.exe" in message and "unsupported file type" in message
     assert page.locator("#upload .file-preview, #upload table").count() == 0      # the box is empty again
     assert "5 documents indexed" in page.locator("#docs-status").inner_text()
 
@@ -176,7 +176,7 @@ def test_upload_indexes_itself_reload_shows_it_and_document_markup_stays_text(si
     page.get_by_role("tab", name="Documents").click()
     page.wait_for_function("() => document.querySelector('#docs-status').innerText.includes('5 documents')",
                            timeout=30_000)
-    assert "markup.md" in page.locator("#doc-table").inner_text()
+    assert "markup.txt" in page.locator("#doc-table").inner_text()
 
     page.get_by_role("tab", name="Chat").click()
     row = ask_on_page(page, "Where was the Zorblax treaty signed?", 1)
@@ -191,12 +191,12 @@ def test_upload_indexes_itself_reload_shows_it_and_document_markup_stays_text(si
 
     page.get_by_role("tab", name="Documents").click()          # delete it from the page
     page.click("#doc-delete input")
-    page.get_by_role("option", name="markup.md", exact=False).first.click()
+    page.get_by_role("option", name="markup.txt", exact=False).first.click()
     page.click("#delete")
     page.wait_for_function("() => document.querySelector('#docs-status').innerText.includes('4 documents')",
                            timeout=120_000)
-    assert not (settings.docs / "markup.md").exists()
-    assert "markup.md" not in page.locator("#doc-table").inner_text()
+    assert not (settings.docs / "markup.txt").exists()
+    assert "markup.txt" not in page.locator("#doc-table").inner_text()
     page.context.close()
 
 

@@ -175,7 +175,8 @@ def build_app(settings: Settings) -> gr.Blocks:
                     events.append(button.click(lambda q: q, button, box, api_visibility="private", queue=False)
                                   .then(chat, [box, *ask_inputs], outputs, **running))
                 events.append(chatbot.retry(regenerate, ask_inputs, outputs, **running))
-                stop.click(convs.stopped, chatbot, chatbot, cancels=events, api_visibility="private", queue=False)
+                stop.click(None, None, None, cancels=events, api_visibility="private", queue=False).then(
+                    convs.stopped, chatbot, chatbot, api_visibility="private", queue=False)   # after the cancel
                 for trigger in (new.click, chatbot.clear):   # the bin icon does what New chat does
                     trigger(convs.start_new, None, outputs, api_visibility="private", queue=False)
                 chatbot.select(convs.show_sources, conv, sources, api_visibility="private", queue=False)
