@@ -401,3 +401,25 @@ def test_conversations_are_kept_per_user_beside_the_index(tmp_path):
     assert store.load("bob", conv["id"]) is None and store.load("alice", "../../etc/passwd") is None
     assert store.load("alice", conv["id"])["title"] == "Who chaired it?"
     assert store.delete("alice", conv["id"]) and store.list("alice") == []
+
+
+def test_a_replaced_upload_comes_back_when_indexing_fails(tmp_path):
+    """The old version of a re-uploaded file is kept (hidden, so never indexed) until the rebuild succeeds."""
+    from types import SimpleNamespace
+
+    from ui.state import RetrieverHolder
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("old version\n", encoding="utf-8")
+    new = tmp_path / "notes.txt"
+    new.write_text("new version\n", encoding="utf-8")
+    message, backup = save_upload(new, "notes.txt", Settings(docs=docs))
+    assert message.startswith("Replaced") and backup.name.startswith(".")
+    assert (docs / "notes.txt").read_text(encoding="utf-8") == "new version\n"
+
+    def fail():
+        raise RagError("disk full")
+    with pytest.raises(RagError):
+        RetrieverHolder.rebuild_keeping(SimpleNamespace(rebuild=fail), [backup])
+    assert (docs / "notes.txt").read_text(encoding="utf-8") == "old version\n" and not backup.exists()

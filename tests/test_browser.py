@@ -284,3 +284,18 @@ def test_stop_ends_a_streaming_answer(docs_copy, seed_index, tmp_path, browser):
             page.context.close()
         finally:
             app.close()
+
+
+def test_search_in_limits_a_question_to_the_chosen_document(site, browser):
+    url, app, _ = site
+    only = "002_891ee57fec840978.txt"
+    title = next(d["title"] for d in app.holder.documents() if d["file"] == only)
+    page = open_page(browser, url)
+    page.get_by_text("Search in").click()
+    page.click("#doc-filter input")
+    page.get_by_role("option").filter(has_text=title[:25]).first.click()
+    page.keyboard.press("Escape")
+    ask_on_page(page, CHAIR, 1)
+    files = page.locator("#sources .src-card .src-meta .src-file").all_inner_texts()
+    assert files and set(files) == {only}, files
+    page.context.close()
