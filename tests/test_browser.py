@@ -281,6 +281,8 @@ def test_stop_ends_a_streaming_answer(docs_copy, seed_index, tmp_path, browser):
             last = bot_rows(page).last
             assert last.locator("a.cite-all").count() == 0 and "▌" not in last.inner_text()
             assert page.locator("#sources .src-card").count() == 0
+            ask_on_page(page, "Who chaired the Indo-Pacific 4 meeting?", 2)   # the stopped turn stays above it
+            assert "stopped" in bot_rows(page).first.inner_text()
             page.context.close()
         finally:
             app.close()

@@ -176,7 +176,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                                   .then(chat, [box, *ask_inputs], outputs, **running))
                 events.append(chatbot.retry(regenerate, ask_inputs, outputs, **running))
                 stop.click(None, None, None, cancels=events, api_visibility="private", queue=False).then(
-                    convs.stopped, chatbot, chatbot, api_visibility="private", queue=False)   # after the cancel
+                    convs.stopped, [chatbot, conv], [chatbot, conv], api_visibility="private", queue=False)
                 for trigger in (new.click, chatbot.clear):   # the bin icon does what New chat does
                     trigger(convs.start_new, None, outputs, api_visibility="private", queue=False)
                 chatbot.select(convs.show_sources, conv, sources, api_visibility="private", queue=False)

@@ -89,11 +89,11 @@ class Conversations:
                                               value=None),)
 
     @staticmethod
-    def stopped(messages):
+    def stopped(messages, conv):
+        """After Stop: the unfinished answer says so, and stays in the conversation (without sources)."""
         messages = list(messages or [])
         if messages and messages[-1]["role"] == "assistant" and "answer" not in str(messages[-1]["content"])[:40]:
             messages[-1] = {"role": "assistant", "content": error_html("Stopped.")}
         elif messages and "▌" in str(messages[-1]["content"]):
             messages[-1] = {"role": "assistant", "content": str(messages[-1]["content"]).replace(" ▌", " (stopped)")}
-        return messages
-
+        return messages, {**(conv or new_conversation()), "messages": messages}
