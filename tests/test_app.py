@@ -99,7 +99,8 @@ def test_a_standalone_question_after_another_is_not_rewritten(server):
 def test_off_topic_question_is_declined_with_the_closest_sources(server):
     client, _, _ = server
     _, data = ask(client, "What is the best recipe for banana bread?")
-    assert data["refused"] and data["hits"] and not data["citations"]
+    assert data["refused"] and data["hits"]
+    assert all(c["doc_id"] in {h["doc_id"] for h in data["hits"]} for c in data["citations"])   # only the closest
 
 
 def test_document_and_date_filters_restrict_what_is_cited(server):
@@ -423,3 +424,17 @@ def test_a_replaced_upload_comes_back_when_indexing_fails(tmp_path):
     with pytest.raises(RagError):
         RetrieverHolder.rebuild_keeping(SimpleNamespace(rebuild=fail), [backup])
     assert (docs / "notes.txt").read_text(encoding="utf-8") == "old version\n" and not backup.exists()
+
+
+def test_answer_html_escapes_document_text_and_links_each_marker_to_its_card():
+    from rag.types import Answer, Citation, ShortAnswer
+    from ui.render import answer_html, plain_text
+
+    quote = '# Heading <img src=x onerror="alert(1)"> Oslo'
+    cite = Citation(1, "d.txt", "d.txt", "2024-01-02", "c1", 0, len(quote), quote)
+    answer = Answer("q", "q", "Oslo. " + quote + " [1]", (cite,), (), short_answer=ShortAnswer("Oslo", "d.txt", 0, 4, 1))
+    html = answer_html(answer, turn=3)
+    assert "<img" not in html and "&lt;img" in html and "\n\n" not in html    # one HTML block: no Markdown
+    assert '<a class="cite" href="#src-3-1"' in html and html.count("<b>Oslo</b>") == 1
+    text = plain_text(answer)
+    assert text.startswith(answer.text) and "[1] d.txt — 2024-01-02: “# Heading" in text

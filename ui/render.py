@@ -144,7 +144,7 @@ def sources_html(answer: Answer, docs: dict[str, DocInfo], turn: int = 0) -> str
     """The sources panel for one answer (`turn`: its message index): every cited [n] as card `src-<turn>-<n>`, or,
     for a refusal, the closest passages."""
     asked = f'<div class="src-q">for “{escape(answer.question)}”</div>'
-    if answer.refused:
+    if answer.refused and not answer.citations:
         if not answer.hits:
             return f'<div class="src-empty"><b>Sources</b>{asked}No passage in the documents matched.</div>'
         cards = [f'<div class="src-card src-near" id="src-{turn}-{h.rank}">'
@@ -168,7 +168,9 @@ def sources_html(answer: Answer, docs: dict[str, DocInfo], turn: int = 0) -> str
             body = (_meta(f"[{n}]", hit.title, hit.chunk.doc_id, hit.date, docs) + _cited_passages(hit, cites, docs)
                     + _also_in(hit, docs))
         cards.append(f'<div class="src-card" id="src-{turn}-{n}">{body}</div>')
-    return '<div class="src-head">Sources</div>' + asked + "".join(cards)
+    head = ('<div class="src-head">Closest passages <small>(none of them answers the question)</small></div>'
+            if answer.refused else '<div class="src-head">Sources</div>')
+    return head + asked + "".join(cards)
 
 
 def _refusal_note(note: str) -> str:
@@ -187,9 +189,9 @@ def answer_html(answer: Answer, turn: int = 0, docs: dict[str, DocInfo] | None =
     out = []
     if answer.standalone_question and answer.standalone_question != answer.question:
         out.append(f'<div class="understood">Understood as: “{escape(answer.standalone_question)}”</div>')
-    if answer.refused:
-        out.append("<p><b>The documents don't say.</b> Nothing in the indexed documents answers this; the closest "
-                   "passages are listed under Sources.</p>")
+    if answer.refused and not answer.citations:
+        out.append(f"<p><b>{_text_html(answer.text)}</b> Nothing in the indexed documents answers this; the "
+                   f"closest passages are listed under Sources.</p>")
     else:
         text, lead = answer.text, ""
         short = answer.short_answer
@@ -215,8 +217,8 @@ def answer_html(answer: Answer, turn: int = 0, docs: dict[str, DocInfo] | None =
 
 def plain_text(answer: Answer, docs: dict[str, DocInfo] | None = None) -> str:
     """The answer as the copy button gives it: the text with its [n] markers, then the sources as a list."""
-    if answer.refused:
-        return "The documents don't say."
+    if answer.refused and not answer.citations:
+        return answer.text
     lines, seen = [answer.text, "", "Sources:"], set()
     for c in sorted(answer.citations, key=lambda c: c.n):
         if (c.n, c.doc_id) in seen:
