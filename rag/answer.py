@@ -134,44 +134,50 @@ def _display(s: Sent) -> str:
     return "“" + " ".join(dates.annotate(s.text, s.date).split()) + "”"
 
 
-def _covers(s: Sent, weights: dict[str, float]) -> set[str]:
-    return {t for t in weights if t in T.stems(f"{s.prev} {s.text}")}
+def _pick(scored: list[tuple[float, Sent]], question: str) -> list[Sent]:
+    """The best sentence, then up to two more: a near-equal one that covers words of the question the others leave
+    out, or, for a question in two parts, the sentence that answers the part the first leaves open and names what
+    the first sentence introduced (the bridge: "built by John Rennie" → "Rennie also designed Waterloo Bridge")."""
+    wanted = {T.stem(w) for w in T.content_words(question.replace("-", " "))}
+    best_p, first = scored[0]
+    picked, covered = [first], wanted & T.stems(f"{first.prev} {first.text}")
+    in_question = T.fold(question)
+    bridges = {T.fold(n) for n in T.names(first.text) if T.fold(n) not in in_question}
+    for p, s in scored[1:]:
+        if len(picked) == 3:
+            break
+        new = (wanted & T.stems(f"{s.prev} {s.text}")) - covered
+        near = p >= max(scorer.threshold(), scorer.extra_ratio() * best_p) and (new or p >= 0.9 * best_p)
+        open_part = wanted - covered
+        linked = len(open_part) >= 2 and len(new) * 2 >= len(open_part) and any(
+            b in T.fold(f"{s.prev} {s.text}") for b in bridges)
+        if near or linked:
+            picked.append(s)
+            covered |= new
+    return picked
 
 
 def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answer) -> Answer:
-    """The best sentence, verbatim with its [n], led by the short answer when the question asks for one; then up to
-    two more sentences that cover parts of the question the first leaves out (from other documents when needed)."""
-    q_stems = [T.stem(w) for w in T.content_words(ev.question.replace("-", " "))]
-    weights = {t: 1.0 for t in q_stems}
-    best_p, first = scored[0]
-    picked, covered = [first], _covers(first, weights)
-    for p, s in scored[1:]:
-        if len(picked) == 3 or p < max(scorer.threshold(), scorer.extra_ratio() * best_p):
-            break
-        new = _covers(s, weights) - covered
-        if new or p >= 0.9 * best_p:
-            picked.append(s)
-            covered |= new
-    parts: list[tuple[str, tuple[int, ...]]] = []
-    short = None
+    """The best sentences (`_pick`), verbatim with their [n], led by the short answer when the question asks for
+    one: a span of a quoted sentence, a relative date resolved, or the document's date when the sentence has none."""
+    picked = _pick(scored, ev.question)
+    parts: list[tuple[str, tuple]] = []
     kind = spans.answer_type(ev.question)
-    span = spans.best_span(ev.question, first.text) if kind else None
+    # the short answer: the best-scoring span of the quoted sentences (for a two-part question, often the second's)
+    found = [(span, s) for s in picked for span in [spans.best_span(ev.question, s.text) if kind else None] if span]
+    span, first = max(found, key=lambda x: x[0].score) if found else (None, picked[0])
     if span is not None:
-        lead = span.text
-        resolved = dates.relative_dates(span.text, first.date) if first.date else []
-        if resolved:
-            lead = dates.annotate(span.text, first.date)
+        lead = dates.annotate(span.text, first.date) if first.date else span.text
         parts.append((f"{' '.join(lead.split())} —", ()))
-        short = (span, first)
-    elif kind == "date" and first.date and not dates.has_date(first.text):
-        parts.append((f"Published {dates.format_date(first.date)} —", ()))
+    elif kind == "date" and dates.document_date_answer(first.text, first.date):
+        published = dates.document_date_answer(first.text, first.date)   # the sentence has no date; its document has
+        parts.append((f"{published[:1].upper()}{published[1:]} —", ()))
     parts += [(_display(s), ((s.n, s),)) for s in picked]
     answer = _compose(base, parts, ev)
-    if short:
-        span, s = short
-        n = next(c.n for c in answer.citations if c.chunk_id == ev.hits[s.n - 1].chunk.id)
-        answer = replace(answer, short_answer=ShortAnswer(span.text, ev.hits[s.n - 1].chunk.doc_id,
-                                                          s.start + span.start, s.start + span.end, n))
+    if span is not None:
+        n = next(c.n for c in answer.citations if c.chunk_id == ev.hits[first.n - 1].chunk.id)
+        answer = replace(answer, short_answer=ShortAnswer(span.text, ev.hits[first.n - 1].chunk.doc_id,
+                                                          first.start + span.start, first.start + span.end, n))
     return answer
 
 
