@@ -28,8 +28,8 @@ from starlette.middleware import Middleware
 
 from .chats import ChatStore, new_conversation
 from .conversation import Conversations, answer_json, filters
-from .documents import documents_tab
-from .render import EMPTY_SOURCES, answer_html, error_html, example_questions, redact, sources_html, streaming_html
+from .documents import documents_tab, example_questions
+from .render import EMPTY_SOURCES, answer_html, error_html, redact, sources_html, streaming_html
 from .state import RetrieverHolder, configured_answerers, parse_history, request_settings
 from .style import CSS, THEME
 from .web import HEAD, LoginGuard

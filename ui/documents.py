@@ -3,6 +3,7 @@ and then indexed at once, deleting a document, and Rebuild for changes made on d
 from __future__ import annotations
 
 import os
+from html import escape
 from pathlib import Path
 
 import gradio as gr
@@ -10,8 +11,53 @@ import gradio as gr
 from rag.errors import RagError
 from rag.loaders import SUPPORTED
 
-from .render import docs_status, docs_table, summary_markdown
 from .state import RetrieverHolder, save_upload
+
+
+def docs_table(holder) -> str:
+    """The indexed documents as an HTML table that wraps on a phone (Gradio's Dataframe would not)."""
+    rows = "".join(f'<tr><td class="d-title">{escape(d["title"])}</td><td><span class="src-file">{escape(d["file"])}'
+                   f'</span></td><td>{escape(d["date"] or "–")}</td><td class="d-n">{d["chunks"]}<span class="unit"> passages</span></td></tr>'
+                   for d in holder.documents())
+    return ('<table class="docs"><thead><tr><th>Title</th><th>File</th><th>Date</th><th>Passages</th></tr></thead>'
+            f'<tbody>{rows}</tbody></table>')
+
+
+def docs_status(holder) -> str:
+    rows = holder.documents()
+    if not rows:
+        line = (f"**Nothing is indexed yet.** Add documents below (or put files in `{holder.settings.docs}` and "
+                f"press **Rebuild index**).")
+    else:
+        line = (f"**{len(rows)} documents indexed** ({sum(r['chunks'] for r in rows)} passages) from "
+                f"`{holder.settings.docs}`.")
+    waiting = holder.pending()
+    if waiting:
+        line += (f"\n\n**Not indexed yet:** {', '.join(f'`{w}`' for w in waiting)} — press **Rebuild index** "
+                 f"to add {'it' if len(waiting) == 1 else 'them'}.")
+    if holder.skipped:
+        line += "\n\n⚠ **Skipped at the last rebuild:** " + "; ".join(f"`{s}`" for s in holder.skipped)
+    return line
+
+
+def summary_markdown(summary: dict) -> str:
+    parts = [f"✓ **Index rebuilt**: {summary['documents']} documents — {summary['added']} added, "
+             f"{summary['changed']} changed, {summary['removed']} removed, {summary['unchanged']} unchanged, "
+             f"{summary['skipped']} skipped; {summary['chunks_embedded']} passages embedded "
+             f"({summary['seconds']} s)."]
+    if summary.get("full_rebuild"):
+        parts.append(f"Full rebuild: {summary['full_rebuild']}")
+    if summary.get("skipped_files"):
+        parts.append("⚠ Skipped (the rest was indexed):\n" + "\n".join(f"- `{s}`" for s in summary["skipped_files"]))
+    return "\n\n".join(parts)
+
+
+def example_questions(holder, limit: int = 3) -> list[str]:
+    """Questions about the indexed documents themselves (their titles), not a fixed list."""
+    docs = holder.documents()
+    titled = [d for d in docs if d["title_given"]] + [d for d in docs if not d["title_given"]]
+    return [f"What does “{d['title']}” report?" for d in titled[:limit]]
+
 
 def upload_files(holder: RetrieverHolder, files, progress=None) -> tuple[str, dict | None]:
     """Check and save each uploaded file, then index them; returns the message and the rebuild summary (None when
