@@ -287,7 +287,8 @@ def best_span(question: str, sentence: str, model: dict | None = None) -> Candid
     """The phrase of `sentence` that answers `question` (its probability in `.score`), or None when the question
     asks for no short answer or no candidate reaches the model's threshold."""
     model, atype = model or load_model(), answer_type(question)
-    best = next(iter(rank(question, sentence, model) if atype else []), None)
+    asked = fold(question)   # a phrase the question itself contains does not answer it ("Indo Pacific" for "…Indo-Pacific 4…?")
+    best = next((c for c in (rank(question, sentence, model) if atype else []) if fold(c.text) not in asked), None)
     if best is None or best.score < model["threshold"]:
         return None
     cut = 0  # a person's name without the titles before it: "Deputy Prime Minister Richard Marles" -> "Richard Marles"

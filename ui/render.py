@@ -14,6 +14,7 @@ import re
 from html import escape
 
 from rag.answer import cited_hit
+from rag.llm import redact
 from rag.types import Answer, Citation, DocInfo, Hit
 
 from .state import display_title
@@ -21,7 +22,6 @@ from .state import display_title
 CONTEXT = 260          # characters of passage shown either side of the quoted span(s)
 SNIPPET = 320          # characters of a passage shown when nothing in it is quoted
 _CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_CREDS = re.compile(r"(?<=//)[^/@\s]+@")
 WHOLE_DOC = 200_000    # characters of a document shown whole under a source card
 EMPTY_SOURCES = ('<div class="src-empty"><b>Sources</b><br>Ask a question: the passages the answer cites appear '
                  'here, with the quoted words highlighted.</div>')
@@ -70,15 +70,6 @@ def passage_html(text: str, spans: list[tuple[int, int]]) -> str:
     pre, post = ("… " if not text.startswith(cut) else ""), (" …" if not text.endswith(cut) else "")
     html = mark_spans(cut, shifted)
     return pre + re.sub(r"\s+", " ", html).strip() + post
-
-
-def redact(text: str) -> str:
-    """Hide credentials written into a URL (`http://user:pw@host` → `http://***@host`).
-
-    >>> redact("LLM server http://bob:s3cret@10.0.0.2:8080/v1 is unreachable")
-    'LLM server http://***@10.0.0.2:8080/v1 is unreachable'
-    """
-    return _CREDS.sub("***@", text or "")
 
 
 def _title(title: str, doc_id: str, docs: dict[str, DocInfo]) -> str:

@@ -211,7 +211,7 @@ def save_upload(src: str | Path, name: str, settings: Settings) -> tuple[str, Pa
 def configured_answerers(settings: Settings) -> tuple[str, ...]:
     """The answerers this server can run with its own (environment) settings; clients choose among these only."""
     found = ["extractive"]
-    if settings.answerer == "openai" or settings.llm_api_key or os.environ.get("RAG_LLM_BASE_URL"):
+    if settings.answerer == "openai" or settings.llm_api_key or settings.llm_base_url != Settings().llm_base_url:
         found.append("openai")
     if settings.answerer == "local" or settings.llm_gguf:
         found.append("local")
