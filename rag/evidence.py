@@ -12,7 +12,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from . import spans, text as T
+from . import reader, spans, text as T
 from .types import Citation, Hit
 
 
@@ -40,11 +40,7 @@ _FITS = {"person": {"name"}, "place": {"name"}, "name": {"name"}, "date": {"date
 
 
 def _reader():
-    """The fine-tuned cross-encoder (rag.reader) when it ships, else None."""
-    try:
-        from . import reader
-    except ImportError:
-        return None
+    """The fine-tuned cross-encoder (rag.reader) when its model files are there, else None."""
     return reader if reader.available() else None
 
 

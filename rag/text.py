@@ -35,7 +35,7 @@ def sentences(text: str) -> list[tuple[int, int, bool]]:
     """(start, end, starts_paragraph) of each sentence of `text`, whitespace and line markup trimmed.
 
     Paragraphs are separated by blank lines (in text without any, by line breaks). Inside a paragraph a line
-    break also ends a sentence when the line is a heading or list item or ends in sentence punctuation, so a
+    break also ends a sentence when the line is a heading or list item or ends in a colon, so a
     Markdown title never fuses with the first sentence under it; wrapped lines of one sentence stay together.
     Abbreviations and initials ("Joseph R. Biden, Jr.", "U.S.") do not end a sentence.
     """
@@ -65,8 +65,8 @@ def _sentences_in(text: str, start: int, end: int):
         line_start = text.rfind("\n", start, nl) + 1 if text.rfind("\n", start, nl) >= start else start
         line = text[line_start:nl]
         nxt = text[nl + 1:end]
-        if _LINE_MARK.match(line) or _LINE_MARK.match(nxt) or line.rstrip().endswith((".", "!", "?", ":", "…")) \
-                or _heading_like(line, nxt):
+        # (a line ending in a full stop already ends its sentence unless the stop is an abbreviation's: "Jr.\n")
+        if _LINE_MARK.match(line) or _LINE_MARK.match(nxt) or line.rstrip().endswith(":") or _heading_like(line, nxt):
             cuts.add(nl)
     s = start
     for cut in sorted(cuts | {end}):

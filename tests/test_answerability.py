@@ -1,0 +1,94 @@
+"""Answers on text that is not the seeds (Wikipedia- and press-style paragraphs written for these tests): markup is
+never quoted, the short answer leads, relative dates are resolved, two-part questions cite both parts, and on-topic
+questions the documents do not answer are declined (how often on-topic ones are is measured by `rag eval` on the
+public sets' held-out halves, not here). The real model, a real index in a temporary folder."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag import answer as A
+from rag.config import Settings
+
+DOCS = {
+    "tidal.md": "---\ntitle: Tidal station opens\ndate: 2024-07-11\n---\n"
+                "# Tidal station opens\n\n"
+                "Yesterday, Mayor Anna Berg cut the ribbon at the **tidal energy station** in Harwick Bay. "
+                "The station will power 4,000 homes and cost 120 million euros to build.\n\n"
+                "Engineers from Norsk Tidal installed twelve turbines on the sea floor over two summers.",
+    "river.txt": "The Lune river\n\n"
+                 "The Lune is a river in northern England, 85 kilometres long. It rises at Newbiggin and flows into "
+                 "Morecambe Bay. The Lune Aqueduct, built by John Rennie in 1797, carries the Lancaster Canal over it.",
+    "canal.txt": "The Lancaster Canal\n\n"
+                 "The Lancaster Canal was opened in 1797 between Preston and Tewitfield. Its chief engineer, John "
+                 "Rennie, also designed Waterloo Bridge in London.",
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from rag.retrieve import open_retriever
+    from rag.store import build_index
+
+    root = tmp_path_factory.mktemp("press")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in DOCS.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    settings = Settings(docs=docs, index=root / "index")
+    build_index(settings, progress=False)
+    return open_retriever(settings), settings
+
+
+def verbatim(retriever, ans):
+    for c in ans.citations:
+        assert retriever.index.docs[c.doc_id].text[c.start:c.end] == c.quote
+
+
+def test_the_sentence_that_answers_is_quoted_not_the_heading(corpus):
+    r, s = corpus
+    ans = A.ask(r, "Who cut the ribbon at the tidal energy station?", s)
+    assert not ans.refused and "Anna Berg" in ans.text
+    assert not any(c.quote.lstrip().startswith("#") or "**" in c.quote for c in ans.citations)
+    assert "#" not in ans.text and "**" not in ans.text
+    verbatim(r, ans)
+
+
+def test_the_short_answer_leads_and_is_a_span_of_the_cited_sentence(corpus):
+    r, s = corpus
+    ans = A.ask(r, "How long is the Lune river?", s)
+    assert not ans.refused and ans.short_answer is not None
+    short = ans.short_answer
+    assert ans.text.startswith(short.text) and "85 kilometres" in short.text
+    assert r.index.docs[short.doc_id].text[short.start:short.end] == short.text
+    assert any(c.n == short.n and c.start <= short.start and short.end <= c.end for c in ans.citations)
+
+
+def test_a_relative_date_is_shown_resolved_against_the_document_date(corpus):
+    r, s = corpus
+    ans = A.ask(r, "When did Anna Berg open the tidal energy station?", s)
+    assert not ans.refused
+    assert "10 July 2024" in ans.text                    # "Yesterday" in a document dated 11 July 2024
+    verbatim(r, ans)                                     # the citation itself stays the document's own words
+
+
+def test_a_question_in_two_parts_cites_a_sentence_for_each(corpus):
+    r, s = corpus
+    ans = A.ask(r, "Which bridge in London was designed by the engineer who built the Lune Aqueduct?", s)
+    assert not ans.refused and "Waterloo Bridge" in ans.text
+    assert {c.doc_id for c in ans.citations} >= {"canal.txt"}
+    verbatim(r, ans)
+
+
+@pytest.mark.parametrize("question", [
+    "What did Gustave Eiffel say about the Lune Aqueduct?",       # a full name no document uses
+    "Who won the football World Cup in 1998?",                    # off topic
+    "How do I bake sourdough bread at home?",                     # off topic
+])
+def test_questions_the_documents_do_not_answer_are_declined(corpus, question):
+    r, s = corpus
+    ans = A.ask(r, question, s)
+    assert ans.refused, ans.text
+    assert re.match(r"The documents (do not answer this|never mention)", ans.text)
+    verbatim(r, ans)
