@@ -1,7 +1,6 @@
 """Fit the answer model (`rag/models/answer.json`) on the TRAINING halves of public QA sets; report on the held-out ones.
 
     .venv/bin/python eval/fit.py              # features (cached in eval/.cache/fit/), fit, write, report
-    .venv/bin/python eval/fit.py --no-reader  # without the cross-encoder's score as a feature
 
 What is fitted, all with scikit-learn's LogisticRegression over standardised features:
 1. the sentence model: P(a retrieved sentence answers the question), from `rag.evidence.FEATURES`. Each training
@@ -63,41 +62,18 @@ def usable(row: dict) -> bool:
         M.normalize_answer(a) not in ("yes", "no", "") for a in row["answers"])
 
 
-def collect(name: str, split: str, use_reader: bool) -> dict:
+def collect(name: str, split: str) -> dict:
     """Features and labels of every sentence retrieved for the questions of one split of one dataset (cached in
-    eval/.cache/fit/ with the feature names; features computable from the sentence alone — the span ranker's, the
-    cross-encoder's — are added to a cached set without retrieving again)."""
+    eval/.cache/fit/ with the feature names; a cache made with other features is made again)."""
     path = CACHE / f"{name}-{split}.npz"
-    if not path.exists():
-        _collect(name, split, path)
-    data = dict(np.load(path, allow_pickle=False))
-    have = [str(f) for f in data["names"]] if "names" in data else list(FEATURES)
-    pairs = None
-    x = np.zeros((len(data["x"]), len(FEATURES)), dtype=np.float32)
-    for j, f in enumerate(FEATURES):
-        if f in have:
-            x[:, j] = data["x"][:, have.index(f)]
-    for col, fn in (("reader", _reader_scores if use_reader else None),):
-        if fn is None or (col in have and data["x"][:, have.index(col)].any()):
-            continue
-        pairs = pairs or json.loads(path.with_suffix(".pairs.json").read_text(encoding="utf-8"))
-        t0 = time.perf_counter()
-        for qi in np.unique(data["q"]):
-            idx = np.flatnonzero(data["q"] == qi)
-            v = fn(pairs[idx[0]][0], [tuple(pairs[i][1:]) for i in idx])
-            x[idx, FEATURES.index(col)] = v
-            x[idx, FEATURES.index(col + "_rel")] = v - v.max()
-        print(f"  {name}/{split}: {col} scores for {len(pairs)} sentences ({time.perf_counter() - t0:.0f} s)",
-              file=sys.stderr)
-    data["x"], data["names"] = x, np.asarray(FEATURES)
-    np.savez(path, **data)
-    return data
-
-
-def _reader_scores(question: str, sents: list[tuple[str, str, str]]) -> np.ndarray:
-    from rag.evidence import _reader
-
-    return np.asarray(_reader().score(question, sents), dtype=np.float32)
+    if path.exists():
+        data = dict(np.load(path, allow_pickle=False))
+        have = [str(f) for f in data.get("names", ())]
+        if all(f in have for f in FEATURES):
+            data["x"] = data["x"][:, [have.index(f) for f in FEATURES]]
+            return data
+    _collect(name, split, path)
+    return dict(np.load(path, allow_pickle=False))
 
 
 def _collect(name: str, split: str, path: Path) -> None:
@@ -110,14 +86,14 @@ def _collect(name: str, split: str, path: Path) -> None:
     t0 = time.perf_counter()
     for i, row in enumerate(rows):
         hits = retriever.search(row["question"], k=K)
-        ev = Evidence(row["question"], hits, retriever.index.docs, retriever.embedder, use_reader=False,
+        ev = Evidence(row["question"], hits, retriever.index.docs, retriever.embedder,
                       question_vector=retriever.query_vector(row["question"]),
                       passage_vectors=retriever.passage_vectors(hits))
         if ev.sents:
             xs.append(ev.features())
             ys += label(row, ev)
             qs += [i] * len(ev.sents)
-            pairs += [(row["question"], s.title, s.prev, s.text) for s in ev.sents]
+            pairs += [(row["question"], s.title, s.prev, s.text) for s in ev.sents]   # for experiments with other scorers
         ans.append(row["answerable"])
     print(f"  {name}/{split}: {len(rows)} questions, {len(ys)} sentences, {sum(ys)} positive "
           f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
@@ -153,6 +129,7 @@ def refusal_f1(best: np.ndarray, answerable: np.ndarray, tau: float) -> float:
     return 2 * prec * rec / (prec + rec) if prec + rec else 0.0
 
 
+EXTRA_RATIO = 0.6  # a near-equal further sentence scores at least this share of the best (set, not fitted)
 ANSWERED = 0.85  # the share of answerable questions every training set must keep answering (issue #11: 85 %)
 
 
@@ -227,31 +204,26 @@ def support_pairs(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--no-reader", action="store_true", help="leave the cross-encoder score out of the features")
-    args = ap.parse_args()
-    from rag.evidence import _reader
-
-    use_reader = not args.no_reader and _reader() is not None
-    names = [f for f in FEATURES if use_reader or not f.startswith("reader")]
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    names = list(FEATURES)
     cols = [FEATURES.index(f) for f in names]
-    train = {n: collect(n, "train", use_reader) for n in DATASETS}
+    train = {n: collect(n, "train") for n in DATASETS}
     x = np.concatenate([d["x"][:, cols] for d in train.values()])
     y = np.concatenate([d["y"] for d in train.values()])
     part = fit_logistic(x, y, names)
     part["threshold"] = choose_threshold(train, part, cols)
-    part["extra_ratio"] = 0.6
+    part["extra_ratio"] = EXTRA_RATIO
     sx, sy = support_pairs("train")
     support = fit_logistic(sx, sy, scorer.SUPPORT_FEATURES)
     ps = scorer._logistic(support, sx)
     grid_s = np.round(np.arange(0.1, 0.9, 0.01), 2)
     f1_s = [M_f1(ps >= t, sy.astype(bool)) for t in grid_s]
     support["threshold"] = float(grid_s[int(np.argmax(f1_s))])
-    heldout = {n: collect(n, "heldout", use_reader) for n in DATASETS}
+    heldout = {n: collect(n, "heldout") for n in DATASETS}
     model = {
         "format_version": scorer.FORMAT_VERSION,
         "fitted_by": "eval/fit.py", "fitted_at": time.strftime("%Y-%m-%d"), "learner": "sklearn LogisticRegression",
-        "embedding": Settings().model, "retrieval": f"hybrid, k={K}", "reader": use_reader,
+        "embedding": Settings().model, "retrieval": f"hybrid, k={K}",
         "data": {n: {"split": "train", "questions": int(len(d["answerable"])), "sentences": int(len(d["y"])),
                      "positive": int(d["y"].sum())} for n, d in train.items()},
         "support_data": {"clapnq-dev-a": {"split": "train", "pairs": int(len(sy)), "positive": int(sy.sum())}},

@@ -1,4 +1,4 @@
-"""Train the reader (rag/reader.py): a cross-encoder fine-tuned from the packaged all-MiniLM-L6-v2 that says whether a
+"""Train the reader (eval/reader.py): a cross-encoder fine-tuned from the packaged all-MiniLM-L6-v2 that says whether a
 sentence answers a question. Fits on the "train" halves only (`rag.metrics.split_of`), reports on "heldout".
 
     .venv/bin/python eval/train_reader.py                 # build pairs, train, export int8 ONNX, evaluate, write
@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from rag.metrics import normalize_answer, split_of  # noqa: E402
-from rag.reader import FORMAT_VERSION, MAX_LENGTH, MODEL_DIR, Reader, format_pair  # noqa: E402
+from reader import FORMAT_VERSION, MAX_LENGTH, MODEL_DIR, Reader, format_pair  # noqa: E402
 from rag.text import content_words, sentence_spans  # noqa: E402
 
 DATA = ROOT / "eval" / "datasets"

@@ -12,7 +12,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from . import reader, spans, text as T
+from . import spans, text as T
 from .types import Citation, Hit
 
 
@@ -31,28 +31,20 @@ class Sent(NamedTuple):
 # Features of a (question, sentence) pair, in the order the fitted model reads them; every one is general text or
 # retrieval evidence, none names a word of any question set.
 FEATURES = ("cos", "cos_rel", "cos_passage", "lex", "lex_rel", "lex_ctx", "lex_passage", "bigram", "names",
-            "names_passage", "type_asked", "type_match", "type_missing", "novel", "rank", "first", "length", "qlen",
-            "reader", "reader_rel")
+            "names_passage", "type_asked", "type_match", "type_missing", "novel", "rank", "first", "length", "qlen")
 
 
 # which candidate spans (rag.spans) answer which kind of question
 _FITS = {"person": {"name"}, "place": {"name"}, "name": {"name"}, "date": {"date"}, "number": {"number"}}
 
 
-def _reader():
-    """The fine-tuned cross-encoder (rag.reader) when its model files are there, else None."""
-    return reader if reader.available() else None
-
-
 class Evidence:
     """The sentences of the retrieved passages, embedded once, for picking answers and checking claims."""
 
-    def __init__(self, question: str, hits: Sequence[Hit], docs: Mapping, embedder, use_reader: bool = True,
-                 question_vector: np.ndarray | None = None, passage_vectors: np.ndarray | None = None):
+    def __init__(self, question: str, hits: Sequence[Hit], docs: Mapping, embedder, question_vector: np.ndarray | None = None, passage_vectors: np.ndarray | None = None):
         """`question_vector` and `passage_vectors` (row i for hits[i], as the index stores them) save embedding the
         question and the passages again when the retriever already has them."""
         self.question, self.hits, self.docs, self.embedder = question, tuple(hits), docs, embedder
-        self.use_reader = use_reader and _reader() is not None
         self.sents = self._sentences()
         self._given = (question_vector, passage_vectors)
         self._vecs = None
@@ -108,7 +100,6 @@ class Evidence:
         q_names = [T.fold(x) for x in T.names(q)]
         kind = spans.answer_type(q)
         q_folded = T.fold(q)
-        reader = self._reader_scores()
         rows = []
         for i, s in enumerate(sents):
             ctx = T.stems(s.prev) | s_stems[i]
@@ -128,18 +119,12 @@ class Evidence:
                 sum(n in folded_p for n in q_names) / len(q_names) if q_names else 1.0,
                 float(kind not in ("", "phrase")), float(match), float(kind not in ("", "phrase") and not match),
                 min(len(cands), 5) / 5, 1.0 / s.n, float(s.first), math.log1p(len(s.text.split())),
-                math.log1p(len(q_stems)), reader[i], 0.0])
+                math.log1p(len(q_stems))])
         x = np.asarray(rows, dtype=np.float32)
-        for col in ("cos", "lex", "reader"):   # how far below the best candidate: the best of a weak set still loses
+        for col in ("cos", "lex"):   # how far below the best candidate: the best of a weak set still loses
             j = FEATURES.index(col)
             x[:, FEATURES.index(col + "_rel")] = x[:, j] - x[:, j].max()
         return x
-
-    def _reader_scores(self) -> np.ndarray:
-        if not self.use_reader:
-            return np.zeros(len(self.sents), dtype=np.float32)
-        return np.asarray(_reader().score(self.question, [(s.title, s.prev, s.text) for s in self.sents]),
-                          dtype=np.float32)
 
     def citations(self, s: Sent) -> list[Citation]:
         """The quote's citation, plus one per near-duplicate passage (another outlet) that has the same sentence."""

@@ -1,4 +1,7 @@
-"""Reader: does this sentence answer the question? A cross-encoder fine-tuned from the packaged all-MiniLM-L6-v2.
+"""An experiment, not shipped: a cross-encoder reader fine-tuned from the packaged all-MiniLM-L6-v2 (does this sentence
+answer the question?). On the held-out halves it did not beat the MiniLM cosine it would have added to (eval/reader/
+reader.json; README, How answers are made), so the app does not use it and its weights are not in the repository:
+`python eval/train_reader.py` trains it again into eval/reader/.
 
 It reads (question, sentence with its document title and previous sentence) together and gives the probability
 that the sentence states the answer. The max over the sentences of the retrieved passages is an answerability
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_DIR = Path(__file__).resolve().parent / "models" / "reader"
+MODEL_DIR = Path(__file__).resolve().parent / "reader"   # reader.json and SOURCE.md are kept; the weights are not
 FORMAT_VERSION = 1
 MAX_LENGTH = 160            # word pieces per pair, special tokens included; the training script uses the same
 _PREV_CHARS = 300           # context is cut first so that a long previous sentence never truncates the sentence
