@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install chat index test eval bench clean browser-deps
+.PHONY: install chat index test gates eval fit bench clean browser-deps
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,16 +29,36 @@ browser-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	  || echo "warning: could not install chromium; the browser test will be skipped"; }
 
-# Quality gate: the seed eval must stay a little under what the system reaches (see README, Evaluation).
-GATE := --min hit@5=0.95 --min mrr=0.85 --min answer_contains=0.8 --min citation_precision=0.8 --min refusal_recall=0.5
+# Quality gates (README, Evaluation). The answer model is fitted on the train halves of the public sets only
+# (eval/fit.py), so the gates that count are on what nothing was fitted or tuned on: eval/heldout.jsonl and fixed
+# samples of the held-out halves. The seed questions (eval/questions.jsonl) guard against regressions. Each floor sits
+# a little under the figure measured when it was set (README, Results).
+EVAL := $(BIN)/rag eval --modes hybrid
+GATE_SEEDS := --min hit@5=0.95 --min answer_contains=0.6
+GATE_HELDOUT := --min hit@5=0.95 --min answer_contains=0.45
+GATE_CLAPNQ := --min refusal_f1=0.65 --min answered=0.9 --min evidence_quoted=0.63
+GATE_XQUAD_UNANSWERABLE := --min refusal_f1=0.76 --min answer_contains=0.78
+GATE_XQUAD := --min answer_contains=0.74 --min short_f1=0.25
+GATE_HOTPOT := --min answer_contains=0.38 --min citation_recall=0.63
 
 test: install browser-deps
 	$(BIN)/python -m pytest -q
 	$(BIN)/rag index
-	$(BIN)/rag eval --modes hybrid $(GATE)
+	$(MAKE) --no-print-directory gates
+
+gates: install
+	$(EVAL) $(GATE_SEEDS)
+	$(EVAL) --questions eval/heldout.jsonl $(GATE_HELDOUT)
+	$(EVAL) --dataset eval/datasets/clapnq-dev-a --split heldout $(GATE_CLAPNQ)
+	$(EVAL) --dataset eval/datasets/xquad-unanswerable --split heldout --limit 200 $(GATE_XQUAD_UNANSWERABLE)
+	$(EVAL) --dataset eval/datasets/xquad-en --split heldout --limit 200 $(GATE_XQUAD)
+	$(EVAL) --dataset eval/datasets/hotpotqa-dev500 --split heldout --limit 100 $(GATE_HOTPOT)
 
 eval: install
 	$(BIN)/rag eval
+
+fit: install
+	$(BIN)/python eval/fit.py
 
 bench: install
 	$(BIN)/python eval/bench.py
