@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .text import STOPWORDS as STOP, content_words, names as _names
+from .text import content_words, names as _names
 
 _LEAD = re.compile(r"^\s*(?:and|also|so|but|then|ok(?:ay)?|what about|how about|and what about)\b[\s,]*",
                    re.IGNORECASE)

@@ -10,7 +10,6 @@ The file holds plain numbers (coefficients, standardisation, threshold) with wha
 from __future__ import annotations
 
 import json
-import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -79,7 +78,3 @@ def support(claim: str, sentence: str, passage: str, cosine: float) -> float:
 
 def support_threshold() -> float:
     return float(model()["support"]["threshold"])
-
-
-def sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
