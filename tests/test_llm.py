@@ -123,7 +123,7 @@ def test_unreachable_server_falls_back_to_the_extractive_answer(retriever, seed_
     url = closed_port_url()
     ans = A.ask(retriever, AUSTRALIA, replace(seed_settings, answerer="openai", llm_base_url=url))
     assert ans.note == f"LLM at {url} unreachable (connection refused); showing the extractive answer"
-    assert ans.answerer == "extractive" and "Richard Marles" in ans.text
+    assert ans.answerer == "extractive" and ans.text == A.ask(retriever, AUSTRALIA, seed_settings).text
     assert_checked(retriever, ans)
     assert "Note: LLM at" in A.format_answer(ans)
 
@@ -132,7 +132,8 @@ def test_followup_with_the_server_down_uses_the_deterministic_rewrite(retriever,
     settings = replace(seed_settings, answerer="openai", llm_base_url=closed_port_url())
     ans = A.ask(retriever, "What about Japan?", settings, history=[(AUSTRALIA, "Richard Marles [1]")])
     assert ans.standalone_question == deterministic_rewrite("What about Japan?", AUSTRALIA)
-    assert "unreachable" in ans.note and "Kishida" in ans.text
+    assert "unreachable" in ans.note
+    assert ans.text == A.ask(retriever, "What about Japan?", seed_settings, history=[(AUSTRALIA, "Richard Marles [1]")]).text
 
 
 def test_rejected_api_key_falls_back_with_a_one_line_note(retriever, seed_settings, locked_llm_url):
@@ -179,7 +180,7 @@ def test_server_that_never_answers_times_out_and_falls_back(retriever, seed_sett
         settings = replace(seed_settings, answerer="openai", llm_base_url=url, llm_timeout=0.5)
         ans = A.ask(retriever, AUSTRALIA, settings)
     assert ans.note == f"LLM at {url} timed out after 0.5s; showing the extractive answer"
-    assert "Richard Marles" in ans.text
+    assert ans.text == A.ask(retriever, AUSTRALIA, seed_settings).text     # the extractive answer, unchanged
 
 
 # ---- local: the same GGUF in-process -----------------------------------------------------------------------
@@ -203,7 +204,7 @@ def test_local_answer_is_checked(retriever, seed_settings):
 def test_local_without_a_model_falls_back(retriever, seed_settings, gguf, why):
     ans = A.ask(retriever, AUSTRALIA, replace(seed_settings, answerer="local", llm_gguf=gguf))
     assert why in ans.note and ans.note.endswith("showing the extractive answer")
-    assert ans.answerer == "extractive" and "Richard Marles" in ans.text
+    assert ans.answerer == "extractive" and ans.text == A.ask(retriever, AUSTRALIA, seed_settings).text
 
 
 def test_smollm2_is_found_without_importing_its_package():
