@@ -18,7 +18,7 @@ MODES = ("dense", "bm25", "hybrid")
 ANSWERERS = ("extractive", "openai", "local")
 EMBED_BACKENDS = ("onnx-int8", "onnx", "torch")
 # bump when the loaders change what Document.text holds (v2: Markdown markup removed), so indexes re-chunk
-TEXT_VERSION = 2
+TEXT_VERSION = 3
 
 # allowed range (inclusive) of each number, or the choices of each word
 RANGES = {"chunk_size": (16, 2048), "chunk_overlap": (0, 1024), "batch_size": (1, 1024), "top_k": (1, 100),

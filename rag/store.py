@@ -52,8 +52,9 @@ INDEX_MARKER, BUILD_MARKER = ".rag-index", ".rag-build"
 _BUILD = re.compile(r"build-\d{8}T\d{6}-[0-9a-f]{6}")
 _TMP = re.compile(r"\.tmp-[0-9a-f]{8}")
 _CURRENT_TMP = re.compile(r"\.CURRENT\.[0-9a-f]{6}")
-# what may sit beside the builds: the lock, and the chat app's conversations and feedback (never touched here)
-NEIGHBOURS = frozenset({".lock", "chats", "feedback.jsonl"})
+# what may sit beside the builds (never touched here): the lock, the chat app's conversations and feedback, and a
+# README.md like the one this repository keeps in its default index/ folder
+NEIGHBOURS = frozenset({".lock", "chats", "feedback.jsonl", "README.md"})
 EMBED_BATCHES = 16   # new chunks are embedded this many model batches at a time, length-sorted within
 
 

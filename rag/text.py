@@ -66,7 +66,9 @@ def _sentences_in(text: str, start: int, end: int):
         line = text[line_start:nl]
         nxt = text[nl + 1:end]
         # (a line ending in a full stop already ends its sentence unless the stop is an abbreviation's: "Jr.\n")
-        if _LINE_MARK.match(line) or _LINE_MARK.match(nxt) or line.rstrip().endswith(":") or _heading_like(line, nxt):
+        # a title stands first in its paragraph or right after a finished sentence, never mid-way through a wrapped one
+        heading = (line_start == start or line_start - 1 in cuts) and _heading_like(line, nxt)
+        if _LINE_MARK.match(line) or _LINE_MARK.match(nxt) or line.rstrip().endswith(":") or heading:
             cuts.add(nl)
     s = start
     for cut in sorted(cuts | {end}):

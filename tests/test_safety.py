@@ -92,10 +92,13 @@ def test_cleanup_removes_only_builds_this_index_made(small_docs, tmp_path):
 
 def test_empty_or_new_folder_becomes_an_index(small_docs, tmp_path):
     (tmp_path / "empty").mkdir()
-    for folder in (tmp_path / "empty", tmp_path / "new" / "deeper"):
+    (tmp_path / "readme").mkdir()
+    (tmp_path / "readme" / "README.md").write_text("The index lives here.\n")   # as in a fresh clone's index/
+    for folder in (tmp_path / "empty", tmp_path / "new" / "deeper", tmp_path / "readme"):
         out = rag("index", "--docs", str(small_docs), "--index", str(folder), "--json")
         assert out.returncode == 0, out.stderr
         assert (folder / ".rag-index").is_file() and active_build(folder)
+    assert (tmp_path / "readme" / "README.md").read_text() == "The index lives here.\n"
 
 
 # ---- 3. symlinks leave the documents folder -------------------------------------------------------------------
