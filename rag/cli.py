@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .config import Settings
+from .config import ANSWERERS, MODES, Settings
 from .errors import RagError
 
 _common = [
@@ -90,7 +90,7 @@ def index(docs, index, follow_links, as_json):
 
 def _retrieval_options(f):
     f = click.option("-k", "--top-k", type=int, default=None, help="Passages to retrieve [env RAG_TOP_K; 5]")(f)
-    f = click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid"]), default=None,
+    f = click.option("--mode", type=click.Choice(MODES), default=None,
                      help="Retrieval: dense vectors, BM25 keywords, or both fused [env RAG_MODE; hybrid]")(f)
     f = click.option("--doc", "doc_ids", multiple=True, help="Only search this document id (repeatable).")(f)
     f = click.option("--since", default=None, help="Only documents dated on/after YYYY-MM-DD.")(f)
@@ -127,7 +127,7 @@ def search(question, docs, index, top_k, mode, doc_ids, since, until, as_json):
 @click.argument("question")
 @common
 @_retrieval_options
-@click.option("--answerer", type=click.Choice(["extractive", "openai", "local"]), default=None,
+@click.option("--answerer", type=click.Choice(ANSWERERS), default=None,
               help="extractive (offline quotes), openai (any OpenAI-compatible server: RAG_LLM_BASE_URL, "
                    "RAG_LLM_MODEL, RAG_LLM_API_KEY) or local (GGUF in RAG_LLM_GGUF) [env RAG_ANSWERER]")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON document.")
@@ -167,7 +167,7 @@ def chat(docs, index, host, port, share):
 @click.option("--modes", default="dense,bm25,hybrid", show_default=True,
               help="Retrieval modes to compare, comma-separated.")
 @click.option("-k", "k", type=int, default=5, show_default=True, help="Passages retrieved per question.")
-@click.option("--answerer", type=click.Choice(["extractive", "openai", "local"]), default=None,
+@click.option("--answerer", type=click.Choice(ANSWERERS), default=None,
               help="Answerer whose answers are scored [env RAG_ANSWERER; extractive].")
 @click.option("--no-answers", is_flag=True, help="Score retrieval only (much faster on big sets).")
 @click.option("--split", type=click.Choice(["all", "train", "heldout"]), default="all", show_default=True,
