@@ -105,7 +105,7 @@ def _retrieval_options(f):
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as one JSON document.")
 def search(question, docs, index, top_k, mode, doc_ids, since, until, as_json):
     """Show the passages that best match QUESTION, ranked."""
-    from .answer import hit_to_json
+    from .present import hit_to_json
     from .retrieve import open_retriever
 
     s = _settings(docs=docs, index=index, top_k=top_k, mode=mode)
@@ -133,7 +133,8 @@ def search(question, docs, index, top_k, mode, doc_ids, since, until, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON document.")
 def ask(question, docs, index, top_k, mode, doc_ids, since, until, answerer, as_json):
     """Answer QUESTION from the documents, citing the passages [n]; declines when they don't say."""
-    from .answer import answer_to_json, ask as do_ask, format_answer
+    from .answer import ask as do_ask
+    from .present import answer_to_json, format_answer
     from .retrieve import open_retriever
 
     s = _settings(docs=docs, index=index, top_k=top_k, mode=mode, answerer=answerer)

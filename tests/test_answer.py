@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from rag import answer as A
+from rag import present as P
 from rag.errors import RagError
 from rag.evidence import Evidence
 from rag.text import sentence_spans
@@ -59,7 +60,7 @@ def test_a_sentence_two_outlets_share_is_cited_in_both(retriever, seed_settings)
     assert docs == {"001_", "003_"}          # the White House readout, and the article quoting it
     assert len({c.n for c in ans.citations}) == 1
     assert_quotes_are_verbatim(retriever, ans)
-    assert "  also " in A.format_answer(ans)
+    assert "  also " in P.format_answer(ans)
 
 
 def test_quotes_from_hard_wrapped_text_keep_their_exact_span(retriever):
@@ -88,7 +89,7 @@ def test_unanswerable_question_is_refused_with_the_closest_hits(retriever, seed_
     assert "similarity" not in ans.text and "<" not in ans.text        # plain words, no scores
     assert ans.hits, "a refusal still shows the closest passages"
     assert_quotes_are_verbatim(retriever, ans)
-    assert "Closest passages:" in A.format_answer(ans)
+    assert "Closest passages:" in P.format_answer(ans)
 
 
 def test_the_answer_model_was_fitted_on_training_halves_only():
@@ -136,7 +137,7 @@ def test_unsupported_sentence_is_flagged_and_marked(retriever):
                               f"[{n}]. Bananas are yellow and grow in Ecuador [{n}].")
     assert ans.unsupported == ("Bananas are yellow and grow in Ecuador.",)
     assert not ans.refused and len(ans.citations) == 1
-    assert "Bananas are yellow and grow in Ecuador. [unsupported" in A.format_answer(ans)
+    assert "Bananas are yellow and grow in Ecuador. [unsupported" in P.format_answer(ans)
 
 
 def test_an_answer_no_source_supports_becomes_a_refusal(retriever):
@@ -158,7 +159,7 @@ def test_sentence_spans_skip_initials_and_abbreviations():
 
 def test_json_rendering_has_every_field_and_serialises(retriever, seed_settings):
     ans = A.ask(retriever, AUSTRALIA, seed_settings)
-    data = json.loads(json.dumps(A.answer_to_json(ans)))
+    data = json.loads(json.dumps(P.answer_to_json(ans)))
     assert set(data) == {"question", "standalone_question", "answer", "short_answer", "refused", "unsupported",
                          "citations", "hits", "answerer", "note"}
     assert set(data["citations"][0]) == {"n", "doc_id", "title", "date", "chunk_id", "start", "end", "quote"}
@@ -169,7 +170,7 @@ def test_json_rendering_has_every_field_and_serialises(retriever, seed_settings)
 
 def test_terminal_rendering_lists_numbered_sources_with_title_file_date_and_quote(retriever, seed_settings):
     ans = A.ask(retriever, "How many nations are in the NATO alliance?", seed_settings)
-    out = A.format_answer(ans)
+    out = P.format_answer(ans)
     c = ans.citations[0]
     assert out.startswith(ans.text)
     assert f"[{c.n}] " in out and c.doc_id in out and "2024-07-11" in out
@@ -222,7 +223,7 @@ def test_followup_is_answered_from_the_rewritten_question(retriever, seed_settin
     assert ans.question == "And who came from Japan?"
     assert "Japan" in ans.standalone_question and "Indo-Pacific" in ans.standalone_question
     assert ans.hits and any("Kishida" in h.chunk.text for h in ans.hits)   # retrieval follows the rewrite
-    assert "(understood as:" in A.format_answer(ans)
+    assert "(understood as:" in P.format_answer(ans)
 
 
 def test_a_full_name_the_documents_never_use_is_named_in_the_refusal(retriever, seed_settings):

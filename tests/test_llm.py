@@ -13,6 +13,7 @@ import pytest
 
 from llm_server import closed_port_url, llm_server, require_llm
 from rag import answer as A
+from rag import present as P
 from rag import llm, tokens
 from rag.followup import deterministic_rewrite
 from rag.types import Answer
@@ -125,7 +126,7 @@ def test_unreachable_server_falls_back_to_the_extractive_answer(retriever, seed_
     assert ans.note == f"LLM at {url} unreachable (connection refused); showing the extractive answer"
     assert ans.answerer == "extractive" and ans.text == A.ask(retriever, AUSTRALIA, seed_settings).text
     assert_checked(retriever, ans)
-    assert "Note: LLM at" in A.format_answer(ans)
+    assert "Note: LLM at" in P.format_answer(ans)
 
 
 def test_followup_with_the_server_down_uses_the_deterministic_rewrite(retriever, seed_settings):

@@ -6,7 +6,8 @@ import re
 
 import gradio as gr
 
-from rag.answer import answer_to_json, cited_hit
+from rag.answer import cited_hit
+from rag.present import answer_to_json
 from rag.errors import RagError
 
 from .chats import ChatStore, append_feedback, feedback_row, new_conversation

@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
-from rag.answer import ANSWERERS
+from rag.config import ANSWERERS
 from rag.config import Settings
 from rag.errors import RagError
 from rag.loaders import SUPPORTED, load_file
