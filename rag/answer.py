@@ -1,5 +1,5 @@
 """Answering with checked citations: the extractive answerer, the LLM answerers (`openai`, `local`), the citation
-checks every answer goes through and refusal (`rag.present` renders an Answer for the terminal and as JSON). The sentences
+checks every answer goes through, and refusal (`rag.present` renders an Answer). The sentences
 quoted and checked come from `rag.evidence`.
 
 Whether anything answers is decided once, by the fitted answer model (`rag.scorer`), for every answerer: when no
