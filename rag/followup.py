@@ -51,8 +51,8 @@ def is_followup(question: str) -> bool:
                 or not words or (len(words) == 1 and not _names(question)))
 
 
-def _turns(history) -> list[tuple[str, str]]:
-    """(user, assistant) pairs, from pairs or from Gradio-style {"role", "content"} messages."""
+def turns(history) -> list[tuple[str, str]]:
+    """(user, assistant) pairs, from pairs or from Gradio-style {"role", "content"} messages: the one history parser."""
     out: list[tuple[str, str]] = []
     for turn in history or ():
         if isinstance(turn, dict):
@@ -156,13 +156,13 @@ def rewrite(question: str, history: Sequence = (), chat=None, embedder=None) -> 
 
     `chat` is an LLM backend from `rag.llm` (its LLMError propagates so the caller can note the failure).
     """
-    turns = _turns(history)
-    if not turns or not is_followup(question):
+    pairs = turns(history)
+    if not pairs or not is_followup(question):
         return question
     if chat is not None:
-        better = _llm_rewrite(question, turns, chat)
+        better = _llm_rewrite(question, pairs, chat)
         if better:
             return better
-    previous, answer = turns[-1]
-    previous = rewrite(previous, turns[:-1], None, embedder)   # chains of follow-ups resolve turn by turn
+    previous, answer = pairs[-1]
+    previous = rewrite(previous, pairs[:-1], None, embedder)   # chains of follow-ups resolve turn by turn
     return deterministic_rewrite(question, previous, embedder, answer)

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.config import ANSWERERS
+from rag.followup import turns
 from rag.config import Settings
 from rag.errors import RagError
 from rag.loaders import SUPPORTED, load_file
@@ -231,18 +232,7 @@ def request_settings(base: Settings, top_k=None, mode=None, answerer=None) -> Se
 
 
 def parse_history(history) -> list[tuple[str, str]]:
-    """(user, assistant) pairs from a JSON string or list of pairs or of {role, content} messages."""
+    """(user, assistant) pairs from a JSON string, or a list of pairs or of {role, content} messages."""
     if isinstance(history, str):
         history = json.loads(history) if history.strip() else []
-    pairs, question = [], None
-    for item in history or []:
-        if isinstance(item, dict):
-            if item.get("role") == "user":
-                question = str(item.get("content", ""))
-            elif item.get("role") == "assistant" and question is not None:
-                pairs.append((question, str(item.get("content", ""))))
-                question = None
-        else:
-            q, a = item
-            pairs.append((str(q), str(a)))
-    return pairs
+    return turns(history)
