@@ -7,9 +7,11 @@ What is fitted, all with scikit-learn's LogisticRegression over standardised fea
    question is retrieved exactly as `rag ask` does (hybrid, k=5) in its own corpus, its passages are cut into
    sentences, and a sentence is labelled 1 when it holds the gold answer in a gold document (XQuAD, HotpotQA), or is
    an annotated evidence sentence (ClapNQ); every sentence of an unanswerable question (ClapNQ's, XQuAD-made) is 0;
-2. the refusal threshold on the best sentence's probability: the best mean refusal F1 over the sets with
-   unanswerable questions, among thresholds that still answer 85 % of every set's answerable questions (train
-   halves);
+2. the answer model: P(the question is answered by what was retrieved) from the sentence probabilities and a few
+   features of the best sentences (`scorer.QUESTION_FEATURES`), and its refusal threshold: the best mean refusal F1
+   over the sets with unanswerable questions, among thresholds that still answer 85 % of every set's answerable
+   questions (train halves); the same rule on the best sentence's probability gives the sentence threshold a further
+   sentence must reach to join an answer;
 3. the support model for LLM claims: ClapNQ's annotator-written answers (train half) sentence by sentence against
    the evidence sentence that backs them (1) and against other sentences of the same and other passages (0).
 Questions are split by `rag.metrics.split_of` (a hash of the id). eval/questions.jsonl and eval/heldout.jsonl are
@@ -136,30 +138,36 @@ EXTRA_RATIO = 0.4
 ANSWERED = 0.85  # the share of answerable questions every training set must keep answering (issue #11: 85 %)
 
 
-def choose_threshold(train: dict, part: dict, cols: list[int]) -> float:
-    """The refusal threshold with the best mean refusal F1 over the training sets that have unanswerable questions,
-    among those that still answer at least ANSWERED of the answerable questions of every training set."""
-    bests = {n: best_per_question(d, scorer._logistic(part, d["x"][:, cols])) for n, d in train.items()}
+def choose_threshold(train: dict, scores: dict) -> float:
+    """The refusal threshold on per-question `scores` with the best mean refusal F1 over the training sets that have
+    unanswerable questions, among those that still answer at least ANSWERED of the answerable questions of every
+    training set."""
     grid = np.round(np.arange(0.02, 0.95, 0.01), 2)
     scored = []
     for t in grid:
-        answered = min(np.mean(bests[n][d["answerable"]] >= t) for n, d in train.items())
-        f1 = np.mean([refusal_f1(bests[n], d["answerable"], t) for n, d in train.items() if (~d["answerable"]).any()])
+        answered = min(np.mean(scores[n][d["answerable"]] >= t) for n, d in train.items())
+        f1 = np.mean([refusal_f1(scores[n], d["answerable"], t) for n, d in train.items() if (~d["answerable"]).any()])
         scored.append((answered >= ANSWERED, f1, -t))
     return float(-max(scored)[2])
 
 
-def report(sets: dict, part: dict, tau: float) -> dict:
-    """Per dataset: share of answerable questions whose best sentence is a right one, refusal P/R/F1."""
+def question_rows(data: dict, part: dict) -> np.ndarray:
+    """`scorer.QUESTION_FEATURES` of every question of a set, from its sentences scored by the sentence model."""
+    p = scorer._logistic(part, data["x"][:, [FEATURES.index(f) for f in part["features"]]])
+    return np.asarray([scorer.question_features(p[data["q"] == qi], data["x"][data["q"] == qi], FEATURES)
+                       for qi in range(len(data["answerable"]))])
+
+
+def report(sets: dict, part: dict, qpart: dict) -> dict:
+    """Per dataset: share of answerable questions whose best sentence is a right one, answered, refusal P/R/F1."""
     out = {}
     for name, data in sets.items():
         p = scorer._logistic(part, data["x"][:, [FEATURES.index(f) for f in part["features"]]])
-        best = best_per_question(data, p)
         top_right = []
         for qi in np.flatnonzero(data["answerable"]):
             idx = np.flatnonzero(data["q"] == qi)
             top_right.append(bool(len(idx)) and bool(data["y"][idx[np.argmax(p[idx])]]))
-        refused, ans = best < tau, data["answerable"]
+        refused, ans = scorer._logistic(qpart, question_rows(data, part)) < qpart["threshold"], data["answerable"]
         row = {"questions": int(len(ans)), "answerable_top_sentence_right": round(float(np.mean(top_right)), 3),
                "answerable_answered": round(float(np.mean(~refused[ans])), 3)}
         if (~ans).any():
@@ -214,8 +222,13 @@ def main() -> None:
     x = np.concatenate([d["x"][:, cols] for d in train.values()])
     y = np.concatenate([d["y"] for d in train.values()])
     part = fit_logistic(x, y, names)
-    part["threshold"] = choose_threshold(train, part, cols)
+    part["threshold"] = choose_threshold(train, {n: best_per_question(d, scorer._logistic(part, d["x"][:, cols]))
+                                                 for n, d in train.items()})
     part["extra_ratio"] = EXTRA_RATIO
+    rows = {n: question_rows(d, part) for n, d in train.items()}
+    qpart = fit_logistic(np.concatenate(list(rows.values())),
+                         np.concatenate([d["answerable"] for d in train.values()]).astype(int), scorer.QUESTION_FEATURES)
+    qpart["threshold"] = choose_threshold(train, {n: scorer._logistic(qpart, r) for n, r in rows.items()})
     sx, sy = support_pairs("train")
     support = fit_logistic(sx, sy, scorer.SUPPORT_FEATURES)
     ps = scorer._logistic(support, sx)
@@ -230,14 +243,15 @@ def main() -> None:
         "data": {n: {"split": "train", "questions": int(len(d["answerable"])), "sentences": int(len(d["y"])),
                      "positive": int(d["y"].sum())} for n, d in train.items()},
         "support_data": {"clapnq-dev-a": {"split": "train", "pairs": int(len(sy)), "positive": int(sy.sum())}},
-        "sentence": part, "support": support,
-        "train_figures": report(train, part, part["threshold"]),
-        "heldout_figures": report(heldout, part, part["threshold"]),
+        "sentence": part, "question": qpart, "support": support,
+        "train_figures": report(train, part, qpart),
+        "heldout_figures": report(heldout, part, qpart),
     }
     scorer.MODEL_FILE.parent.mkdir(parents=True, exist_ok=True)
     scorer.MODEL_FILE.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({k: model[k] for k in ("train_figures", "heldout_figures")}, indent=1))
-    print(f"threshold {part['threshold']}, support threshold {support['threshold']}; wrote {scorer.MODEL_FILE}")
+    print(f"thresholds: answer {qpart['threshold']}, sentence {part['threshold']}, support {support['threshold']}; "
+          f"wrote {scorer.MODEL_FILE}")
 
 
 def M_f1(pred: np.ndarray, gold: np.ndarray) -> float:

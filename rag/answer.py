@@ -94,12 +94,13 @@ def decide(ev: Evidence, docs) -> list[tuple[float, Sent]] | Answer:
     if not ev.hits:
         return _refuse(base, "No passage matches the question.", "no passage matched the question")
     missing = missing_names(ev.question, *_vocabulary(docs))
-    scored = sorted(zip(scorer.sentence_probability(ev.features(), FEATURES).tolist(), ev.sents),
-                    key=lambda x: -x[0])
+    x = ev.features()
+    p = scorer.sentence_probability(x, FEATURES)
+    scored = sorted(zip(p.tolist(), ev.sents), key=lambda item: -item[0])
     if missing:
         return _refuse(base, f"The documents never mention {', '.join(missing)}.",
                        f"the documents never mention {', '.join(missing)}", ev, scored)
-    if not scored or scored[0][0] < scorer.threshold():
+    if not scored or scorer.answer_probability(p, x, FEATURES) < scorer.answer_threshold():
         return _refuse(base, REFUSAL, "no passage answers the question", ev, scored)
     return scored
 

@@ -1,8 +1,10 @@
 """The fitted answer model: logistic regressions read from `rag/models/answer.json`, which `eval/fit.py` writes.
 
 - `sentence_probability(X)`: P(this sentence answers the question) from `rag.evidence.FEATURES`;
-- `THRESHOLD`: a question whose best sentence scores below it is declined (chosen on the training halves for the best
-  refusal F1);
+- `answer_probability(p, x)`: P(the retrieved sentences answer the question at all), from the sentence
+  probabilities and a few features of the best ones; a question below `answer_threshold()` is declined (the threshold
+  is chosen on the training halves for the best refusal F1 that still answers 85 % of answerable questions);
+- `threshold()`: the sentence probability a further sentence needs to join an answer;
 - `support(claim, sentence, passage, cosine)`: P(a source sentence supports a claim an LLM wrote).
 
 The file holds plain numbers (coefficients, standardisation, threshold) with what they were fitted on; no pickle.
@@ -22,6 +24,7 @@ from .errors import RagError
 MODEL_FILE = Path(__file__).parent / "models" / "answer.json"
 FORMAT_VERSION = 1
 SUPPORT_FEATURES = ("cos", "lex", "lex_passage", "numbers_missing", "names_missing")
+QUESTION_FEATURES = ("best", "second", "top3", "cos_max", "lex_max", "type_missing", "qlen", "cos_passage_max")
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +50,29 @@ def sentence_probability(x: np.ndarray, features: tuple[str, ...]) -> np.ndarray
     part = model()["sentence"]
     cols = [features.index(f) for f in part["features"]]
     return _logistic(part, x[:, cols]) if len(x) else np.zeros(0)
+
+
+def question_features(p: np.ndarray, x: np.ndarray, features: tuple[str, ...]) -> list[float]:
+    """QUESTION_FEATURES of one question from its sentences' probabilities `p` and feature rows `x` (all zero when
+    nothing was retrieved)."""
+    if not len(p):
+        return [0.0] * len(QUESTION_FEATURES)
+    top = np.sort(p)[::-1]
+    best = int(np.argmax(p))
+    col = features.index
+    return [float(top[0]), float(top[1]) if len(top) > 1 else 0.0, float(top[:3].mean()), float(x[:, col("cos")].max()),
+            float(x[:, col("lex")].max()), float(x[best, col("type_missing")]), float(x[best, col("qlen")]),
+            float(x[:, col("cos_passage")].max())]
+
+
+def answer_probability(p: np.ndarray, x: np.ndarray, features: tuple[str, ...]) -> float:
+    """P(the retrieved sentences answer the question), from `question_features`."""
+    q = np.asarray([question_features(p, x, features)], dtype=np.float64)
+    return float(_logistic(model()["question"], q)[0])
+
+
+def answer_threshold() -> float:
+    return float(model()["question"]["threshold"])
 
 
 def threshold() -> float:

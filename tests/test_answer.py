@@ -99,7 +99,8 @@ def test_the_answer_model_was_fitted_on_training_halves_only():
     assert model["data"] and all(d["split"] == "train" for d in model["data"].values())
     assert all(d["split"] == "train" for d in model["support_data"].values())
     assert set(model["heldout_figures"]) == set(model["data"])
-    assert 0 < scorer.threshold() < 1 and 0 < scorer.support_threshold() < 1
+    assert 0 < scorer.threshold() < 1 and 0 < scorer.support_threshold() < 1 and 0 < scorer.answer_threshold() < 1
+    assert model["question"]["features"] == list(scorer.QUESTION_FEATURES)
 
 
 def _checked(retriever, text: str, question: str = AUSTRALIA) -> Answer:
