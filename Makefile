@@ -34,12 +34,12 @@ browser-deps:
 # samples of the held-out halves. The seed questions (eval/questions.jsonl) guard against regressions. Each floor sits
 # a little under the figure measured when it was set (README, Results).
 EVAL := $(BIN)/rag eval --modes hybrid
-GATE_SEEDS := --min hit@5=0.95 --min answer_contains=0.6
-GATE_HELDOUT := --min hit@5=0.95 --min answer_contains=0.45
-GATE_CLAPNQ := --min refusal_f1=0.65 --min answered=0.9 --min evidence_quoted=0.63
-GATE_XQUAD_UNANSWERABLE := --min refusal_f1=0.76 --min answer_contains=0.78
+GATE_SEEDS := --min hit@5=0.95 --min answer_contains=0.64
+GATE_HELDOUT := --min hit@5=0.95 --min answer_contains=0.5
+GATE_CLAPNQ := --min refusal_f1=0.65 --min answered=0.84 --min evidence_quoted=0.58
+GATE_XQUAD_UNANSWERABLE := --min refusal_f1=0.78 --min answer_contains=0.8
 GATE_XQUAD := --min answer_contains=0.74 --min short_f1=0.25
-GATE_HOTPOT := --min answer_contains=0.38 --min citation_recall=0.63
+GATE_HOTPOT := --min answer_contains=0.41 --min citation_recall=0.65
 
 test: install browser-deps
 	$(BIN)/python -m pytest -q
