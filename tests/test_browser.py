@@ -3,10 +3,13 @@ real server over a copy of the seeds. Each test opens its own page (its own brow
 documents, are shared in file order."""
 from __future__ import annotations
 
+import http.server
 import json
-import tempfile
 import shutil
 import socket
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -257,35 +260,59 @@ def test_regenerate_feedback_and_earlier_conversations(site, browser):
     page.context.close()
 
 
-def test_stop_ends_a_streaming_answer(docs_copy, seed_index, tmp_path, browser):
-    """With a real LLM (SmolLM2 on llama.cpp) the answer streams; Stop ends it and no final answer follows."""
-    from llm_server import llm_server
+class _SlowLLM(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible server that streams one word every 0.1 s for 30 s: the subject here is the Stop button,
+    and SmolLM2 can finish its 256 tokens before a click lands (the real model's streaming is tested in test_llm.py)."""
 
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        try:
+            for i in range(300):
+                chunk = {"choices": [{"delta": {"content": f"word{i} "}}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+                time.sleep(0.1)
+            self.wfile.write(b"data: [DONE]\n\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_stop_ends_a_streaming_answer(docs_copy, seed_index, tmp_path, browser):
+    """The answer streams; Stop ends it, says so, and no final answer (or sources) follows."""
     shutil.copytree(seed_index, tmp_path / "index")
-    with llm_server() as llm_url, socket.socket() as s:
+    llm = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowLLM)
+    threading.Thread(target=llm.serve_forever, daemon=True).start()
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-        s.close()
-        settings = Settings(docs=docs_copy, index=tmp_path / "index", answerer="openai", llm_base_url=llm_url)
-        app = launch(settings, port=port, block=False)
-        try:
-            page = open_page(browser, app.local_url)
-            page.fill("#question textarea", "Why did the leaders meet in Washington? Explain in detail.")
-            page.click("#ask")
-            page.wait_for_function("() => [...document.querySelectorAll('#chat .message-row.bot-row')]"
-                                   ".some(r => r.innerText.includes('▌'))", timeout=120_000)
-            page.click("#stop")
-            page.wait_for_function("() => document.querySelector('#chat').innerText.includes('stopped')",
-                                   timeout=10_000)
-            page.wait_for_timeout(3000)                       # no final answer arrives after the stop
-            last = bot_rows(page).last
-            assert last.locator("a.cite-all").count() == 0 and "▌" not in last.inner_text()
-            assert page.locator("#sources .src-card").count() == 0
-            ask_on_page(page, "Who chaired the Indo-Pacific 4 meeting?", 2)   # the stopped turn stays above it
-            assert "stopped" in bot_rows(page).first.inner_text()
-            page.context.close()
-        finally:
-            app.close()
+    settings = Settings(docs=docs_copy, index=tmp_path / "index", answerer="openai",
+                        llm_base_url=f"http://127.0.0.1:{llm.server_address[1]}/v1")
+    app = launch(settings, port=port, block=False)
+    try:
+        page = open_page(browser, app.local_url)
+        page.fill("#question textarea", FLAGSHIP)
+        page.click("#ask")
+        page.wait_for_function("() => [...document.querySelectorAll('#chat .message-row.bot-row')]"
+                               ".some(r => r.innerText.includes('word3'))", timeout=120_000)
+        page.click("#stop")
+        page.wait_for_function("() => document.querySelector('#chat').innerText.includes('stopped')",
+                               timeout=10_000)
+        page.wait_for_timeout(3000)                       # no final answer arrives after the stop
+        last = bot_rows(page).last
+        assert last.locator("a.cite-all").count() == 0 and "▌" not in last.inner_text()
+        assert "word60" not in last.inner_text()          # the stream really ended at the click
+        assert bot_rows(page).count() == 1 and "stopped" in last.inner_text()   # the stopped turn stays
+        assert page.locator("#sources .src-card").count() == 0
+        page.context.close()
+    finally:
+        app.close()
+        llm.shutdown()
 
 
 def test_search_in_limits_a_question_to_the_chosen_document(site, browser):
