@@ -95,6 +95,20 @@ def ask_on_page(page, question: str, turn: int):
     return bot_rows(page).nth(turn - 1)
 
 
+def click_until(page, selector: str, condition: str, tries: int = 3):
+    """Click, then wait for `condition` (JS); click again if an event that was still finishing undid it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(tries):
+        page.click(selector)
+        try:
+            page.wait_for_function(condition, timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+
+
 def flat(text: str) -> str:
     return " ".join(text.split())
 
@@ -245,8 +259,7 @@ def test_regenerate_feedback_and_earlier_conversations(site, browser):
     saved = [p for p in (settings.index / "chats").glob("*.json") if CHAIR in p.read_text(encoding="utf-8")]
     conv = max(saved, key=lambda p: p.stat().st_mtime)      # this page's (earlier tests asked CHAIR too)
     assert len(json.loads(conv.read_text(encoding="utf-8"))["pairs"]) == 1
-    page.click("#new-chat")
-    page.wait_for_function("() => document.querySelectorAll('#chat .message-row').length == 0", timeout=10_000)
+    click_until(page, "#new-chat", "() => document.querySelectorAll('#chat .message-row').length == 0")
     page.get_by_text("Conversations").click()
     page.click("#conv-list input")
     page.get_by_role("option").filter(has_text=CHAIR).first.click()      # newest first: this page's
