@@ -438,3 +438,15 @@ def test_answer_html_escapes_document_text_and_links_each_marker_to_its_card():
     assert '<a class="cite" href="#src-3-1"' in html and html.count("<b>Oslo</b>") == 1
     text = plain_text(answer)
     assert text.startswith(answer.text) and "[1] d.txt — 2024-01-02: “# Heading" in text
+
+
+def test_example_questions_name_real_titles_not_first_sentences(seed_settings):
+    """Two seeds have no title (their first sentence stands in for it); examples use the documents that have one."""
+    from ui.documents import example_questions
+    from ui.state import RetrieverHolder
+
+    holder = RetrieverHolder(seed_settings)
+    titled = [d["title"] for d in holder.documents() if d["title_given"]]
+    questions = example_questions(holder, 3)
+    assert titled and len(questions) == len(titled)
+    assert all(any(t in q for t in titled) for q in questions)

@@ -55,7 +55,8 @@ def summary_markdown(summary: dict) -> str:
 def example_questions(holder, limit: int = 3) -> list[str]:
     """Questions about the indexed documents themselves (their titles), not a fixed list."""
     docs = holder.documents()
-    titled = [d for d in docs if d["title_given"]] + [d for d in docs if not d["title_given"]]
+    # a first sentence standing in for a missing title makes an awkward question: use it only when nothing has a title
+    titled = [d for d in docs if d["title_given"]] or docs
     return [f"What does “{d['title']}” report?" for d in titled[:limit]]
 
 
