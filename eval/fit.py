@@ -84,7 +84,7 @@ def _collect(name: str, split: str, path: Path) -> None:
     settings, qpath, _ = prepare(Settings.from_env(), ROOT / "eval" / "datasets" / name, None, progress=True)
     retriever = open_retriever(replace(settings, mode="hybrid", top_k=K))
     rows = [r for r in load_questions(qpath) if M.split_of(r["id"]) == split and usable(r)]
-    xs, ys, qs, ans, pairs = [], [], [], [], []
+    xs, ys, qs, ans = [], [], [], []
     t0 = time.perf_counter()
     for i, row in enumerate(rows):
         hits = retriever.search(row["question"], k=K)
@@ -95,14 +95,12 @@ def _collect(name: str, split: str, path: Path) -> None:
             xs.append(ev.features())
             ys += label(row, ev)
             qs += [i] * len(ev.sents)
-            pairs += [(row["question"], s.title, s.prev, s.text) for s in ev.sents]   # for experiments with other scorers
         ans.append(row["answerable"])
     print(f"  {name}/{split}: {len(rows)} questions, {len(ys)} sentences, {sum(ys)} positive "
           f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=np.concatenate(xs).astype(np.float32), names=np.asarray(FEATURES), y=np.asarray(ys, dtype=np.int8),
              q=np.asarray(qs, dtype=np.int32), answerable=np.asarray(ans, dtype=bool))
-    path.with_suffix(".pairs.json").write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, names) -> dict:

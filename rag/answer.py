@@ -2,9 +2,9 @@
 checks every answer goes through, and refusal (`rag.present` renders an Answer). The sentences
 quoted and checked come from `rag.evidence`.
 
-Whether anything answers is decided once, by the fitted answer model (`rag.scorer`), for every answerer: when no
-sentence scores above its threshold the question is declined in plain words, quoting the closest passage, and no LLM
-is called. Sources are numbered by hit rank while an answer is made (the LLM sees hits[n-1] as [n]); the final Answer
+Whether anything answers is decided once, by the fitted answer model (`rag.scorer`), for every answerer: when the
+retrieved sentences do not answer it the question is declined in plain words, quoting the closest passage, and no
+LLM is called. Sources are numbered by hit rank while an answer is made (the LLM sees hits[n-1] as [n]); the final Answer
 numbers its citations 1, 2, 3 in reading order, structurally (`_compose`), and `cited_hit` finds the hit behind a
 number. Every citation quotes a sentence of its document verbatim, with its character span:
 `docs[c.doc_id].text[c.start:c.end] == c.quote`.
@@ -62,12 +62,9 @@ def ask_stream(retriever, question: str, settings, history: Sequence = (), doc_i
     docs = retriever.index.docs
     ev = Evidence(standalone, hits, docs, retriever.embedder, question_vector=retriever.query_vector(standalone),
                   passage_vectors=retriever.passage_vectors(hits))
-    decision = decide(ev, docs)
+    decision = decide(ev, docs, base)
     if isinstance(decision, Answer) or chat is None:
         answer = decision if isinstance(decision, Answer) else extractive_answer(ev, decision, base)
-        if isinstance(decision, Answer):
-            answer = replace(decision, question=base.question, standalone_question=standalone, hits=hits,
-                             answerer=base.answerer, note="; ".join(x for x in (note, decision.note) if x))
         yield answer.text
         yield answer
         return
@@ -85,10 +82,9 @@ def ask_stream(retriever, question: str, settings, history: Sequence = (), doc_i
     yield answer
 
 
-def decide(ev: Evidence, docs) -> list[tuple[float, Sent]] | Answer:
-    """The sentences that answer, scored and best first, or the refusal when none does (the same decision for every
-    answerer: an LLM is not called when nothing answers)."""
-    base = Answer(ev.question, ev.question, "", (), ev.hits)
+def decide(ev: Evidence, docs, base: Answer) -> list[tuple[float, Sent]] | Answer:
+    """The sentences that answer, scored and best first, or the refusal (built on `base`) when none does: the same
+    decision for every answerer, so an LLM is not called when nothing answers."""
     if not docs:
         return _refuse(base, NOTHING_INDEXED, "nothing is indexed")
     if not ev.hits:
@@ -147,7 +143,7 @@ def _pick(scored: list[tuple[float, Sent]], question: str) -> list[Sent]:
     out, or, for a question in two parts, a sentence of another document that answers the part the first leaves open
     (best when it names the bridge the first introduced: "built by John Rennie" → "Rennie also designed Waterloo
     Bridge")."""
-    wanted = {T.stem(w) for w in T.content_words(question.replace("-", " "))}
+    wanted = T.stems(question)
     best_p, first = scored[0]
     picked, covered = [first], wanted & T.stems(f"{first.prev} {first.text}")
     in_question = T.fold(question)

@@ -92,7 +92,10 @@ class Evidence:
         cos = sv @ qv
         cos_p = pv @ qv
         q_stems = [T.stem(w) for w in T.content_words(q.replace("-", " "))]
-        s_stems = [T.stems(s.text) for s in sents]
+        s_words = [[T.stem(w) for w in T.content_words(s.text.replace("-", " "))] for s in sents]
+        s_stems = [set(words) for words in s_words]          # == T.stems(s.text)
+        # the passage of each hit, once (several sentences share it)
+        passages = {s.n: (T.stems(f"{s.title} {s.passage}"), T.fold(f"{s.title} {s.passage}")) for s in sents}
         df = {t: sum(t in st for st in s_stems) for t in set(q_stems)}
         weight = {t: math.log(1 + len(sents) / (1 + df[t])) for t in set(q_stems)}
         total = sum(weight.values()) or 1.0
@@ -103,11 +106,11 @@ class Evidence:
         rows = []
         for i, s in enumerate(sents):
             ctx = T.stems(s.prev) | s_stems[i]
-            passage = T.stems(f"{s.title} {s.passage}")
+            passage, folded_p = passages[s.n]
             lex = sum(w for t, w in weight.items() if t in s_stems[i]) / total
-            words = [T.stem(w) for w in T.content_words(s.text.replace("-", " "))]
+            words = s_words[i]
             s_bigrams = {tuple(words[j:j + 2]) for j in range(len(words) - 1)}
-            folded, folded_p = T.fold(f"{s.prev} {s.text}"), T.fold(f"{s.title} {s.passage}")
+            folded = T.fold(f"{s.prev} {s.text}")
             cands = [c for c in spans.candidates(s.text) if T.fold(c.text) not in q_folded]
             match = any(c.kind in _FITS.get(kind, ()) for c in cands)
             rows.append([
