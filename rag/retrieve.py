@@ -107,9 +107,17 @@ class Retriever:
             out.append(self._bm25(query, depth, allowed))
         return out
 
+    @cached_property
+    def _query_vectors(self) -> dict[str, np.ndarray]:
+        return {}
+
+    @cached_property
+    def _row_of_chunk(self) -> dict[str, int]:
+        return {c.id: i for i, c in enumerate(self.index.chunks)}
+
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding; the last few are kept, so the answerer reuses the one the search made."""
-        cache = self.__dict__.setdefault("_query_vectors", {})
+        cache = self._query_vectors
         if query not in cache:
             if len(cache) >= 32:
                 cache.pop(next(iter(cache)))
@@ -118,9 +126,7 @@ class Retriever:
 
     def passage_vectors(self, hits) -> np.ndarray:
         """The stored vectors of the hits' passages (what was embedded: title and passage), row i for hits[i]."""
-        rows = self.__dict__.get("_row_of_chunk")
-        if rows is None:
-            rows = self.__dict__["_row_of_chunk"] = {c.id: i for i, c in enumerate(self.index.chunks)}
+        rows = self._row_of_chunk
         if not hits:
             return np.zeros((0, self.index.vectors.d), dtype=np.float32)
         return self.index.vectors.reconstruct_batch(np.array([rows[h.chunk.id] for h in hits], dtype=np.int64))

@@ -81,8 +81,8 @@ def threshold() -> float:
 
 def extra_ratio() -> float:
     """A further sentence joins the answer when it covers a part of the question the others do not and scores at
-    least this share of the best sentence's probability (fitted with the threshold)."""
-    return float(model()["sentence"].get("extra_ratio", 0.5))
+    least this share of the best sentence's probability (chosen on the train halves; eval/fit.py)."""
+    return float(model()["sentence"]["extra_ratio"])
 
 
 def support_features(claim: str, sentence: str, passage: str, cosine: float) -> list[float]:
