@@ -8,7 +8,8 @@ between the index on disk and the settings in use is detected rather than guesse
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+import re
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import RagError
@@ -24,7 +25,8 @@ TEXT_VERSION = 3
 RANGES = {"chunk_size": (16, 2048), "chunk_overlap": (0, 1024), "batch_size": (1, 1024), "top_k": (1, 100),
           "rrf_k": (1, 1000), "candidates": (1, 10_000), "hops": (1, 2), "llm_timeout": (0.1, 3600),
           "max_upload_mb": (1, 1024), "max_file_mb": (1, 1024)}
-CHOICES = {"mode": MODES, "answerer": ANSWERERS, "embed_backend": EMBED_BACKENDS}
+STORES = ("faiss", "milvus")
+CHOICES = {"mode": MODES, "answerer": ANSWERERS, "embed_backend": EMBED_BACKENDS, "store": STORES}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -51,13 +53,17 @@ class Settings:
     answerer: str = "extractive"       # extractive | openai | local
     llm_base_url: str = "http://127.0.0.1:8080/v1"
     llm_model: str = "local"
-    llm_api_key: str = ""
+    llm_api_key: str = field(default="", repr=False)    # a secret: never shown
     llm_gguf: str = ""
     llm_timeout: float = 60.0
     max_upload_mb: int = 20
     max_file_mb: int = 20              # larger documents are skipped with a warning (a 30 MB file is ~100k chunks)
     follow_links: bool = False         # read symlinks that lead outside the documents folder
     auth: str = ""                     # user:pass for the chat app
+    store: str = "faiss"               # faiss (an index folder) | milvus (rag/storage.py)
+    milvus_uri: str = ""               # empty: an embedded Milvus Lite file <index>/milvus.db; or http://host:19530
+    milvus_token: str = field(default="", repr=False)  # "user:password" or an API key for a Milvus server (a secret: never logged)
+    milvus_prefix: str = "rag"         # collection names: <prefix>_chunks, <prefix>_documents, <prefix>_state
 
     def __post_init__(self):
         for f in fields(self):
@@ -81,6 +87,10 @@ class Settings:
             values[f.name] = coerce(f.name, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
+
+    def milvus_target(self) -> str:
+        """The Milvus URI to connect to: RAG_MILVUS_URI, or the embedded file inside the index folder."""
+        return self.milvus_uri or str(self.index / "milvus.db")
 
     def chunking(self) -> dict:
         return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "tokenizer": "cl100k_base",
@@ -134,4 +144,10 @@ def check(name: str, value):
             raise SettingsError("RAG_MODEL is empty: unset it for the packaged MiniLM, or give a model folder")
         if name == "llm_base_url" and not value.startswith(("http://", "https://")):
             raise SettingsError(f"{var} is not an http(s) URL: use e.g. http://127.0.0.1:8080/v1")
+        if name == "milvus_uri" and value and not (value.startswith(("http://", "https://", "tcp://"))
+                                                  or value.endswith(".db")):
+            raise SettingsError(f"{var} is neither a server URL (http://host:19530) nor a Milvus Lite file (*.db); "
+                                f"unset it for <index>/milvus.db")
+        if name == "milvus_prefix" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,40}", value):
+            raise SettingsError(f"{var} is not a collection-name prefix: use letters, digits and _ (e.g. rag)")
     return value

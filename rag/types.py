@@ -54,8 +54,8 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class DocInfo:
-    """What the index keeps about a document besides its chunks (its text is kept for citations)."""
+class DocMeta:
+    """What the index keeps about a document besides its chunks and text."""
     id: str
     title: str
     source: str
@@ -63,7 +63,15 @@ class DocInfo:
     date: str | None
     source_url: str | None
     n_chunks: int
-    text: str
+
+
+@dataclass(frozen=True)
+class DocInfo(DocMeta):
+    """A document's metadata and its text (citations quote it)."""
+    text: str = ""
+
+    def meta(self) -> DocMeta:
+        return DocMeta(self.id, self.title, self.source, self.sha256, self.date, self.source_url, self.n_chunks)
 
 
 @dataclass(frozen=True)
