@@ -134,8 +134,8 @@ class Writer(ABC):
         """Vectors the store already holds for these embedding keys (sha256 of the embedded text), to reuse."""
 
     @abstractmethod
-    def keep(self, doc_id: str) -> None:
-        """Carry the document unchanged into the new state."""
+    def keep(self, doc_id: str) -> int:
+        """Carry the document unchanged into the new state; returns its number of chunks."""
 
     @abstractmethod
     def put(self, doc: Document, chunks: Sequence[Chunk], keys: Sequence[str], vectors: np.ndarray) -> None:
