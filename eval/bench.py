@@ -91,10 +91,10 @@ def write_corpus(work: Path, n_docs: int | None) -> Path:
 
 def embedded_texts(index_dir: Path) -> list[str]:
     """The distinct texts a build embedded, in corpus order (what a user's own loop would encode)."""
-    from rag.store import Index, embed_text
+    from rag.store import FaissStore, embed_text
 
-    ix = Index.load(index_dir)
-    texts = [embed_text(ix.docs[c.doc_id].title, ix.docs[c.doc_id].source, c.text) for c in ix.chunks]
+    ix = FaissStore.load(index_dir)
+    texts = [embed_text(ix.docs[c.doc_id].title, ix.docs[c.doc_id].source, c.text) for c in ix.chunk_list]
     return list(dict.fromkeys(texts))
 
 
@@ -111,7 +111,7 @@ def loaded_embedder(settings):
 def phase_ingest(work: Path, docs: int | None = None, **_) -> dict:
     """build_index from scratch into a fresh folder, the model already loaded (its load time is reported apart)."""
     from rag.config import Settings
-    from rag.store import build_index
+    from rag.indexer import build_index
 
     settings = Settings(docs=write_corpus(work, docs), index=work / "index")
     embedder, load_s = loaded_embedder(settings)
@@ -143,7 +143,7 @@ def phase_bare(work: Path, **_) -> dict:
 def phase_incremental(work: Path, **_) -> dict:
     """Append one new document to the corpus of the `ingest` phase and update its index."""
     from rag.config import Settings
-    from rag.store import build_index
+    from rag.indexer import build_index
 
     settings = Settings(docs=work / "corpus.jsonl", index=work / "index")
     full_s = json.loads((work / "ingest.json").read_text())["build_s"]
@@ -188,7 +188,7 @@ def time_queries(retriever, questions: list[str], settings) -> dict:
 def phase_query(work: Path, queries: int = 50, **_) -> dict:
     from rag.config import Settings
     from rag.retrieve import open_retriever
-    from rag.store import build_index
+    from rag.indexer import build_index
 
     seeds = Settings(docs=SEEDS, index=work / "seeds-index")
     build_index(seeds, progress=False)
@@ -198,7 +198,7 @@ def phase_query(work: Path, queries: int = 50, **_) -> dict:
     out = {}
     for name, s, qs in (("seeds", seeds, seed_qs), ("hotpot", hotpot, hot_qs)):
         r = open_retriever(s)
-        out[name] = {"chunks": len(r.index.chunks), **time_queries(r, qs, s)}
+        out[name] = {"chunks": r.store.count(), **time_queries(r, qs, s)}
     return out
 
 
@@ -234,16 +234,13 @@ def synthetic_index(folder: Path, texts: list[str], matrix, hnsw: bool):
     from rag.types import Chunk, DocInfo
 
     chunks = [Chunk.make(f"syn-{i:06d}", t, 0, len(t), len(t.split())) for i, t in enumerate(texts)]
-    docs = {c.doc_id: DocInfo(c.doc_id, f"Synthetic {c.doc_id}", c.doc_id, c.text_hash, None, None, 1, c.text)
+    docs = {c.doc_id: DocInfo(c.doc_id, f"Synthetic {c.doc_id}", c.doc_id, c.text_hash, None, None, 1, text=c.text)
             for c in chunks}
     if not (folder / "bm25").is_dir():
         keyword.build(texts, folder / "bm25")
-    saved, store.HNSW_FROM = store.HNSW_FROM, (0 if hnsw else 1 << 62)   # the index store.py would build
-    try:
-        vectors = store._faiss_index(matrix)
-    finally:
-        store.HNSW_FROM = saved
-    return store.Index(folder, {}, docs, chunks, vectors, [c.text_hash for c in chunks])
+    vectors = store.faiss_index(matrix, hnsw=hnsw)
+    return store.FaissStore(folder, folder, {"dimension": matrix.shape[1]}, docs, chunks, vectors,
+                            [c.text_hash for c in chunks])
 
 
 def phase_synthetic(work: Path, rows: int = 100_000, queries: int = 50, flat_sizes=(), **_) -> dict:
@@ -251,13 +248,13 @@ def phase_synthetic(work: Path, rows: int = 100_000, queries: int = 50, flat_siz
     import numpy as np
     from rag.config import Settings
     from rag.retrieve import Retriever
-    from rag.store import HNSW_FROM, Index
+    from rag.store import HNSW_FROM, FaissStore
 
     settings = Settings(index=work / "synthetic")
     settings.index.mkdir(exist_ok=True)
     embedder, _ = loaded_embedder(settings)
-    hot = Index.load(work / "index")
-    real = hot.vectors.reconstruct_n(0, hot.vectors.ntotal)
+    hot = FaissStore.load(work / "index")
+    real = hot.vectors_index.reconstruct_n(0, hot.vectors_index.ntotal)
     questions = spread([r["question"] for r in read_jsonl(HOTPOT / "questions.jsonl")], queries)
     qvecs = embedder.encode(questions)
     out = {"rows": rows, "vectors": "real HotpotQA chunk vectors + Gaussian noise (cos ~0.85 to source), unit",
@@ -276,12 +273,12 @@ def phase_synthetic(work: Path, rows: int = 100_000, queries: int = 50, flat_siz
     for name, ix in (("flat", flat), ("hnsw", hnsw)):
         out[name] = time_queries(Retriever(ix, embedder, settings), questions, settings)
     k = 10
-    _, exact = flat.vectors.search(qvecs, k)
-    hnsw.vectors.search(qvecs[:1], k)   # warm-up
+    _, exact = flat.vectors_index.search(qvecs, k)
+    hnsw.vectors_index.search(qvecs[:1], k)   # warm-up
     for ef in (64, 128, 256):
-        hnsw.vectors.hnsw.efSearch = ef
+        hnsw.vectors_index.hnsw.efSearch = ef
         with Timer() as t:
-            _, approx = hnsw.vectors.search(qvecs, k)
+            _, approx = hnsw.vectors_index.search(qvecs, k)
         out[f"hnsw_recall@10_ef{ef}"] = round(float(np.mean([len(set(a) & set(e)) / k for a, e in zip(approx, exact)])), 4)
         out[f"hnsw_ms_per_query_ef{ef}"] = round(t.wall * 1000 / len(qvecs), 3)
     del flat, hnsw

@@ -87,10 +87,9 @@ def _collect(name: str, split: str, path: Path) -> None:
     xs, ys, qs, ans = [], [], [], []
     t0 = time.perf_counter()
     for i, row in enumerate(rows):
-        hits = retriever.search(row["question"], k=K)
-        ev = Evidence(row["question"], hits, retriever.index.docs, retriever.embedder,
-                      question_vector=retriever.query_vector(row["question"]),
-                      passage_vectors=retriever.passage_vectors(hits))
+        found = retriever.retrieve(row["question"], k=K)
+        ev = Evidence(row["question"], found.hits, found.docs, retriever.embedder,
+                      question_vector=found.question_vector, passage_vectors=found.passage_vectors)
         if ev.sents:
             xs.append(ev.features())
             ys += label(row, ev)

@@ -19,7 +19,8 @@ from . import dates, followup, llm, scorer, spans, text as T
 from .config import ANSWERERS
 from .errors import RagError
 from .evidence import FEATURES, Evidence, Sent, missing_names
-from .types import Answer, Citation, Hit, ShortAnswer
+from .storage import Filter
+from .types import Answer, Citation, Found, Hit, ShortAnswer
 
 REFUSAL = "The documents do not answer this."
 NOTHING_INDEXED = "Nothing is indexed yet: add documents and run `rag index` (or upload them in the app)."
@@ -29,19 +30,19 @@ _DECLINE = re.compile(r"\b(?:do(?:es)? not|don't|doesn't|cannot|can't|no informa
                       re.IGNORECASE)
 
 
-def ask(retriever, question: str, settings, history: Sequence = (), doc_ids=None, date_from: str | None = None,
-        date_to: str | None = None) -> Answer:
-    """Answer `question` from the index behind `retriever`, with verified [n] citations (or a refusal).
-    `doc_ids`, `date_from`, `date_to` (YYYY-MM-DD) restrict which documents are searched."""
+def ask(retriever, question: str, settings, history: Sequence = (), where: Filter | None = None) -> Answer:
+    """Answer `question` from the index behind `retriever`, with verified [n] citations (or a refusal), searching
+    only the documents `where` allows."""
     answer = None
-    for item in ask_stream(retriever, question, settings, history, doc_ids, date_from, date_to):
+    for item in ask_stream(retriever, question, settings, history, where):
         answer = item
     return answer
 
 
-def ask_stream(retriever, question: str, settings, history: Sequence = (), doc_ids=None,
-               date_from: str | None = None, date_to: str | None = None) -> Iterator[str | Answer]:
-    """Yield answer-text deltas as they arrive; the last item is the checked Answer, whose text replaces them."""
+def ask_stream(retriever, question: str, settings, history: Sequence = (),
+               where: Filter | None = None) -> Iterator[str | Answer]:
+    """Yield answer-text deltas as they arrive; the last item is the checked Answer, whose text replaces them.
+    The retriever is searched once; everything after works on what that search returned (`types.Found`)."""
     if settings.answerer not in ANSWERERS:
         raise RagError(f"unknown answerer {settings.answerer!r}; set RAG_ANSWERER to one of {', '.join(ANSWERERS)}")
     note, chat = "", None
@@ -56,13 +57,12 @@ def ask_stream(retriever, question: str, settings, history: Sequence = (), doc_i
         except llm.LLMError as e:   # the LLM is down: don't wait for it a second time to answer
             note, chat = f"{e}; showing the extractive answer", None
             standalone = followup.rewrite(question, history, None, retriever.embedder)
-    hits = tuple(retriever.search(standalone, k=settings.top_k, mode=settings.mode, doc_ids=doc_ids,
-                                  date_from=date_from, date_to=date_to))
+    found = retriever.retrieve(standalone, k=settings.top_k, mode=settings.mode, where=where)
+    hits = found.hits
     base = Answer(question, standalone, "", (), hits, answerer=settings.answerer if chat else "extractive", note=note)
-    docs = retriever.index.docs
-    ev = Evidence(standalone, hits, docs, retriever.embedder, question_vector=retriever.query_vector(standalone),
-                  passage_vectors=retriever.passage_vectors(hits))
-    decision = decide(ev, docs, base)
+    ev = Evidence(standalone, hits, found.docs, retriever.embedder, question_vector=found.question_vector,
+                  passage_vectors=found.passage_vectors)
+    decision = decide(ev, found, base)
     if isinstance(decision, Answer) or chat is None:
         answer = decision if isinstance(decision, Answer) else extractive_answer(ev, decision, base)
         yield answer.text
@@ -82,14 +82,14 @@ def ask_stream(retriever, question: str, settings, history: Sequence = (), doc_i
     yield answer
 
 
-def decide(ev: Evidence, docs, base: Answer) -> list[tuple[float, Sent]] | Answer:
+def decide(ev: Evidence, found: Found, base: Answer) -> list[tuple[float, Sent]] | Answer:
     """The sentences that answer, scored and best first, or the refusal (built on `base`) when none does: the same
     decision for every answerer, so an LLM is not called when nothing answers."""
-    if not docs:
+    if not found.indexed:
         return _refuse(base, NOTHING_INDEXED, "nothing is indexed")
     if not ev.hits:
         return _refuse(base, "No passage matches the question.", "no passage matched the question")
-    missing = missing_names(ev.question, *_vocabulary(docs))
+    missing = missing_names(ev.question, found.mentioned)
     x = ev.features()
     p = scorer.sentence_probability(x, FEATURES)
     scored = sorted(zip(p.tolist(), ev.sents), key=lambda item: -item[0])
@@ -99,19 +99,6 @@ def decide(ev: Evidence, docs, base: Answer) -> list[tuple[float, Sent]] | Answe
     if not scored or scorer.answer_probability(p, x, FEATURES) < scorer.answer_threshold():
         return _refuse(base, REFUSAL, "no passage answers the question", ev, scored)
     return scored
-
-
-_VOCAB: dict[int, tuple] = {}
-
-
-def _vocabulary(docs) -> tuple[set[str], str]:
-    """Every folded word of the documents, and their plain text: computed once per loaded index, not per question."""
-    key = id(docs)
-    if key not in _VOCAB or _VOCAB[key][0] is not docs:
-        plain = "\n".join(d.text for d in docs.values())
-        _VOCAB.clear()
-        _VOCAB[key] = (docs, set(re.findall(r"\w+", T.fold(plain))), plain)
-    return _VOCAB[key][1], _VOCAB[key][2]
 
 
 def _refuse(base: Answer, text: str, why: str, ev: Evidence | None = None, scored=()) -> Answer:

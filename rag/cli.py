@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .config import ANSWERERS, MODES, Settings
+from .config import ANSWERERS, MODES, STORES, Settings
 from .errors import RagError
 
 _common = [
@@ -17,6 +17,12 @@ _common = [
                  help="Documents folder or corpus.jsonl [env RAG_DOCS; default seeds/]"),
     click.option("--index", "index", type=click.Path(path_type=str), default=None,
                  help="Index folder [env RAG_INDEX; default index/]"),
+    click.option("--store", type=click.Choice(STORES), default=None,
+                 help="Where the index lives: faiss (the index folder) or milvus (see --milvus-uri) "
+                      "[env RAG_STORE; default faiss]"),
+    click.option("--milvus-uri", default=None,
+                 help="Milvus server (http://host:19530) or Milvus Lite file (*.db) for --store milvus "
+                      "[env RAG_MILVUS_URI; default <index>/milvus.db]; a token goes in RAG_MILVUS_TOKEN"),
 ]
 
 
@@ -65,7 +71,7 @@ def main():
 @click.option("--follow-links", is_flag=True, default=None,
               help="Also read symlinks that lead outside the documents folder [env RAG_FOLLOW_LINKS; off].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON document.")
-def index(docs, index, follow_links, as_json):
+def index(docs, index, store, milvus_uri, follow_links, as_json):
     """Build or update the index from the documents folder.
 
     Unchanged documents keep their vectors; changed ones are re-embedded; deleted ones leave the index.
@@ -73,9 +79,9 @@ def index(docs, index, follow_links, as_json):
     Files that cannot be read, symlinks leading outside the folder and documents over RAG_MAX_FILE_MB
     (default 20) are skipped, one `warning:` line each. The index folder must be new, empty or an index.
     """
-    from .store import build_index
+    from .indexer import build_index
 
-    s = _settings(docs=docs, index=index, follow_links=follow_links or None)
+    s = _settings(docs=docs, index=index, store=store, milvus_uri=milvus_uri, follow_links=follow_links or None)
     summary = _run(lambda: build_index(s, progress=not as_json and sys.stderr.isatty()))
     if as_json:
         _emit(summary)
@@ -103,13 +109,15 @@ def _retrieval_options(f):
 @common
 @_retrieval_options
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as one JSON document.")
-def search(question, docs, index, top_k, mode, doc_ids, since, until, as_json):
+def search(question, docs, index, store, milvus_uri, top_k, mode, doc_ids, since, until, as_json):
     """Show the passages that best match QUESTION, ranked."""
     from .present import hit_to_json
     from .retrieve import open_retriever
+    from .storage import Filter
 
-    s = _settings(docs=docs, index=index, top_k=top_k, mode=mode)
-    hits = _run(lambda: open_retriever(s).search(question, s.top_k, s.mode, doc_ids or None, since, until))
+    s = _settings(docs=docs, index=index, store=store, milvus_uri=milvus_uri, top_k=top_k, mode=mode)
+    where = Filter.of(doc_ids, since, until)
+    hits = _run(lambda: open_retriever(s).search(question, s.top_k, s.mode, where))
     rows = [hit_to_json(h) for h in hits]
     if as_json:
         _emit({"question": question, "mode": s.mode, "hits": rows})
@@ -131,14 +139,16 @@ def search(question, docs, index, top_k, mode, doc_ids, since, until, as_json):
               help="extractive (offline quotes), openai (any OpenAI-compatible server: RAG_LLM_BASE_URL, "
                    "RAG_LLM_MODEL, RAG_LLM_API_KEY) or local (GGUF in RAG_LLM_GGUF) [env RAG_ANSWERER]")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON document.")
-def ask(question, docs, index, top_k, mode, doc_ids, since, until, answerer, as_json):
+def ask(question, docs, index, store, milvus_uri, top_k, mode, doc_ids, since, until, answerer, as_json):
     """Answer QUESTION from the documents, citing the passages [n]; declines when they don't say."""
     from .answer import ask as do_ask
     from .present import answer_to_json, format_answer
     from .retrieve import open_retriever
+    from .storage import Filter
 
-    s = _settings(docs=docs, index=index, top_k=top_k, mode=mode, answerer=answerer)
-    answer = _run(lambda: do_ask(open_retriever(s), question, s, (), doc_ids or None, since, until))
+    s = _settings(docs=docs, index=index, store=store, milvus_uri=milvus_uri, top_k=top_k, mode=mode, answerer=answerer)
+    where = Filter.of(doc_ids, since, until)
+    answer = _run(lambda: do_ask(open_retriever(s), question, s, (), where))
     if as_json:
         _emit(answer_to_json(answer))
     else:
@@ -150,11 +160,11 @@ def ask(question, docs, index, top_k, mode, doc_ids, since, until, answerer, as_
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0 exposes it).")
 @click.option("--port", default=7860, show_default=True, type=int)
 @click.option("--share", is_flag=True, help="Ask Gradio for a public share link (needs internet).")
-def chat(docs, index, host, port, share):
+def chat(docs, index, store, milvus_uri, host, port, share):
     """Open the chat app in the browser (builds the index first if there is none)."""
     from ui.app import launch
 
-    s = _settings(docs=docs, index=index)
+    s = _settings(docs=docs, index=index, store=store, milvus_uri=milvus_uri)
     _run(lambda: launch(s, host=host, port=port, share=share))
 
 
@@ -181,7 +191,7 @@ def chat(docs, index, host, port, share):
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Write results.json, report.md and chart.png into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as one JSON document.")
-def eval_(docs, index, dataset, questions, modes, k, answerer, no_answers, split, limit, floors, out, as_json):
+def eval_(docs, index, store, milvus_uri, dataset, questions, modes, k, answerer, no_answers, split, limit, floors, out, as_json):
     """Score retrieval (hit@k, MRR, all-gold@k), answers (containment, F1), citations and refusals.
 
     \b
@@ -194,7 +204,7 @@ def eval_(docs, index, dataset, questions, modes, k, answerer, no_answers, split
 
     from .evaluate import check_floors, parse_floors, render_table, run_eval, write_report
 
-    s = _settings(docs=docs, index=index, answerer=answerer)
+    s = _settings(docs=docs, index=index, store=store, milvus_uri=milvus_uri, answerer=answerer)
 
     def go():
         gates = parse_floors(floors)

@@ -10,6 +10,7 @@ runs against `settings.index`. Metric definitions live in `rag.metrics`; `METRIC
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -93,17 +94,20 @@ def select(rows: list[dict], split: str = "all", limit: int | None = None) -> li
 def prepare(settings: Settings, dataset: Path | None, questions: Path | None,
             progress: bool = True, cache: Path = CACHE) -> tuple[Settings, Path, str]:
     """Settings pointing at the index to evaluate (built if needed), the questions file and a dataset name."""
-    from .store import active_build, build_index
+    from .indexer import build_index
+    from .storage import index_exists
     if dataset is not None:
         dataset = Path(dataset)
         corpus = dataset / "corpus.jsonl"
         if not corpus.is_file():
             raise RagError(f"{corpus} does not exist; a --dataset folder needs corpus.jsonl and questions.jsonl")
         key = sha256(f"{corpus.resolve()}\x00{settings.model}\x00{settings.embed_backend}\x00{settings.chunking()}")[:10]
-        settings = replace(settings, docs=corpus, index=Path(cache) / f"{dataset.resolve().name}-{key}")
+        store = "" if settings.store == "faiss" else f"-{settings.store}"    # the FAISS caches keep their names
+        settings = replace(settings, docs=corpus, index=Path(cache) / f"{dataset.resolve().name}-{key}{store}",
+                           milvus_prefix=re.sub(r"\W", "_", f"rag_{dataset.resolve().name}")[:29] + f"_{key}")
         build_index(settings, progress=progress)       # incremental: a no-op when the corpus is unchanged
         return settings, Path(questions or dataset / "questions.jsonl"), dataset.resolve().name
-    if active_build(Path(settings.index)) is None:
+    if not index_exists(settings):
         build_index(settings, progress=progress)
     return settings, Path(questions or DEFAULT_QUESTIONS), "seeds" if questions is None else Path(questions).stem
 

@@ -12,12 +12,12 @@ from functools import cached_property
 
 import numpy as np
 
-from . import keyword
+from . import text as T
 from .config import Settings
 from .embed import Embedder, get_embedder
 from .errors import RagError
-from .store import Index
-from .types import Chunk, Hit
+from .storage import Filter, Store, only, open_store
+from .types import Chunk, Found, Hit
 
 from .config import MODES as RETRIEVAL_MODES  # noqa: E402  (one list of modes: config.MODES)
 NEAR_DUPLICATE_COSINE = 0.95   # vectors this close: the same passage reworded or re-wrapped
@@ -25,50 +25,69 @@ SHARED_SHINGLES = 0.30         # or this share of the shorter passage's word 6-g
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, settings: Settings):
-        self.index = index
+    """Searches a `rag.storage.Store` by chunk ids: fusion, the second hop and near-duplicate collapse live here,
+    storage behind the store. `retrieve` hands the answerer everything it needs as data (`types.Found`)."""
+
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings):
+        self.store = store
         self.embedder = embedder
         self.settings = settings
         self._reranker = None
 
     # ---- public -------------------------------------------------------------------------------------
-    def search(self, query: str, k: int | None = None, mode: str | None = None, doc_ids=None,
-               date_from: str | None = None, date_to: str | None = None) -> list[Hit]:
-        """The k best passages for `query`, best first, optionally only from `doc_ids` / a date range."""
+    def search(self, query: str, k: int | None = None, mode: str | None = None,
+               where: Filter | None = None) -> list[Hit]:
+        """The k best passages for `query`, best first, only from the documents `where` allows."""
+        return list(self.retrieve(query, k, mode, where, with_docs=False).hits)
+
+    def retrieve(self, query: str, k: int | None = None, mode: str | None = None, where: Filter | None = None,
+                 with_docs: bool = True) -> Found:
+        """The k best passages for `query` with what answering them needs: their documents, the question's and
+        passages' vectors, and which of the question's words the corpus uses."""
         k = k or self.settings.top_k
         mode = mode or self.settings.mode
         if mode not in RETRIEVAL_MODES:
             raise RagError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
-        if not query.strip() or not self.index.chunks:
-            return []
-        allowed = self._allowed_rows(doc_ids, date_from, date_to)
+        size = self.store.count()
+        qvec = self.embedder.encode([query])[0] if query.strip() else None
+        if qvec is None or not size:
+            dim = self.store.manifest.get("dimension") or getattr(self.embedder, "dim", 0)
+            return Found(query, (), {}, qvec, np.zeros((0, dim), dtype=np.float32), frozenset(), size)
         depth = max(self.settings.candidates, 4 * k)
-        rankings = self._rankings(query, mode, depth, allowed)
-        scored = rankings[0] if len(rankings) == 1 else rrf(rankings, self.settings.rrf_k)
+        rankings = self._rankings(query, qvec, mode, depth, where)
+        scored = rrf(rankings, self.settings.rrf_k)     # Hit.score has one meaning: the fused rank score
         if self.settings.hops > 1 and scored:
-            linked = self._linked(query, scored[0][0], mode, depth, allowed)
+            linked = self._linked(query, scored[0][0], mode, depth, where)
             if linked:
                 fused = rrf([*rankings, linked], self.settings.rrf_k)
-                top = scored[0]          # the first hop's best passage keeps rank 1; the hop fills the rest
-                scored = [top, *[(r, x) for r, x in fused if r != top[0]]]
+                top = scored[0][0]      # the first hop's best passage keeps rank 1; the hop fills the rest
+                scored = [(top, dict(fused)[top]), *[(r, x) for r, x in fused if r != top]]
         if self.settings.reranker:
-            scored = self._rerank(query, scored[:depth])
-        return self._collapse(scored, k)
+            fused = dict(scored)
+            scored = [(c, fused[c]) for c in self._rerank(query, [c for c, _ in scored[:depth]])]
+        bm25 = dict(rankings[-1]) if mode in ("bm25", "hybrid") else {}
+        hits, vectors = self._collapse(scored, k, qvec, bm25)
+        docs = self.store.documents({d for h in hits for d in h.doc_ids}) if with_docs else {}
+        words = {w for w in re.findall(r"\w+", T.fold(query))}
+        mentioned = frozenset(self.store.mentions(words)) if with_docs and words else frozenset()
+        return Found(query, tuple(hits), docs, qvec, vectors, mentioned, size)
 
-    def _linked(self, query: str, best_row: int, mode: str, depth: int, allowed) -> list[tuple[int, float]]:
+    def _linked(self, query: str, best_id: str, mode: str, depth: int, where) -> list[tuple[str, float]]:
         """Second hop: the passages of documents whose title the best passage mentions (the bridge entity a
         multi-hop question leaves implicit), ranked by a search for the question plus that passage."""
-        best = self.index.chunks[best_row]
+        best = self.store.chunks([best_id])[best_id]
+        catalog = self._catalog
         # a bridge is another entity: documents sharing the best passage's own title (other passages of the same
         # article, as in XQuAD) are not followed
-        own = self.index.docs[best.doc_id].title.lower() if best.doc_id in self.index.docs else ""
-        linked = {d for d in self._titles_in(best.text) - {best.doc_id} if self.index.docs[d].title.lower() != own}
-        rows = [r for d in linked for r in self._rows_of_doc.get(d, ())]
-        if allowed is not None:
-            rows = sorted(set(rows) & set(allowed.tolist()))
-        if not rows:
+        own = catalog[best.doc_id].title.lower() if best.doc_id in catalog else ""
+        linked = {d for d in self._titles_in(best.text) - {best.doc_id} if catalog[d].title.lower() != own}
+        if not linked:
             return []
-        found = self._rankings(f"{query}\n{best.text}", mode, depth, np.array(rows, dtype=np.int64))
+        where = only(linked, where)
+        if where.doc_ids is not None and not where.doc_ids:
+            return []
+        text = f"{query}\n{best.text}"
+        found = self._rankings(text, self.embedder.encode([text])[0], mode, depth, where)
         return found[0] if len(found) == 1 else rrf(found, self.settings.rrf_k)
 
     def _titles_in(self, text: str) -> set[str]:
@@ -83,80 +102,29 @@ class Retriever:
         return found
 
     @cached_property
+    def _catalog(self):
+        return self.store.catalog()
+
+    @cached_property
     def _titles(self) -> dict[tuple[str, ...], set[str]]:
         """Document ids by their title's words (titles that are only a file name left out)."""
         titles: dict[tuple[str, ...], set[str]] = {}
-        for d in self.index.docs.values():
+        for d in self._catalog.values():
             words = tuple(re.findall(r"\w+", d.title.lower()))
             if len(" ".join(words)) > 3 and d.title != d.source:
                 titles.setdefault(words, set()).add(d.id)
         return titles
 
-    @cached_property
-    def _rows_of_doc(self) -> dict[str, list[int]]:
-        rows: dict[str, list[int]] = {}
-        for i, c in enumerate(self.index.chunks):
-            rows.setdefault(c.doc_id, []).append(i)
-        return rows
-
-    def _rankings(self, query: str, mode: str, depth: int, allowed) -> list[list[tuple[int, float]]]:
+    def _rankings(self, query: str, qvec, mode: str, depth: int, where) -> list[list[tuple[str, float]]]:
         out = []
         if mode in ("dense", "hybrid"):
-            out.append(self._dense(self.query_vector(query), depth, allowed))
+            out.append(self.store.dense(qvec, depth, where))
         if mode in ("bm25", "hybrid"):
-            out.append(self._bm25(query, depth, allowed))
+            out.append(self.store.keyword(query, depth, where))
         return out
 
-    @cached_property
-    def _query_vectors(self) -> dict[str, np.ndarray]:
-        return {}
-
-    @cached_property
-    def _row_of_chunk(self) -> dict[str, int]:
-        return {c.id: i for i, c in enumerate(self.index.chunks)}
-
-    def query_vector(self, query: str) -> np.ndarray:
-        """The query's embedding; the last few are kept, so the answerer reuses the one the search made."""
-        cache = self._query_vectors
-        if query not in cache:
-            if len(cache) >= 32:
-                cache.pop(next(iter(cache)))
-            cache[query] = self.embedder.encode([query])[0]
-        return cache[query]
-
-    def passage_vectors(self, hits) -> np.ndarray:
-        """The stored vectors of the hits' passages (what was embedded: title and passage), row i for hits[i]."""
-        rows = self._row_of_chunk
-        if not hits:
-            return np.zeros((0, self.index.vectors.d), dtype=np.float32)
-        return self.index.vectors.reconstruct_batch(np.array([rows[h.chunk.id] for h in hits], dtype=np.int64))
-
-    # ---- candidates ---------------------------------------------------------------------------------
-    def _allowed_rows(self, doc_ids, date_from, date_to) -> np.ndarray | None:
-        if not doc_ids and not date_from and not date_to:
-            return None
-        docs = self.index.docs
-        wanted = set(doc_ids) if doc_ids else set(docs)
-        if date_from or date_to:
-            wanted = {d for d in wanted if d in docs and docs[d].date
-                      and (not date_from or docs[d].date >= date_from) and (not date_to or docs[d].date <= date_to)}
-        return np.array(sorted(r for d in wanted for r in self._rows_of_doc.get(d, ())), dtype=np.int64)
-
-    def _dense(self, qvec, depth: int, allowed) -> list[tuple[int, float]]:
-        if allowed is not None:
-            if not len(allowed):
-                return []
-            scores = self.index.vectors.reconstruct_batch(allowed) @ qvec
-            top = np.argsort(-scores)[:depth]
-            return [(int(allowed[i]), float(scores[i])) for i in top]
-        n = min(depth, self.index.vectors.ntotal)
-        scores, rows = self.index.vectors.search(qvec[None, :].astype(np.float32), n)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
-
-    def _bm25(self, query: str, depth: int, allowed) -> list[tuple[int, float]]:
-        return keyword.search(self.index.bm25, query, depth, len(self.index.chunks), allowed)
-
-    def _rerank(self, query: str, scored: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    def _rerank(self, query: str, ids: list[str]) -> list[str]:
+        """`ids` reordered by the cross-encoder in RAG_RERANKER."""
         if self._reranker is None:
             from sentence_transformers import CrossEncoder
 
@@ -165,15 +133,19 @@ class Retriever:
             except (OSError, ValueError) as e:
                 raise RagError(f"cannot load reranker {self.settings.reranker!r} ({e}); "
                                f"unset RAG_RERANKER or point it at a local CrossEncoder folder") from None
-        chunks = self.index.chunks
-        scores = self._reranker.predict([(query, chunks[r].text) for r, _ in scored], show_progress_bar=False)
-        return sorted(((r, float(s)) for (r, _), s in zip(scored, scores)), key=lambda x: -x[1])
+        chunks = self.store.chunks(ids)
+        scores = self._reranker.predict([(query, chunks[c].text) for c in ids], show_progress_bar=False)
+        return [c for _, c in sorted(zip((-float(s) for s in scores), ids))]
 
     # ---- near-duplicate collapse --------------------------------------------------------------------
-    def _collapse(self, scored: list[tuple[int, float]], k: int) -> list[Hit]:
-        chunks, docs = self.index.chunks, self.index.docs
-        groups: list[tuple[int, float, list[int]]] = []   # lead row, score, duplicate rows
-        vecs: dict[int, np.ndarray] = {}
+    def _collapse(self, scored: list[tuple[str, float]], k: int, qvec, bm25: dict) -> tuple[list[Hit], np.ndarray]:
+        """The k best passages as Hits, near-copies folded into the passage they copy; and the hits' vectors."""
+        ids = [c for c, _ in scored]
+        chunks = self.store.chunks(ids)
+        matrix = self.store.vectors(ids) if ids else np.zeros((0, len(qvec)), dtype=np.float32)
+        vecs = dict(zip(ids, matrix))
+        catalog = self._catalog
+        groups: list[tuple[str, float, list[str]]] = []   # lead id, score, duplicate ids
         grams: dict[str, set] = {}
 
         def shingles_of(c: Chunk) -> set:
@@ -181,24 +153,26 @@ class Retriever:
                 grams[c.id] = shingles(c.text)
             return grams[c.id]
 
-        for row, score in scored:
-            vecs[row] = self.index.vectors.reconstruct(int(row))
+        for cid, score in scored:
+            if cid not in chunks:
+                continue
             for lead, _, dups in groups:
-                if _same_passage(chunks[lead], chunks[row], float(vecs[lead] @ vecs[row]), shingles_of):
-                    dups.append(row)
+                if _same_passage(chunks[lead], chunks[cid], float(vecs[lead] @ vecs[cid]), shingles_of):
+                    dups.append(cid)
                     break
             else:
                 if len(groups) == k:
-                    continue   # keep scanning: later rows may still be copies of a kept passage
-                groups.append((row, score, []))
+                    continue   # keep scanning: later passages may still be copies of a kept one
+                groups.append((cid, score, []))
         hits = []
         for rank, (lead, score, dups) in enumerate(groups, 1):
             c = chunks[lead]
-            d = docs.get(c.doc_id)
+            d = catalog.get(c.doc_id)
             dup_chunks = tuple(chunks[r] for r in dups if chunks[r].doc_id != c.doc_id)
-            hits.append(Hit(c, score, rank, d.title if d else c.doc_id, d.date if d else None,
-                            d.source if d else "", _one_per_doc(dup_chunks)))
-        return hits
+            hits.append(Hit(c, score, rank, d.title if d else c.doc_id, d.date if d else None, d.source if d else "",
+                            _one_per_doc(dup_chunks), float(vecs[lead] @ qvec), bm25.get(lead)))
+        lead_vectors = np.stack([vecs[h.chunk.id] for h in hits]) if hits else np.zeros((0, len(qvec)), np.float32)
+        return hits, lead_vectors
 
 
 def shingles(text: str, n: int = 6) -> set[tuple[str, ...]]:
@@ -227,22 +201,22 @@ def _one_per_doc(chunks: tuple[Chunk, ...]) -> tuple[Chunk, ...]:
     return tuple(out)
 
 
-def rrf(rankings: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[int, float]]:
-    """Reciprocal-rank fusion: score(row) = Σ 1 / (k + rank) over the rankings that hold it.
+def rrf(rankings: list[list[tuple[str, float]]], k: int = 60) -> list[tuple[str, float]]:
+    """Reciprocal-rank fusion: score(id) = Σ 1 / (k + rank) over the rankings that hold it, best first.
 
-    >>> rrf([[(7, .9), (3, .5)], [(3, 12.0)]], k=60)[0][0]
-    3
+    >>> rrf([[("a", .9), ("b", .5)], [("b", 12.0)]], k=60)[0][0]
+    'b'
     """
-    fused: dict[int, float] = {}
+    fused: dict[str, float] = {}
     for ranking in rankings:
-        for rank, (row, _) in enumerate(ranking, 1):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+        for rank, (cid, _) in enumerate(ranking, 1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank)
     return sorted(fused.items(), key=lambda x: -x[1])
 
 
 def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:
-    """Load the index at settings.index (checking it was built with settings.model) and a retriever on it."""
-    index = Index.load(settings.index, model=settings.model)
+    """Open the configured index (checking it was built with settings.model) and a retriever on it."""
+    store = open_store(settings)
     # queries are embedded the way the index was (a torch-built index keeps torch queries)
-    backend = index.manifest.get("embedding_backend", "torch")
-    return Retriever(index, embedder or get_embedder(settings.model, settings.batch_size, backend), settings)
+    backend = store.manifest.get("embedding_backend", "torch")
+    return Retriever(store, embedder or get_embedder(settings.model, settings.batch_size, backend), settings)

@@ -162,6 +162,27 @@ def open_store(settings) -> Store:
     return FaissStore.open(settings)
 
 
+def index_exists(settings) -> bool:
+    """Is there a committed index where `settings` point (of any model)?"""
+    if settings.store == "milvus":
+        from .errors import RagError
+
+        from .milvus_store import MilvusStore
+
+        try:
+            MilvusStore.open(settings).close()
+            return True
+        except RagError as e:
+            if str(e).startswith("no index"):
+                return False
+            if "was built with model" in str(e):
+                return True
+            raise
+    from .folder import active_build
+
+    return active_build(settings.index) is not None
+
+
 def open_writer(settings, embedder) -> Writer:
     """Start an update of the index that `settings` point at (made when it does not exist yet)."""
     if settings.store == "milvus":

@@ -1,23 +1,16 @@
-"""The on-disk index: build it (incrementally, crash-safely, streaming) and load it.
+"""The default storage backend (`RAG_STORE=faiss`): an index folder of immutable builds, see `rag.folder`.
 
-Layout of the index folder (default `index/`):
-
-    .rag-index               {"id": ...}: this folder is a rag index; made when the folder is new or empty
-    CURRENT                  name of the active build folder; replaced atomically (os.replace)
     build-<time>-<rand>/     one complete build, never modified after CURRENT points at it
-        .rag-build           {"index": id, "previous": build}: made by this index (only such builds are removed)
         manifest.json        format version, model, dimension, chunking, per-document sha256, counts, versions
         vectors.faiss        unit-length vectors, row i = line i of chunks.jsonl
-        chunks.jsonl         chunk records
+        chunks.jsonl         chunk records (with the embedding key: sha256 of the embedded text)
         documents.jsonl      document metadata and text (citations quote it)
         bm25/                bm25s keyword index over the same rows
 
-A build is written to `.tmp-*` and renamed into place; CURRENT moves only when the build is complete, so
-killing `rag index` at any moment leaves the previous index in use. Every run, under the lock, removes what
-killed runs left (`.tmp-*`, `.CURRENT.*`, builds neither current nor previous) and nothing else: a folder that
-holds other things (a chat app's `chats/`, `feedback.jsonl`) keeps them, and a non-empty folder that is not an
-index is refused rather than used. Documents stream through: each is chunked and embedded in batches as it is
-read, and written out at once, so memory holds the vectors, not the corpus. No pickle anywhere.
+`FaissWriter` streams a new build into `.tmp-*` (unchanged documents' chunks and vectors are copied from the
+current build, new ones written as they come) and renames it into place; CURRENT moves only when the build is
+complete, so killing `rag index` at any moment leaves the previous index in use. `FaissStore` is a loaded build:
+every lookup is by chunk or document id, searches take a `rag.storage.Filter`. No pickle anywhere.
 """
 from __future__ import annotations
 
@@ -28,56 +21,52 @@ import secrets
 import shutil
 import time
 from array import array
-from dataclasses import dataclass, fields
-from itertools import islice
+from dataclasses import fields
+from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Mapping, Sequence
 
 import faiss
 import numpy as np
 
-from . import keyword
-from .chunking import fit_to_model, iter_chunks
-from .config import Settings
-from .embed import Embedder, get_embedder
+from . import folder, keyword
 from .errors import RagError
-from .loaders import iter_load
-from .types import Chunk, DocInfo, Document, sha256
+from .storage import Filter, Store, Writer
+from .text import fold
+from .types import Chunk, DocInfo, DocMeta, Document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = folder.FORMAT_VERSION
 # Exact search costs ~7 ms per query at 50k rows and ~15 ms at 100k on 2 cores (`make bench`): past 50k it would eat
 # half the 30 ms search budget, while HNSW (M 32, efSearch 128) answers in 0.2 ms with recall@10 of 0.99-1.0.
 HNSW_FROM = 50_000
-INDEX_MARKER, BUILD_MARKER = ".rag-index", ".rag-build"
-_BUILD = re.compile(r"build-\d{8}T\d{6}-[0-9a-f]{6}")
-_TMP = re.compile(r"\.tmp-[0-9a-f]{8}")
-_CURRENT_TMP = re.compile(r"\.CURRENT\.[0-9a-f]{6}")
-# what may sit beside the builds (never touched here): the lock, the chat app's conversations and feedback, and a
-# README.md like the one this repository keeps in its default index/ folder
-NEIGHBOURS = frozenset({".lock", "chats", "feedback.jsonl", "README.md"})
-EMBED_BATCHES = 16   # new chunks are embedded this many model batches at a time, length-sorted within
 
 
-@dataclass
-class Index:
-    path: Path
-    manifest: dict
-    docs: dict[str, DocInfo]
-    chunks: list[Chunk]
-    vectors: faiss.Index
-    keys: list[str]          # embedding key per row (sha256 of the embedded text)
-    _bm25: object = None
+def embed_text(title: str, source: str, text: str) -> str:
+    """What gets embedded and keyword-indexed: the passage under its document title (when it has a real one)."""
+    real_title = title and title != Path(source).name and title != source
+    return f"{title}\n{text}" if real_title else text
 
-    @property
-    def bm25(self):
-        if self._bm25 is None:
-            self._bm25 = keyword.load(self.path / "bm25")
-        return self._bm25
+
+class FaissStore(Store):
+    """One build of an index folder, loaded: documents and chunks in memory, vectors in FAISS, BM25 on demand."""
+
+    backend = "faiss"
+
+    def __init__(self, root: Path, build: Path, manifest: dict, docs: dict[str, DocInfo], chunks: list[Chunk],
+                 vectors: faiss.Index, keys: list[str]):
+        self.root, self.path, self.manifest = Path(root), build, manifest
+        self.docs, self.chunk_list, self.vectors_index, self.keys = docs, chunks, vectors, keys
+
+    # ---- opening ------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings) -> "FaissStore":
+        return cls.load(settings.index, model=settings.model)
 
     @classmethod
-    def load(cls, root: Path, model: str | None = None) -> "Index":
+    def load(cls, root: Path, model: str | None = None) -> "FaissStore":
+        """The build CURRENT points at in index folder `root` (checked to be built with `model` when given)."""
         root = Path(root)
-        build = active_build(root)
+        build = folder.active_build(root)
         if build is None:
             raise RagError(f"no index at {root}/; run `rag index` (or pass --index DIR / set RAG_INDEX)")
         manifest = json.loads((build / "manifest.json").read_text())
@@ -102,206 +91,249 @@ class Index:
         if vectors.ntotal != len(chunks):
             raise RagError(f"index at {root}/ is inconsistent ({vectors.ntotal} vectors, {len(chunks)} chunks); "
                            f"delete it and run `rag index`")
-        return cls(build, manifest, docs, chunks, vectors, keys)
+        store = cls(root, build, manifest, docs, chunks, vectors, keys)
+        store.bm25   # load the keyword index now: its build folder may be collected after a later swap
+        return store
+
+    # ---- Store --------------------------------------------------------------------------------------
+    def state(self) -> str:
+        return self.path.name
+
+    def latest(self) -> str:
+        build = folder.active_build(self.root)
+        return build.name if build else ""
+
+    def count(self) -> int:
+        return len(self.chunk_list)
+
+    def dense(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[tuple[str, float]]:
+        allowed = self._allowed_rows(where)
+        ids = self.chunk_list
+        if allowed is not None:
+            if not len(allowed):
+                return []
+            scores = self.vectors_index.reconstruct_batch(allowed) @ vector
+            top = np.argsort(-scores)[:k]
+            return [(ids[int(allowed[i])].id, float(scores[i])) for i in top]
+        n = min(k, self.vectors_index.ntotal)
+        if not n:
+            return []
+        scores, rows = self.vectors_index.search(np.asarray(vector, dtype=np.float32)[None, :], n)
+        return [(ids[int(r)].id, float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+    def keyword(self, text: str, k: int, where: Filter | None = None) -> list[tuple[str, float]]:
+        found = keyword.search(self.bm25, text, k, len(self.chunk_list), self._allowed_rows(where))
+        return [(self.chunk_list[r].id, s) for r, s in found]
+
+    def vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        if not len(chunk_ids):
+            return np.zeros((0, self.vectors_index.d), dtype=np.float32)
+        rows = np.array([self._row_of[c] for c in chunk_ids], dtype=np.int64)
+        return self.vectors_index.reconstruct_batch(rows)
+
+    def chunks(self, chunk_ids: Iterable[str]) -> dict[str, Chunk]:
+        rows = self._row_of
+        return {c: self.chunk_list[rows[c]] for c in chunk_ids if c in rows}
+
+    def documents(self, doc_ids: Iterable[str]) -> dict[str, DocInfo]:
+        return {d: self.docs[d] for d in doc_ids if d in self.docs}
+
+    def catalog(self) -> dict[str, DocMeta]:
+        return self._catalog
+
+    def mentions(self, words: Iterable[str]) -> set[str]:
+        return set(words) & self._vocabulary
+
+    # ---- in memory ----------------------------------------------------------------------------------
+    @property
+    def bm25(self):
+        if "_bm25" not in self.__dict__:
+            self.__dict__["_bm25"] = keyword.load(self.path / "bm25")
+        return self.__dict__["_bm25"]
+
+    @cached_property
+    def _catalog(self) -> dict[str, DocMeta]:
+        return {d.id: d.meta() for d in self.docs.values()}
+
+    @cached_property
+    def _vocabulary(self) -> frozenset[str]:
+        """Every folded word of the documents (computed once per loaded build, on the first question)."""
+        words: set[str] = set()
+        for d in self.docs.values():
+            words.update(re.findall(r"\w+", fold(d.text)))
+        return frozenset(words)
+
+    @cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {c.id: i for i, c in enumerate(self.chunk_list)}
+
+    @cached_property
+    def _rows_of_doc(self) -> dict[str, list[int]]:
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(self.chunk_list):
+            rows.setdefault(c.doc_id, []).append(i)
+        return rows
+
+    def _allowed_rows(self, where: Filter | None) -> np.ndarray | None:
+        if where is None:
+            return None
+        ids = where.doc_ids if where.doc_ids is not None else self.docs.keys()
+        wanted = [d for d in ids if d in self.docs and where.allows(self.docs[d])]
+        return np.array(sorted(r for d in wanted for r in self._rows_of_doc.get(d, ())), dtype=np.int64)
 
 
-def active_build(root: Path) -> Path | None:
-    current = Path(root) / "CURRENT"
-    if not current.is_file():
-        return None
-    name = current.read_text().strip()
-    if not _BUILD.fullmatch(name):
-        return None
-    build = Path(root) / name
-    return build if (build / "manifest.json").is_file() else None
+class FaissWriter(Writer):
+    """A new build of an index folder, streamed into `.tmp-*` under the folder's lock; see the module docstring."""
 
-
-def embed_text(title: str, source: str, text: str) -> str:
-    """What gets embedded and keyword-indexed: the passage under its document title (when it has a real one)."""
-    real_title = title and title != Path(source).name and title != source
-    return f"{title}\n{text}" if real_title else text
-
-
-def build_index(settings: Settings, progress: bool = True, embedder: Embedder | None = None,
-                docs_override: Iterable[Document | tuple[str, str]] | None = None) -> dict:
-    """(Re)build the index at settings.index from settings.docs (or from `docs_override`: documents, and
-    (name, reason) pairs for files skipped, as `loaders.iter_load` yields them); returns a summary dict."""
-    t0 = time.perf_counter()
-    root = Path(settings.index)
-    documents = docs_override if docs_override is not None else \
-        iter_load(settings.docs, settings.max_file_mb, settings.follow_links)     # a missing folder fails here
-    check_index_folder(root)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise RagError(f"cannot create the index folder {root} ({e.strerror}); pass --index DIR or set RAG_INDEX") from None
-    with _lock(root):
-        index_id = _claim(root)
-        current = active_build(root)
-        _collect_garbage(root, index_id, keep=_in_use(root))     # what a killed run left
-        embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.embed_backend)
-        old, reason = _previous(root, settings, embedder)
-        tmp = root / f".tmp-{secrets.token_hex(4)}"
-        tmp.mkdir()
+    def __init__(self, settings, embedder):
+        self.settings, self.embedder = settings, embedder
+        self.root = root = Path(settings.index)
+        folder.check_index_folder(root)
         try:
-            (tmp / BUILD_MARKER).write_text(json.dumps({"index": index_id, "previous": current.name if current else None}))
-            summary = _write_build(tmp, settings, embedder, old, documents, progress)
-            manifest_docs = summary.pop("manifest_docs")
-            summary.update(full_rebuild=reason, index=str(root), docs=str(settings.docs))
-            if not summary["documents"]:
-                _warn(f"warning: no documents to index in {settings.docs}; the index is empty and questions are "
-                      f"declined until documents are added")
-            if summary.pop("unchanged_build"):
-                # nothing changed: keep the build in use rather than swap in an identical copy
-                return {**summary, "full_rebuild": None, "seconds": round(time.perf_counter() - t0, 2)}
-            summary["seconds"] = round(time.perf_counter() - t0, 2)
-            manifest = _manifest(settings, embedder, manifest_docs, summary)
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-            _fsync_tree(tmp)
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RagError(f"cannot create the index folder {root} ({e.strerror}); pass --index DIR or set "
+                           f"RAG_INDEX") from None
+        self._lock = folder.lock(root)
+        self._lock.__enter__()
+        try:
+            self.index_id = folder.claim(root)
+            self.current = folder.active_build(root)
+            folder.collect_garbage(root, self.index_id, keep=folder.in_use(root))     # what a killed run left
+            self.old, self.full_rebuild = _previous(root, settings, embedder)
+            self.tmp = root / f".tmp-{secrets.token_hex(4)}"
+            self.tmp.mkdir()
+            (self.tmp / folder.BUILD_MARKER).write_text(json.dumps(
+                {"index": self.index_id, "previous": self.current.name if self.current else None}))
+            self._cf = open(self.tmp / "chunks.jsonl", "w", encoding="utf-8")
+            self._df = open(self.tmp / "documents.jsonl", "w", encoding="utf-8")
+        except BaseException:
+            self.abort()
+            raise
+        old = self.old
+        self._old_rows = {k: i for i, k in enumerate(old.keys)} if old else {}
+        self._rows = array("q")          # per row: old row (>= 0) or -1 - position among the new vectors
+        self._new: list[np.ndarray] = []
+        self._n_new = 0
+        self._titles: dict[str, tuple[str, str]] = {}
+        self._kept, self._put = 0, 0
+
+    @classmethod
+    def open(cls, settings, embedder) -> "FaissWriter":
+        return cls(settings, embedder)
+
+    def existing(self) -> Mapping[str, str]:
+        return {d.id: d.sha256 for d in self.old.docs.values()} if self.old else {}
+
+    def known_vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        rows = [(k, self._old_rows[k]) for k in dict.fromkeys(keys) if k in self._old_rows]
+        if not rows:
+            return {}
+        vecs = self.old.vectors_index.reconstruct_batch(np.array([r for _, r in rows], dtype=np.int64))
+        return {k: vecs[i] for i, (k, _) in enumerate(rows)}
+
+    def keep(self, doc_id: str) -> int:
+        old = self.old
+        info = old.docs[doc_id]
+        for i in old._rows_of_doc.get(doc_id, ()):
+            self._rows.append(i)
+            self._cf.write(json.dumps({**_record(old.chunk_list[i]), "key": old.keys[i]}, ensure_ascii=False) + "\n")
+        self._df.write(json.dumps(_record(info), ensure_ascii=False) + "\n")
+        self._titles[doc_id] = (info.title, info.source)
+        self._kept += 1
+        return info.n_chunks
+
+    def put(self, doc: Document, chunks: Sequence[Chunk], keys: Sequence[str], vectors: np.ndarray) -> None:
+        if len(chunks):
+            self._new.append(np.asarray(vectors, dtype=np.float32))
+        for i, c in enumerate(chunks):
+            self._rows.append(-1 - (self._n_new + i))
+            self._cf.write(json.dumps({**_record(c), "key": keys[i]}, ensure_ascii=False) + "\n")
+        self._n_new += len(chunks)
+        info = DocInfo(doc.id, doc.title, doc.source, doc.sha256, doc.date, doc.source_url, len(chunks), text=doc.text)
+        self._df.write(json.dumps(_record(info), ensure_ascii=False) + "\n")
+        self._titles[doc.id] = (doc.title, doc.source)
+        self._put += 1
+
+    def commit(self, manifest: dict) -> bool:
+        try:
+            self._cf.close()
+            self._df.close()
+            old = self.old
+            if old and not self._put and self._kept == len(old.docs):
+                return False     # nothing changed: keep the build in use rather than swap in an identical copy
+            rows = np.frombuffer(self._rows, dtype=np.int64) if len(self._rows) else np.zeros(0, dtype=np.int64)
+            matrix = np.zeros((len(rows), self.embedder.dim), dtype=np.float32)
+            reused = np.flatnonzero(rows >= 0)
+            if len(reused):
+                matrix[reused] = old.vectors_index.reconstruct_batch(rows[reused])
+            if self._new:
+                fresh = np.flatnonzero(rows < 0)
+                matrix[fresh] = np.concatenate(self._new)[-1 - rows[fresh]]
+            self._new.clear()
+            faiss.write_index(faiss_index(matrix), str(self.tmp / "vectors.faiss"))
+            del matrix
+            keyword.build(self._keyword_texts(), self.tmp / "bm25")
+            manifest = {**manifest, "format_version": FORMAT_VERSION, "store": "faiss",
+                        "faiss_index": "HNSWFlat" if len(rows) >= HNSW_FROM else "FlatIP", "bm25": keyword.DESCRIPTION}
+            (self.tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+            folder.fsync_tree(self.tmp)
             name = f"build-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
-            os.replace(tmp, root / name)
-            _point_current(root, name)
+            os.replace(self.tmp, self.root / name)
+            folder.point_current(self.root, name)
+            folder.collect_garbage(self.root, self.index_id, keep={name, self.current.name if self.current else ""})
+            return True
         finally:
+            self.abort()
+
+    def abort(self) -> None:
+        for f in (getattr(self, "_cf", None), getattr(self, "_df", None)):
+            if f is not None:
+                f.close()
+        tmp = getattr(self, "tmp", None)
+        if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-        _collect_garbage(root, index_id, keep={name, current.name if current else ""})
-        summary["seconds"] = round(time.perf_counter() - t0, 2)
-        return summary
+        if self._lock is not None:
+            self._lock.__exit__(None, None, None)
+            self._lock = None
+
+    def _keyword_texts(self):
+        with open(self.tmp / "chunks.jsonl", encoding="utf-8") as f:
+            for line in f:
+                rec = json.loads(line)
+                yield embed_text(*self._titles[rec["doc_id"]], rec["text"])
 
 
-def _write_build(tmp: Path, settings: Settings, embedder, old: "Index | None", documents, progress: bool) -> dict:
-    """Stream `documents` into the build folder `tmp`: each document's chunks (reused or newly cut) are written as
-    they come and new texts embedded a batch at a time; then the vectors and BM25 are written from them."""
-    old_docs = old.docs if old else {}
-    old_rows: dict[str, int] = {k: i for i, k in enumerate(old.keys)} if old else {}
-    old_by_doc: dict[str, list[int]] = {}
-    for i, c in enumerate(old.chunks if old else ()):
-        old_by_doc.setdefault(c.doc_id, []).append(i)
-    counts = {"added": 0, "changed": 0, "unchanged": 0}
-    skipped: list[tuple[str, str]] = []
-    owner: dict[str, str] = {}              # document id -> its source: the index never holds one id twice
-    titles: dict[str, tuple[str, str]] = {}
-    manifest_docs: dict[str, dict] = {}
-    source = array("q")                     # per row: old row (>= 0) or -1 - position among the fresh vectors
-    fresh_at: dict[str, int] = {}           # embedding key -> position among the fresh vectors
-    pending: list[str] = []
-    parts: list[np.ndarray] = []
-    bar = None     # made at the first batch: a run that embeds nothing shows no bar
-
-    def flush():
-        nonlocal bar
-        if pending:
-            if progress and bar is None:
-                from tqdm import tqdm
-
-                bar = tqdm(unit="chunk", desc="embedding", leave=False)
-            parts.append(embedder.encode(pending))
-            if bar is not None:
-                bar.update(len(pending))
-            pending.clear()
-
-    with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as cf, \
-            open(tmp / "documents.jsonl", "w", encoding="utf-8") as df:
-        for doc in documents:
-            if isinstance(doc, tuple):
-                skipped.append(doc)
-                _warn(f"warning: skipped {doc[0]}: {doc[1]}")
-                continue
-            if doc.id in owner:
-                skipped.append((doc.source, f"id {doc.id!r} is already used by {owner[doc.id]}"))
-                _warn(f"warning: skipped {doc.source}: id {doc.id!r} is already used by {owner[doc.id]}")
-                continue
-            owner[doc.id] = doc.source
-            prev = old_docs.get(doc.id)
-            if prev and prev.sha256 == doc.sha256:
-                counts["unchanged"] += 1
-                doc_chunks = (old.chunks[i] for i in old_by_doc.get(doc.id, []))
-            else:
-                counts["changed" if prev else "added"] += 1
-                doc_chunks = _cut(doc, settings, embedder)
-            n = 0
-            for c in doc_chunks:
-                text = embed_text(doc.title, doc.source, c.text)
-                key = sha256(text)
-                if key in old_rows:
-                    source.append(old_rows[key])
-                else:
-                    if key not in fresh_at:       # each distinct new text is embedded once
-                        fresh_at[key] = len(fresh_at)
-                        pending.append(text)
-                        if len(pending) >= EMBED_BATCHES * (getattr(embedder, "batch_size", 0) or 64):
-                            flush()
-                    source.append(-1 - fresh_at[key])
-                cf.write(json.dumps({**_record(c), "key": key}, ensure_ascii=False) + "\n")
-                n += 1
-            info = DocInfo(doc.id, doc.title, doc.source, doc.sha256, doc.date, doc.source_url, n, doc.text)
-            df.write(json.dumps(_record(info), ensure_ascii=False) + "\n")
-            titles[doc.id] = (doc.title, doc.source)
-            manifest_docs[doc.id] = {"sha256": doc.sha256, "title": doc.title, "chunks": n}
-    removed = sorted(set(old_docs) - set(owner))
-    summary = {**counts, "removed": len(removed), "skipped": len(skipped),
-               "skipped_files": [f"{n}: {w}" for n, w in skipped], "chunks_embedded": len(fresh_at),
-               "chunks_total": len(source), "documents": len(owner), "manifest_docs": manifest_docs,
-               "unchanged_build": bool(old) and not removed and not fresh_at and counts["unchanged"] == len(owner)}
-    if summary["unchanged_build"]:
-        if bar is not None:
-            bar.close()
-        return summary
-    flush()
-    if bar is not None:
-        bar.close()
-    rows = np.frombuffer(source, dtype=np.int64) if len(source) else np.zeros(0, dtype=np.int64)
-    matrix = np.zeros((len(rows), embedder.dim), dtype=np.float32)
-    reused = np.flatnonzero(rows >= 0)
-    if len(reused):
-        matrix[reused] = old.vectors.reconstruct_batch(rows[reused])
-    if parts:
-        new = np.flatnonzero(rows < 0)
-        matrix[new] = np.concatenate(parts)[-1 - rows[new]]
-    parts.clear()
-    faiss.write_index(_faiss_index(matrix), str(tmp / "vectors.faiss"))
-    del matrix
-    keyword.build(_keyword_texts(tmp / "chunks.jsonl", titles), tmp / "bm25")
-    return summary
-
-
-def _keyword_texts(chunks_file: Path, titles: dict[str, tuple[str, str]]) -> Iterator[str]:
-    with open(chunks_file, encoding="utf-8") as f:
-        for line in f:
-            rec = json.loads(line)
-            yield embed_text(*titles[rec["doc_id"]], rec["text"])
-
-
-def _cut(doc: Document, settings: Settings, embedder) -> Iterator[Chunk]:
-    """`doc`'s chunks as they are cut, re-split where the model would truncate them (checked 256 at a time)."""
-    chunks = iter_chunks(doc, settings.chunk_size, settings.chunk_overlap)
-    while part := list(islice(chunks, 256)):
-        yield from fit_to_model(part, doc, embedder.max_tokens - 2, embedder.count_wordpieces, settings.chunk_size)
-
-
-def _previous(root: Path, settings: Settings, embedder=None) -> tuple[Index | None, str | None]:
+def _previous(root: Path, settings, embedder=None) -> tuple[FaissStore | None, str | None]:
     """The build to reuse vectors from, or None with the reason a full rebuild is needed."""
-    build = active_build(root)
-    if build is None:
+    if folder.active_build(root) is None:
         return None, None
     try:
-        old = Index.load(root)
+        old = FaissStore.load(root)
     except (RagError, OSError, ValueError, KeyError, RuntimeError) as e:
         return None, f"previous index unreadable ({e}); rebuilding everything"
-    m = old.manifest
+    return (None, reason) if (reason := rebuild_reason(old.manifest, settings, embedder)) else (old, None)
+
+
+def rebuild_reason(manifest: Mapping, settings, embedder=None) -> str | None:
+    """Why an index built as `manifest` says cannot be updated in place for these settings (None: it can)."""
+    m = manifest
     if m.get("model") != settings.model:
-        return None, f"model changed ({m.get('model')} → {settings.model}); rebuilding everything"
+        return f"model changed ({m.get('model')} → {settings.model}); rebuilding everything"
     backend = getattr(embedder, "backend", None)
     if backend and m.get("embedding_backend", "torch") != backend:
-        return None, (f"embedding backend changed ({m.get('embedding_backend', 'torch')} → {backend}); "
-                      f"rebuilding everything")
+        return (f"embedding backend changed ({m.get('embedding_backend', 'torch')} → {backend}); "
+                f"rebuilding everything")
     if m.get("chunking") != settings.chunking():
-        return None, f"chunking settings changed ({m.get('chunking')} → {settings.chunking()}); rebuilding everything"
-    return old, None
+        return f"chunking settings changed ({m.get('chunking')} → {settings.chunking()}); rebuilding everything"
+    return None
 
 
-def _faiss_index(matrix: np.ndarray) -> faiss.Index:
+def faiss_index(matrix: np.ndarray, hnsw: bool | None = None) -> faiss.Index:
+    """An inner-product FAISS index of `matrix`: exact below HNSW_FROM rows, an HNSW graph from there (or as
+    `hnsw` says)."""
     n, dim = matrix.shape
-    if n >= HNSW_FROM:
+    if hnsw if hnsw is not None else n >= HNSW_FROM:
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 128
@@ -312,176 +344,6 @@ def _faiss_index(matrix: np.ndarray) -> faiss.Index:
     return index
 
 
-def _manifest(settings, embedder, docs: dict[str, dict], summary: dict) -> dict:
-    from importlib.metadata import version
-
-    def v(pkg):
-        try:
-            return version(pkg)
-        except Exception:
-            return None
-
-    return {
-        "format_version": FORMAT_VERSION,
-        "model": settings.model,
-        "embedding_backend": getattr(embedder, "backend", "custom"),
-        "dimension": embedder.dim,
-        "max_model_tokens": embedder.max_tokens,
-        "chunking": settings.chunking(),
-        "embedded_text": "title + newline + chunk text (title omitted when it is only the file name)",
-        "faiss_index": "HNSWFlat" if summary["chunks_total"] >= HNSW_FROM else "FlatIP",
-        "bm25": keyword.DESCRIPTION,
-        "counts": {"documents": len(docs), "chunks": summary["chunks_total"]},
-        "documents": docs,
-        "libraries": {p: v(p) for p in ("rag-cite", "faiss-cpu", "sentence-transformers", "torch",
-                                        "bm25s", "tiktoken", "transformers")},
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "build": {k: summary[k] for k in ("added", "changed", "removed", "unchanged", "skipped",
-                                          "chunks_embedded", "seconds")},
-    }
-
-
 def _record(obj) -> dict:
     """A flat dataclass as a dict: dataclasses.asdict deep-copies every field, 3x slower on a 5k-chunk index."""
-    return {f.name: getattr(obj, f.name) for f in fields(obj)}
-
-
-def _fsync_tree(folder: Path) -> None:
-    for p in folder.rglob("*"):
-        if p.is_file():
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
-
-
-def _point_current(root: Path, name: str) -> None:
-    tmp = root / f".CURRENT.{secrets.token_hex(3)}"
-    with open(tmp, "w") as f:
-        f.write(name + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, root / "CURRENT")
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def check_index_folder(root: Path) -> None:
-    """A RagError unless `root` is absent, empty, or a rag index (possibly with a chat app's files beside it)."""
-    root = Path(root)
-    if not root.exists():
-        return
-    if not root.is_dir():
-        raise RagError(f"index path {root} is not a folder; pass --index (or set RAG_INDEX) to a new or empty folder")
-    if (root / INDEX_MARKER).is_file():
-        return
-    foreign = sorted(p.name for p in root.iterdir() if not _legacy_part(p))
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
-        raise RagError(f"{root}/ is not empty and is not a rag index (it holds {shown}); pass --index (or set "
-                       f"RAG_INDEX) to a new or empty folder, so nothing in it is overwritten or deleted")
-
-
-def _legacy_part(p: Path) -> bool:
-    """Could `p` be part of an index made before folders were marked (or what may sit beside one)?"""
-    if p.is_symlink():
-        return False
-    if p.name in NEIGHBOURS or (_CURRENT_TMP.fullmatch(p.name) and p.is_file()):
-        return True
-    if p.name == "CURRENT":
-        return p.is_file() and p.stat().st_size < 100 and bool(_BUILD.fullmatch(p.read_text(errors="replace").strip()))
-    if _TMP.fullmatch(p.name) and p.is_dir():
-        return True
-    return bool(_BUILD.fullmatch(p.name)) and p.is_dir() and (p / "manifest.json").is_file()
-
-
-def _claim(root: Path) -> str:
-    """This index folder's id (see INDEX_MARKER), made now for a new folder or an index from before markers;
-    the builds such an index already holds are adopted (check_index_folder found nothing else in it)."""
-    marker = root / INDEX_MARKER
-    if marker.is_file():
-        try:
-            return str(json.loads(marker.read_text())["id"])
-        except (ValueError, KeyError, TypeError, OSError):
-            raise RagError(f"{marker} is damaged; delete the index folder {root} and run `rag index`") from None
-    index_id = secrets.token_hex(8)
-    for p in root.iterdir():
-        if _BUILD.fullmatch(p.name) and _legacy_part(p):
-            _write_json(p / BUILD_MARKER, {"index": index_id, "previous": None})
-    _write_json(marker, {"index": "rag-cite", "format_version": FORMAT_VERSION, "id": index_id})
-    return index_id
-
-
-def _in_use(root: Path) -> set[str]:
-    """The current build and the one before it (a reader may still be on it)."""
-    build = active_build(root)
-    if build is None:
-        return set()
-    previous = _read_json(build / BUILD_MARKER).get("previous")
-    return {build.name, previous} if isinstance(previous, str) else {build.name}
-
-
-def _collect_garbage(root: Path, index_id: str, keep: set[str]) -> None:
-    """Remove what this index made and no longer needs: builds not kept, and what killed runs left (`.tmp-*`,
-    `.CURRENT.*`). Only names of those patterns, and only folders carrying this index's mark (or a `.tmp-*` killed
-    before it got one, still empty); symlinks are never followed. Runs under the lock."""
-    for p in root.iterdir():
-        if p.is_symlink() or p.name in keep:
-            continue
-        if _CURRENT_TMP.fullmatch(p.name) and p.is_file():
-            p.unlink(missing_ok=True)
-        elif (_TMP.fullmatch(p.name) or _BUILD.fullmatch(p.name)) and p.is_dir():
-            if _read_json(p / BUILD_MARKER).get("index") == index_id:
-                shutil.rmtree(p, ignore_errors=True)
-            elif _TMP.fullmatch(p.name) and _unmarked_start(p):
-                for child in p.iterdir():
-                    child.unlink()
-                p.rmdir()
-
-
-def _unmarked_start(folder: Path) -> bool:
-    """A `.tmp-*` killed before its mark was complete: nothing in it but (part of) the mark."""
-    return all(c.name.startswith(BUILD_MARKER) and c.is_file() and not c.is_symlink() for c in folder.iterdir())
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        if path.is_symlink():
-            return {}
-        value = json.loads(path.read_text())
-        return value if isinstance(value, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_json(path: Path, value: dict) -> None:
-    """Write through a temporary name and rename, so a planted symlink at `path` is replaced, not followed."""
-    tmp = path.with_name(f"{path.name}.{secrets.token_hex(3)}.tmp")
-    with open(tmp, "x") as f:
-        f.write(json.dumps(value) + "\n")
-    os.replace(tmp, path)
-
-
-class _lock:
-    """One builder at a time per index folder (a second `rag index` waits)."""
-
-    def __init__(self, root: Path):
-        self.path = root / ".lock"
-
-    def __enter__(self):
-        import fcntl
-
-        # no O_TRUNC, no following a symlink: the lock file is never a way to write outside the folder
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        self.f = os.fdopen(fd, "w")
-        fcntl.flock(self.f, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc):
-        self.f.close()
-
-
-def _warn(line: str) -> None:
-    import sys
-
-    print(line, file=sys.stderr)
+    return {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != "lead"}   # lead: derived from the text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 
 def sha256(text: str | bytes) -> str:
@@ -63,6 +64,7 @@ class DocMeta:
     date: str | None
     source_url: str | None
     n_chunks: int
+    lead: str = ""               # the text's first few hundred characters, when the store has them (untitled docs)
 
 
 @dataclass(frozen=True)
@@ -71,18 +73,21 @@ class DocInfo(DocMeta):
     text: str = ""
 
     def meta(self) -> DocMeta:
-        return DocMeta(self.id, self.title, self.source, self.sha256, self.date, self.source_url, self.n_chunks)
+        return DocMeta(self.id, self.title, self.source, self.sha256, self.date, self.source_url, self.n_chunks,
+                       self.text[:300])
 
 
 @dataclass(frozen=True)
 class Hit:
     chunk: Chunk
-    score: float
-    rank: int                                    # 1-based
+    score: float                                 # the fused ranking score: reciprocal-rank fusion over the rankings
+    rank: int                                    # 1-based                 that held it (rag.retrieve.rrf)
     title: str = ""
     date: str | None = None
     source: str = ""
     duplicates: tuple[Chunk, ...] = ()           # near-identical passages in other documents (corroboration)
+    cosine: float | None = None                  # question-passage cosine of the stored vectors
+    bm25: float | None = None                    # BM25 score, when the keyword ranking held it
 
     @property
     def doc_ids(self) -> tuple[str, ...]:
@@ -92,6 +97,19 @@ class Hit:
             if c.doc_id not in seen:
                 seen.append(c.doc_id)
         return tuple(seen)
+
+
+@dataclass(frozen=True, eq=False)
+class Found:
+    """What one search hands the answerer: the hits, their documents (with text, to quote), the vectors already
+    computed (so nothing is embedded twice), and which of the question's words the corpus uses at all."""
+    question: str
+    hits: tuple[Hit, ...]
+    docs: Mapping[str, DocInfo]                  # every document the hits and their duplicates come from
+    question_vector: Any                         # numpy float32 (dim,)
+    passage_vectors: Any                         # numpy float32 (len(hits), dim): the stored vectors, row i: hits[i]
+    mentioned: frozenset[str] = frozenset()      # the question's folded words that some document uses
+    indexed: int = 0                             # number of chunks in the index
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ SEEDS = ROOT / "seeds"
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory) -> Path:
     """A real index of seeds/ (MiniLM vectors, FAISS, BM25) in a session tmp folder; do not modify it."""
-    from rag.store import build_index
+    from rag.indexer import build_index
 
     path = tmp_path_factory.mktemp("seed-index")
     build_index(Settings(docs=SEEDS, index=path), progress=False)

@@ -8,6 +8,8 @@ from dataclasses import replace
 
 import pytest
 
+from rag.storage import Filter
+
 from rag import answer as A
 from rag import present as P
 from rag.errors import RagError
@@ -30,7 +32,7 @@ def assert_quotes_are_verbatim(retriever, answer: Answer):
     for c in answer.citations:
         hit = A.cited_hit(answer, c.n)
         assert hit is not None and c.doc_id in hit.doc_ids  # the passage's document or a near-duplicate's
-        assert retriever.index.docs[c.doc_id].text[c.start:c.end] == c.quote
+        assert retriever.store.docs[c.doc_id].text[c.start:c.end] == c.quote
 
 
 @pytest.mark.parametrize("question", [
@@ -49,7 +51,7 @@ def test_an_answer_is_quotes_of_its_sources_each_with_its_marker(retriever, seed
         assert f"“{' '.join(c.quote.split())}” [{c.n}]" in ans.text
     if ans.short_answer:
         s = ans.short_answer
-        assert ans.text.startswith(s.text) and retriever.index.docs[s.doc_id].text[s.start:s.end] == s.text
+        assert ans.text.startswith(s.text) and retriever.store.docs[s.doc_id].text[s.start:s.end] == s.text
 
 
 def test_a_sentence_two_outlets_share_is_cited_in_both(retriever, seed_settings):
@@ -66,13 +68,13 @@ def test_a_sentence_two_outlets_share_is_cited_in_both(retriever, seed_settings)
 def test_quotes_from_hard_wrapped_text_keep_their_exact_span(retriever):
     """Seed 003 is hard-wrapped: a sentence quoted across a line break is still the document's exact span."""
     q = "What other post does Richard Marles hold besides Deputy Prime Minister?"
-    hits = retriever.search(q, k=5, doc_ids=["003_1fcb2ff00d21c651.txt"])
-    ev = Evidence(q, hits, retriever.index.docs, retriever.embedder)
+    hits = retriever.search(q, k=5, where=Filter.of(["003_1fcb2ff00d21c651.txt"]))
+    ev = Evidence(q, hits, retriever.store.docs, retriever.embedder)
     wrapped = [s for s in ev.sents if "\n" in s.text]
     assert wrapped
     for s in wrapped:
         for c in ev.citations(s):
-            assert retriever.index.docs[c.doc_id].text[c.start:c.end] == c.quote == s.text
+            assert retriever.store.docs[c.doc_id].text[c.start:c.end] == c.quote == s.text
 
 
 @pytest.mark.parametrize("question", [
@@ -106,7 +108,7 @@ def test_the_answer_model_was_fitted_on_training_halves_only():
 def _checked(retriever, text: str, question: str = AUSTRALIA) -> Answer:
     hits = tuple(retriever.search(question, k=5))
     base = Answer(question, question, "", (), hits, answerer="openai")
-    return A.check_answer(text, Evidence(question, hits, retriever.index.docs, retriever.embedder), base)
+    return A.check_answer(text, Evidence(question, hits, retriever.store.docs, retriever.embedder), base)
 
 
 def _n_quoting(retriever, phrase: str) -> int:
@@ -265,7 +267,7 @@ def test_brackets_inside_a_quoted_document_are_not_citations(tmp_path):
     """A document's own "[3]" and "[12]" stay byte-identical in the quote; only the answer's markers are numbered."""
     from rag.config import Settings
     from rag.retrieve import open_retriever
-    from rag.store import build_index
+    from rag.indexer import build_index
 
     docs = tmp_path / "docs"
     docs.mkdir()

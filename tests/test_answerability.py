@@ -29,7 +29,7 @@ DOCS = {
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     from rag.retrieve import open_retriever
-    from rag.store import build_index
+    from rag.indexer import build_index
 
     root = tmp_path_factory.mktemp("press")
     docs = root / "docs"
@@ -43,7 +43,7 @@ def corpus(tmp_path_factory):
 
 def verbatim(retriever, ans):
     for c in ans.citations:
-        assert retriever.index.docs[c.doc_id].text[c.start:c.end] == c.quote
+        assert retriever.store.docs[c.doc_id].text[c.start:c.end] == c.quote
 
 
 def test_the_sentence_that_answers_is_quoted_not_the_heading(corpus):
@@ -61,7 +61,7 @@ def test_the_short_answer_leads_and_is_a_span_of_the_cited_sentence(corpus):
     assert not ans.refused and ans.short_answer is not None
     short = ans.short_answer
     assert ans.text.startswith(short.text) and "85 kilometres" in short.text
-    assert r.index.docs[short.doc_id].text[short.start:short.end] == short.text
+    assert r.store.docs[short.doc_id].text[short.start:short.end] == short.text
     assert any(c.n == short.n and c.start <= short.start and short.end <= c.end for c in ans.citations)
 
 

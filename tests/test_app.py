@@ -75,7 +75,7 @@ def test_seed_question_gets_a_cited_answer(server):
     client, _, app = server
     text, data = ask(client, AUSTRALIA)
     assert re.search(r"\[\d+\]", text) and data["citations"] and not data["refused"]
-    docs = app.holder.get().index.docs
+    docs = app.holder.get().store.docs
     for c in data["citations"]:          # every quote is the document's own text at the cited span
         assert docs[c["doc_id"]].text[c["start"]:c["end"]] == c["quote"]
 

@@ -167,7 +167,7 @@ def test_copy_gives_the_answer_as_plain_text(site, browser):
     page.wait_for_timeout(300)
     copied = page.evaluate("navigator.clipboard.readText()")
     answer = ask(app.holder.get(), CHAIR, settings)
-    assert copied == plain_text(answer, app.holder.get().index.docs)
+    assert copied == plain_text(answer, app.holder.get().store.docs)
     assert copied.startswith(answer.text) and "\nSources:\n[1] " in copied and "<" not in copied
     page.context.close()
 

@@ -17,7 +17,8 @@ from rag.config import Settings
 from rag.errors import RagError
 from rag.loaders import load
 from rag.retrieve import open_retriever
-from rag.store import Index, build_index
+from rag.indexer import build_index
+from rag.store import FaissStore as Index
 
 ROOT = Path(__file__).resolve().parents[1]
 

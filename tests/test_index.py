@@ -15,7 +15,9 @@ import pytest
 from rag.config import Settings
 from rag.errors import RagError
 from rag.retrieve import open_retriever
-from rag.store import Index, active_build, build_index
+from rag.folder import active_build
+from rag.indexer import build_index
+from rag.store import FaissStore as Index
 from conftest import ROOT
 
 
@@ -62,7 +64,7 @@ def test_incremental_add_change_delete(docs_copy, tmp_path):
     removed = build_index(s, progress=False, embedder=emb)
     assert removed["removed"] == 1
     index = Index.load(s.index)
-    assert "new.md" not in index.docs and all(c.doc_id != "new.md" for c in index.chunks)
+    assert "new.md" not in index.docs and all(c.doc_id != "new.md" for c in index.chunk_list)
 
 
 def test_changed_chunking_forces_full_rebuild(docs_copy, tmp_path):
@@ -85,9 +87,9 @@ def test_manifest_is_readable_and_complete(seed_index):
 
 def test_stored_chunks_quote_their_documents(seed_index):
     index = Index.load(seed_index)
-    for c in index.chunks:
+    for c in index.chunk_list:
         assert index.docs[c.doc_id].text[c.start:c.end] == c.text
-    assert sum("During a dinner hosted" in c.text for c in index.chunks if c.doc_id.startswith("002")) == 1
+    assert sum("During a dinner hosted" in c.text for c in index.chunk_list if c.doc_id.startswith("002")) == 1
 
 
 def test_index_from_another_model_is_refused(seed_index):
@@ -178,8 +180,8 @@ def test_large_indexes_switch_to_hnsw_and_still_update(docs_copy, tmp_path, monk
     s = Settings(docs=docs_copy, index=tmp_path / "ix")
     build_index(s, progress=False)
     ix = Index.load(s.index)
-    assert ix.manifest["faiss_index"] == "HNSWFlat" and "HNSW" in type(ix.vectors).__name__
-    assert ix.vectors.hnsw.efSearch == 128            # saved with the graph, not reset on load
+    assert ix.manifest["faiss_index"] == "HNSWFlat" and "HNSW" in type(ix.vectors_index).__name__
+    assert ix.vectors_index.hnsw.efSearch == 128            # saved with the graph, not reset on load
     hits = open_retriever(s).search("Who represented Australia at the Indo-Pacific meeting?", k=3)
     assert any("Richard Marles" in h.chunk.text for h in hits)
     (docs_copy / "ferry.md").write_text("---\ntitle: Ferry news\n---\nThe ferry to Tromsø now leaves at 07:15.\n")

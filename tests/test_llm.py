@@ -54,7 +54,7 @@ def assert_checked(retriever, ans: Answer):
     else:
         assert ans.citations, "never an answer without a citation"
     for c in ans.citations:
-        assert retriever.index.docs[c.doc_id].text[c.start:c.end] == c.quote
+        assert retriever.store.docs[c.doc_id].text[c.start:c.end] == c.quote
         assert c.doc_id in A.cited_hit(ans, c.n).doc_ids and f"[{c.n}]" in ans.text
 
 

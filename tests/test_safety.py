@@ -18,13 +18,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from rag import store
+from rag import indexer
 from rag.cli import main
 from rag.config import Settings
 from rag.errors import RagError
 from rag.loaders import load
 from rag.retrieve import open_retriever
-from rag.store import Index, active_build, build_index
+from rag.folder import active_build
+from rag.indexer import build_index
+from rag.store import FaissStore as Index
 from rag.types import Document, sha256
 from conftest import ROOT, SEEDS
 
@@ -111,7 +113,7 @@ def test_symlink_to_etc_passwd_is_skipped_not_quoted(small_docs, tmp_path):
     assert warnings(out.stderr) == ["warning: skipped passwd.txt: symlink to /etc/passwd, outside the documents "
                                     "folder (--follow-links allows it)"]
     index = Index.load(tmp_path / "ix")
-    assert list(index.docs) == [SEED] and not any("root:x:0:0" in c.text for c in index.chunks)
+    assert list(index.docs) == [SEED] and not any("root:x:0:0" in c.text for c in index.chunk_list)
     ask = rag("ask", "What is in root:x:0:0 passwd?", "--json", env=env)
     assert ask.returncode == 0, ask.stderr
     answer = json.loads(ask.stdout)
@@ -242,7 +244,7 @@ def test_empty_corpus_is_a_valid_empty_index(tmp_path, content):
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
     assert json.loads(out.stdout)["documents"] == 0 and "the index is empty" in out.stderr
     retriever = open_retriever(Settings(docs=docs, index=tmp_path / "ix"))   # what the chat app does at start
-    assert retriever.index.bm25 is None and retriever.index.chunks == []
+    assert retriever.store.bm25 is None and retriever.store.chunk_list == []
     assert all(retriever.search("anything at all", mode=m) == [] for m in ("dense", "bm25", "hybrid"))
     ask = rag("ask", "Who represented Australia?", "--json", env=env)
     assert ask.returncode == 0 and "Traceback" not in ask.stderr, ask.stderr
@@ -315,11 +317,11 @@ def test_chunks_are_embedded_in_batches_as_documents_stream_in(tmp_path):
     emb = BatchRecorder(docs_read)
     summary = build_index(Settings(docs=tmp_path, index=tmp_path / "ix", chunk_size=32, chunk_overlap=0),
                           progress=False, embedder=emb, docs_override=documents())
-    limit = store.EMBED_BATCHES * emb.batch_size
+    limit = indexer.EMBED_BATCHES * emb.batch_size
     assert summary["chunks_embedded"] > 3 * limit and sum(n for n, _ in emb.calls) == summary["chunks_embedded"]
     assert max(n for n, _ in emb.calls) <= limit
     assert emb.calls[0][1] < 20            # the first batch went to the model before the corpus was read
-    assert Index.load(tmp_path / "ix").vectors.ntotal == summary["chunks_total"]
+    assert Index.load(tmp_path / "ix").vectors_index.ntotal == summary["chunks_total"]
 
 
 # ---- 8. leftovers of a killed run; settings -------------------------------------------------------------------

@@ -48,10 +48,10 @@ def build_app(settings: Settings) -> gr.Blocks:
 
     def answer_stream(question, pairs, s, found):
         """Yield ('delta', text) while the answer streams, then ('final', Answer)."""
-        if not holder.documents():
+        if not holder.store.count():
             raise RagError("nothing is indexed yet: add documents in the Documents tab")
         shown = ""
-        for item in ask_stream(holder.get(s.mode), question, s, pairs, **found):
+        for item in ask_stream(holder.get(s.mode), question, s, pairs, found):
             if isinstance(item, str):
                 shown += item
                 yield "delta", shown
@@ -78,7 +78,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                     msgs[-1] = {"role": "assistant", "content": streaming_html(item)}
                     yield msgs, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                     continue
-                docs = holder.get().index.docs
+                docs = holder.documents_of(item)
                 src = sources_html(item, docs, turn)
                 msgs[-1] = {"role": "assistant", "content": answer_html(item, turn, docs)}
                 conv["answers"][str(turn)] = {"json": answer_json(item), "sources": src}

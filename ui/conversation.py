@@ -9,6 +9,7 @@ import gradio as gr
 from rag.answer import cited_hit
 from rag.present import answer_to_json
 from rag.errors import RagError
+from rag.storage import Filter
 
 from .chats import ChatStore, append_feedback, feedback_row, new_conversation
 from .render import EMPTY_SOURCES, error_html, redact
@@ -16,17 +17,17 @@ from .render import EMPTY_SOURCES, error_html, redact
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def filters(doc_ids, date_from, date_to) -> dict:
-    """ask_stream's document filters from the page or the API (doc_ids: a list or comma-separated ids)."""
+def filters(doc_ids, date_from, date_to) -> Filter | None:
+    """ask_stream's document filter from the page or the API (doc_ids: a list or comma-separated ids)."""
     if isinstance(doc_ids, str):
         doc_ids = [d.strip() for d in doc_ids.split(",") if d.strip()]
-    out = {"doc_ids": list(doc_ids) or None if doc_ids else None}
-    for key, value in (("date_from", date_from), ("date_to", date_to)):
+    dates = []
+    for value in (date_from, date_to):
         value = (value or "").strip()
         if value and not _DATE.match(value):
             raise RagError(f"{value!r} is not a date; write it as YYYY-MM-DD")
-        out[key] = value or None
-    return out
+        dates.append(value or None)
+    return Filter.of(doc_ids or None, *dates)
 
 
 def answer_json(answer) -> dict:

@@ -16,6 +16,7 @@ import re
 import secrets
 import shutil
 import threading
+import time
 import unicodedata
 from dataclasses import replace
 from pathlib import Path
@@ -25,10 +26,12 @@ from rag.followup import turns
 from rag.config import Settings
 from rag.errors import RagError
 from rag.loaders import SUPPORTED, load_file
+from rag.indexer import build_index
 from rag.retrieve import RETRIEVAL_MODES, Retriever, open_retriever
-from rag.store import active_build, build_index
+from rag.storage import index_exists
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
+RELOAD_CHECK = 2.0    # seconds between checks for a state committed elsewhere (another replica, `rag index`)
 MAX_NAME = 120
 
 
@@ -39,7 +42,7 @@ class RetrieverHolder:
         self.settings = settings
         self._lock = threading.Lock()           # guards the reference swap
         self._rebuilding = threading.Lock()     # one rebuild at a time
-        if active_build(settings.index) is None:
+        if not index_exists(settings):
             build_index(settings, progress=True)     # first run (e.g. on the seeds): nothing to load yet
         try:
             base = self._open(settings)
@@ -49,26 +52,48 @@ class RetrieverHolder:
             base = self._open(settings)
         base.embedder.encode(["warm up"])       # load the model now, not during the first question
         self._by_mode = {settings.mode: base}
+        self._checked = time.monotonic()
         self.skipped: list[str] = []            # "file: reason" lines of the last rebuild
 
     @staticmethod
     def _open(settings: Settings, embedder=None) -> Retriever:
-        retriever = open_retriever(settings, embedder)
-        retriever.index.bm25   # load the keyword index now: its build folder may be collected after a later swap
-        return retriever
+        return open_retriever(settings, embedder)
 
     def get(self, mode: str | None = None) -> Retriever:
-        """The live retriever; for another retrieval mode, a view over the same loaded index."""
+        """The live retriever; for another retrieval mode, a view over the same loaded index. When another process
+        (a `rag index`, another replica) has committed a newer state, it is loaded first (checked at most every
+        RELOAD_CHECK seconds)."""
         mode = mode or self.settings.mode
         if mode not in RETRIEVAL_MODES:
             raise RagError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
+        self._follow()
         with self._lock:
             found = self._by_mode.get(mode)
             if found is None:
                 base = next(iter(self._by_mode.values()))
-                found = Retriever(base.index, base.embedder, replace(self.settings, mode=mode))
+                found = Retriever(base.store, base.embedder, replace(self.settings, mode=mode))
                 self._by_mode[mode] = found
             return found
+
+    def _follow(self) -> None:
+        """Load the newest committed state if it is not the one served (another process updated the index)."""
+        now = time.monotonic()
+        if now - self._checked < RELOAD_CHECK or self.busy:
+            return
+        self._checked = now
+        base = next(iter(self._by_mode.values()))
+        try:
+            if base.store.latest() in ("", base.store.state()):
+                return
+            fresh = self._open(self.settings, base.embedder)
+        except (RagError, OSError):
+            return      # keep serving what is loaded; the next check tries again
+        with self._lock:
+            self._by_mode = {self.settings.mode: fresh}
+
+    @property
+    def store(self):
+        return self.get().store
 
     @property
     def busy(self) -> bool:
@@ -99,7 +124,7 @@ class RetrieverHolder:
     def delete(self, doc_id: str) -> dict:
         """Delete an indexed document's file (only ever inside the docs folder), then rebuild."""
         root = Path(self.settings.docs).resolve()
-        if doc_id not in self.get().index.docs:
+        if doc_id not in self.store.catalog():
             raise RagError(f"{doc_id!r} is not an indexed document")
         path = (root / doc_id).resolve()
         if not root.is_dir() or root not in path.parents or not path.is_file():
@@ -109,17 +134,21 @@ class RetrieverHolder:
         return self.rebuild()
 
     def documents(self) -> list[dict]:
-        docs = self.get().index.docs
-        return [{"title": display_title(d.title, d.id, d.text), "file": d.id, "date": d.date or "",
+        docs = self.store.catalog()
+        return [{"title": display_title(d.title, d.id, d.lead), "file": d.id, "date": d.date or "",
                  "chunks": d.n_chunks, "title_given": display_title(d.title, d.id, "") == d.title}
                 for d in sorted(docs.values(), key=lambda d: d.id)]
+
+    def documents_of(self, answer) -> dict:
+        """The documents (with text) an answer's passages come from, for its source cards."""
+        return self.store.documents({d for h in answer.hits for d in h.doc_ids})
 
     def pending(self) -> list[str]:
         """Supported files in the docs folder that the live index does not hold yet (uploaded, not rebuilt)."""
         root = Path(self.settings.docs)
         if not root.is_dir():
             return []
-        indexed = set(self.get().index.docs) | {line.split(": ", 1)[0] for line in self.skipped}
+        indexed = set(self.store.catalog()) | {line.split(": ", 1)[0] for line in self.skipped}
         found = []
         for p in sorted(root.rglob("*")):
             rel = p.relative_to(root)
