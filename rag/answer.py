@@ -89,7 +89,7 @@ def decide(ev: Evidence, found: Found, base: Answer) -> list[tuple[float, Sent]]
         return _refuse(base, NOTHING_INDEXED, "nothing is indexed")
     if not ev.hits:
         return _refuse(base, "No passage matches the question.", "no passage matched the question")
-    missing = missing_names(ev.question, found.mentioned)
+    missing = missing_names(ev.question, found.mentioned, found.contained)
     x = ev.features()
     p = scorer.sentence_probability(x, FEATURES)
     scored = sorted(zip(p.tolist(), ev.sents), key=lambda item: -item[0])

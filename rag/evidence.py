@@ -160,12 +160,9 @@ class Evidence:
         return rows
 
 
-def missing_names(question: str, mentioned: set[str] | frozenset[str]) -> list[str]:
-    """What the question names that no document mentions, given the question's folded words that some document uses
-    (`types.Found.mentioned`): numbers and acronyms whose words are absent, and full names none of whose words (of 2+
-    letters) any document uses ("Mark Rutte" in a corpus that never says Rutte)."""
-    missing = [t for t in re.findall(r"\b(?:\d[\d,.]*\d|\d|[A-Z]{2,})\b", question)
-               if not set(re.findall(r"\w+", T.fold(t))) <= mentioned]
-    missing += [n for n in T.names(question) if len(n.split()) >= 2
-                and not {w for w in re.findall(r"\w+", T.fold(n)) if len(w) >= 2} & mentioned]
-    return missing
+def missing_names(question: str, mentioned: set[str] | frozenset[str], contained: set[str] | frozenset[str]) -> list[str]:
+    """What the question names that no document mentions (`types.Found` says which of the question's named terms the
+    corpus has): numbers and acronyms no document contains, and full names none of whose words (of 2+ letters) any
+    document uses ("Mark Rutte" in a corpus that never says Rutte)."""
+    terms, full_names = T.named_terms(question)
+    return [t for t in terms if t not in contained] + [n for n in full_names if not T.name_words(n) & mentioned]

@@ -26,16 +26,19 @@ EMBED_BATCHES = 16   # new chunks are embedded this many model batches at a time
 
 
 def build_index(settings: Settings, progress: bool = True, embedder: Embedder | None = None,
-                docs_override: Iterable[Document | tuple[str, str]] | None = None) -> dict:
+                docs_override: Iterable[Document | tuple[str, str]] | None = None, keep_others: bool = False,
+                remove: Iterable[str] = ()) -> dict:
     """Bring the index that `settings` point at up to date with settings.docs (or with `docs_override`: documents,
-    and (name, reason) pairs for files skipped, as `loaders.iter_load` yields them); returns a summary dict."""
+    and (name, reason) pairs for files skipped, as `loaders.iter_load` yields them); returns a summary dict.
+    `keep_others`: the documents given are added or updated and every other indexed one stays, except those in
+    `remove` (how a chat replica adds an upload to a shared store without dropping what others added)."""
     t0 = time.perf_counter()
     documents = docs_override if docs_override is not None else \
         iter_load(settings.docs, settings.max_file_mb, settings.follow_links)     # a missing folder fails here
     embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.embed_backend)
     writer = open_writer(settings, embedder)
     try:
-        summary, docs = _feed(writer, documents, settings, embedder, progress)
+        summary, docs = _feed(writer, documents, settings, embedder, progress, keep_others, set(remove))
     except BaseException:
         writer.abort()
         raise
@@ -51,7 +54,8 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
     return summary
 
 
-def _feed(writer: Writer, documents, settings: Settings, embedder, progress: bool) -> tuple[dict, dict]:
+def _feed(writer: Writer, documents, settings: Settings, embedder, progress: bool, keep_others: bool = False,
+          remove: set[str] = frozenset()) -> tuple[dict, dict]:
     """Keep or put every document into `writer`; returns the summary counts and the manifest's document list."""
     existing = writer.existing()
     counts = {"added": 0, "changed": 0, "unchanged": 0}
@@ -78,10 +82,16 @@ def _feed(writer: Writer, documents, settings: Settings, embedder, progress: boo
         docs[doc.id] = {"sha256": doc.sha256, "title": doc.title, "chunks": n}
     batch.flush()
     batch.close()
-    summary = {**counts, "removed": len(set(existing) - set(owner)), "skipped": len(skipped),
+    gone = set(existing) - set(owner)
+    if keep_others:
+        for doc_id in sorted(gone - remove):
+            docs[doc_id] = {"sha256": existing[doc_id], "chunks": writer.keep(doc_id)}
+            counts["unchanged"] += 1
+        gone &= remove
+    summary = {**counts, "removed": len(gone), "skipped": len(skipped),
                "skipped_files": [f"{n}: {w}" for n, w in skipped], "chunks_embedded": batch.embedded,
                "chunks_total": sum(d["chunks"] for d in docs.values()),
-               "documents": len(owner)}
+               "documents": len(docs)}
     return summary, docs
 
 

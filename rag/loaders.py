@@ -63,6 +63,26 @@ def iter_load(docs: Path, max_file_mb: int = 20, follow_links: bool = False) -> 
     return _iter_load(docs, max_file_mb, follow_links)
 
 
+def load_named(docs: Path, names: list[str], max_file_mb: int = 20) -> Iterator[Document | tuple[str, str]]:
+    """The documents of these files of the folder `docs` (ids: their paths relative to it, as `iter_load` makes
+    them), and a (name, reason) pair for each that cannot be read: for indexing a few uploaded files."""
+    root = Path(docs).resolve()
+    limit = max_file_mb * MB
+    for name in names:
+        path = (root / name).resolve()
+        if root not in path.parents or not path.is_file() or Path(name).suffix.lower() not in SUPPORTED[:-1]:
+            yield name, "not a supported file in the documents folder"
+            continue
+        try:
+            if path.stat().st_size > limit:
+                raise _Skip(_too_big(path.stat().st_size, max_file_mb))
+            yield load_file(path, Path(name).as_posix(), limit)
+        except _Skip as e:
+            yield name, str(e)
+        except RecursionError:
+            yield name, "too deeply nested to read"
+
+
 def _iter_load(docs: Path, max_file_mb: int, follow_links: bool) -> Iterator[Document | tuple[str, str]]:
     limit = max_file_mb * MB
     if docs.is_dir():

@@ -52,7 +52,7 @@ class Retriever:
         qvec = self.embedder.encode([query])[0] if query.strip() else None
         if qvec is None or not size:
             dim = self.store.manifest.get("dimension") or getattr(self.embedder, "dim", 0)
-            return Found(query, (), {}, qvec, np.zeros((0, dim), dtype=np.float32), frozenset(), size)
+            return Found(query, (), {}, qvec, np.zeros((0, dim), dtype=np.float32), indexed=size)
         depth = max(self.settings.candidates, 4 * k)
         rankings = self._rankings(query, qvec, mode, depth, where)
         scored = rrf(rankings, self.settings.rrf_k)     # Hit.score has one meaning: the fused rank score
@@ -68,9 +68,11 @@ class Retriever:
         bm25 = dict(rankings[-1]) if mode in ("bm25", "hybrid") else {}
         hits, vectors = self._collapse(scored, k, qvec, bm25)
         docs = self.store.documents({d for h in hits for d in h.doc_ids}) if with_docs else {}
-        words = {w for w in re.findall(r"\w+", T.fold(query))}
-        mentioned = frozenset(self.store.mentions(words)) if with_docs and words else frozenset()
-        return Found(query, tuple(hits), docs, qvec, vectors, mentioned, size)
+        terms, full_names = T.named_terms(query) if with_docs else ((), ())
+        words = set().union(*map(T.name_words, full_names))
+        mentioned = frozenset(self.store.mentions(words)) if words else frozenset()
+        contained = frozenset(self.store.contains(terms)) if terms else frozenset()
+        return Found(query, tuple(hits), docs, qvec, vectors, mentioned, contained, size)
 
     def _linked(self, query: str, best_id: str, mode: str, depth: int, where) -> list[tuple[str, float]]:
         """Second hop: the passages of documents whose title the best passage mentions (the bridge entity a

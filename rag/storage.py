@@ -114,6 +114,18 @@ class Store(ABC):
         """Those of `words` (folded: lowercase, accents stripped, see `rag.text.fold`) that some document uses as
         a word."""
 
+    def contains(self, strings: Iterable[str]) -> set[str]:
+        """Those of `strings` (numbers, acronyms, as written) that occur in some document's text, inside a longer
+        word too ("SP" in "MSPs"). This default asks `mentions` for their folded words; backends that can search
+        text for a substring do that instead."""
+        import re
+
+        from .text import fold
+
+        parts = {s: set(re.findall(r"\w+", fold(s))) for s in strings}
+        used = self.mentions(set().union(*parts.values())) if parts else set()
+        return {s for s, words in parts.items() if words and words <= used}
+
     def close(self) -> None:
         """Release connections and files."""
 

@@ -144,6 +144,9 @@ class FaissStore(Store):
     def mentions(self, words: Iterable[str]) -> set[str]:
         return set(words) & self._vocabulary
 
+    def contains(self, strings: Iterable[str]) -> set[str]:
+        return {s for s in strings if s in self._plain}
+
     # ---- in memory ----------------------------------------------------------------------------------
     @property
     def bm25(self):
@@ -162,6 +165,10 @@ class FaissStore(Store):
         for d in self.docs.values():
             words.update(re.findall(r"\w+", fold(d.text)))
         return frozenset(words)
+
+    @cached_property
+    def _plain(self) -> str:
+        return "\n".join(d.text for d in self.docs.values())
 
     @cached_property
     def _row_of(self) -> dict[str, int]:

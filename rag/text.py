@@ -168,3 +168,19 @@ def names(text: str) -> list[str]:
         if words:
             found.append(" ".join(words))
     return found
+
+
+def named_terms(question: str) -> tuple[list[str], list[str]]:
+    """What a question names that a corpus can be checked for: its numbers and acronyms as written, and its full
+    names of two or more words (`rag.evidence.missing_names` declines a question whose names no document uses).
+
+    >>> named_terms("Did NATO pay Mark Rutte 1,000 euros?")
+    (['NATO', '1,000'], ['Mark Rutte'])
+    """
+    return (re.findall(r"\b(?:\d[\d,.]*\d|\d|[A-Z]{2,})\b", question),
+            [n for n in names(question) if len(n.split()) >= 2])
+
+
+def name_words(name: str) -> set[str]:
+    """The folded words of 2+ letters of a name: a name counts as mentioned when a document uses any of them."""
+    return {w for w in re.findall(r"\w+", fold(name)) if len(w) >= 2}

@@ -108,7 +108,8 @@ class Found:
     docs: Mapping[str, DocInfo]                  # every document the hits and their duplicates come from
     question_vector: Any                         # numpy float32 (dim,)
     passage_vectors: Any                         # numpy float32 (len(hits), dim): the stored vectors, row i: hits[i]
-    mentioned: frozenset[str] = frozenset()      # the question's folded words that some document uses
+    mentioned: frozenset[str] = frozenset()      # the words of the question's names that some document uses
+    contained: frozenset[str] = frozenset()      # the question's numbers and acronyms that some document contains
     indexed: int = 0                             # number of chunks in the index
 
 

@@ -415,14 +415,14 @@ def test_a_replaced_upload_comes_back_when_indexing_fails(tmp_path):
     (docs / "notes.txt").write_text("old version\n", encoding="utf-8")
     new = tmp_path / "notes.txt"
     new.write_text("new version\n", encoding="utf-8")
-    message, backup = save_upload(new, "notes.txt", Settings(docs=docs))
+    message, backup, name = save_upload(new, "notes.txt", Settings(docs=docs))
     assert message.startswith("Replaced") and backup.name.startswith(".")
     assert (docs / "notes.txt").read_text(encoding="utf-8") == "new version\n"
 
     def fail():
         raise RagError("disk full")
     with pytest.raises(RagError):
-        RetrieverHolder.rebuild_keeping(SimpleNamespace(rebuild=fail), [backup])
+        RetrieverHolder.add(SimpleNamespace(rebuild=fail, shared=False), [name], [backup])
     assert (docs / "notes.txt").read_text(encoding="utf-8") == "old version\n" and not backup.exists()
 
 

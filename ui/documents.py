@@ -64,17 +64,17 @@ def upload_files(holder: RetrieverHolder, files, progress=None) -> tuple[str, di
     """Check and save each uploaded file, then index them; returns the message and the rebuild summary (None when
     nothing was saved). Gradio's temporary copies are deleted, accepted or not."""
     files = [] if not files else files if isinstance(files, list) else [files]
-    lines, backups, saved = [], [], 0
+    lines, backups, saved = [], [], []
     try:
         for f in files:
             path = str(getattr(f, "path", f))
             name = getattr(f, "orig_name", None) or Path(path).name
             try:
-                line, backup = save_upload(path, name, holder.settings)
+                line, backup, clean = save_upload(path, name, holder.settings)
             except (RagError, OSError) as e:
                 lines.append(f"✗ {e}")
                 continue
-            saved += 1
+            saved.append(clean)
             backups += [backup] if backup else []
             lines.append("✓ " + line + (" (the old version stays until the new one is indexed)" if backup else ""))
     finally:
@@ -90,7 +90,7 @@ def upload_files(holder: RetrieverHolder, files, progress=None) -> tuple[str, di
     if progress is not None:
         progress(0, desc="Indexing the new documents…")
     try:
-        summary = holder.rebuild_keeping(backups)
+        summary = holder.add(saved, backups)
     except RagError as e:
         return "\n\n".join(lines + [f"✗ Indexing failed, nothing changed: {e}"]), None
     return "\n\n".join(lines + [summary_markdown(summary)]), summary

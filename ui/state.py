@@ -25,7 +25,7 @@ from rag.config import ANSWERERS
 from rag.followup import turns
 from rag.config import Settings
 from rag.errors import RagError
-from rag.loaders import SUPPORTED, load_file
+from rag.loaders import SUPPORTED, load_file, load_named
 from rag.indexer import build_index
 from rag.retrieve import RETRIEVAL_MODES, Retriever, open_retriever
 from rag.storage import index_exists
@@ -100,19 +100,34 @@ class RetrieverHolder:
         return self._rebuilding.locked()
 
     def rebuild(self) -> dict:
-        """Build the index from the docs folder, load it, swap it in; returns build_index's summary."""
+        """Make the index hold exactly the docs folder's documents, load it, swap it in; returns the summary."""
+        return self._update()
+
+    def _update(self, **how) -> dict:
         with self._rebuilding:
-            summary = build_index(self.settings, progress=True)
+            summary = build_index(self.settings, progress=True, **how)
             fresh = self._open(self.settings, self.get().embedder)
             with self._lock:
                 self._by_mode = {self.settings.mode: fresh}
                 self.skipped = list(summary.get("skipped_files", []))
             return summary
 
-    def rebuild_keeping(self, backups: list[Path]) -> dict:
-        """Rebuild after uploads; the replaced files' old versions go once it succeeds and come back if it fails."""
+    @property
+    def shared(self) -> bool:
+        """Is the index shared with other replicas (Milvus)? Then uploads are added to it and deletions taken out
+        of it, leaving what other replicas added; a rebuild still makes it equal to this replica's docs folder."""
+        return self.settings.store == "milvus"
+
+    def add(self, names: list[str], backups: list[Path] = ()) -> dict:
+        """Index the uploaded files `names` (paths in the docs folder): a rebuild of the docs folder, or, for a shared
+        index, an update that adds just these. The replaced files' old versions go once it succeeds and come back if
+        it fails."""
         try:
-            summary = self.rebuild()
+            if self.shared:
+                summary = self._update(docs_override=load_named(self.settings.docs, names, self.settings.max_file_mb),
+                                       keep_others=True)
+            else:
+                summary = self.rebuild()
         except BaseException:
             for b in backups:
                 os.replace(b, b.with_name(b.name.split("-", 2)[2]))
@@ -122,12 +137,19 @@ class RetrieverHolder:
         return summary
 
     def delete(self, doc_id: str) -> dict:
-        """Delete an indexed document's file (only ever inside the docs folder), then rebuild."""
+        """Delete an indexed document: its file (only ever inside the docs folder), then rebuild; from a shared index,
+        the document itself (and its file here, if this replica has it)."""
         root = Path(self.settings.docs).resolve()
         if doc_id not in self.store.catalog():
             raise RagError(f"{doc_id!r} is not an indexed document")
         path = (root / doc_id).resolve()
-        if not root.is_dir() or root not in path.parents or not path.is_file():
+        on_disk = root.is_dir() and root in path.parents and path.is_file()
+        if self.shared:
+            summary = self._update(docs_override=[], keep_others=True, remove=[doc_id])
+            if on_disk:
+                path.unlink()
+            return summary
+        if not on_disk:
             raise RagError(f"{doc_id!r} is not a file in the docs folder (a corpus.jsonl record is removed by "
                            f"editing that file)")
         path.unlink()
@@ -221,9 +243,10 @@ def check_upload(src: str | Path, name: str, settings: Settings) -> str:
     return clean
 
 
-def save_upload(src: str | Path, name: str, settings: Settings) -> tuple[str, Path | None]:
-    """Check an uploaded file and copy it into the docs folder under a safe name. Returns a one-line message and,
-    when it replaces a file, where the old version is kept (hidden, so not indexed) until the rebuild succeeds."""
+def save_upload(src: str | Path, name: str, settings: Settings) -> tuple[str, Path | None, str]:
+    """Check an uploaded file and copy it into the docs folder under a safe name. Returns a one-line message,
+    where the old version of a replaced file is kept (hidden, so not indexed) until the rebuild succeeds (or None),
+    and the name it was saved under."""
     docs = Path(settings.docs)
     clean = check_upload(src, name, settings)
     target = docs / clean
@@ -235,7 +258,7 @@ def save_upload(src: str | Path, name: str, settings: Settings) -> tuple[str, Pa
     shutil.copyfile(src, tmp)
     os.replace(tmp, target)
     renamed = f" (renamed from {name!r})" if clean != Path(str(name)).name else ""
-    return f"{'Replaced' if backup else 'Saved'} {clean}{renamed}", backup
+    return f"{'Replaced' if backup else 'Saved'} {clean}{renamed}", backup, clean
 
 
 def configured_answerers(settings: Settings) -> tuple[str, ...]:
