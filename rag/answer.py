@@ -16,13 +16,12 @@ from dataclasses import replace
 from typing import Iterator, Sequence
 
 from . import dates, followup, llm, scorer, spans, text as T
-from .config import ANSWERERS
+from .config import ANSWERERS, REFUSAL
 from .errors import RagError
 from .evidence import FEATURES, Evidence, Sent, missing_names
 from .storage import Filter
 from .types import Answer, Citation, Found, Hit, ShortAnswer
 
-REFUSAL = "The documents do not answer this."
 NOTHING_INDEXED = "Nothing is indexed yet: add documents and run `rag index` (or upload them in the app)."
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _DECLINE = re.compile(r"\b(?:do(?:es)? not|don't|doesn't|cannot|can't|no information|not (?:mentioned|stated|"
@@ -213,7 +212,7 @@ def check_answer(text: str, ev: Evidence, base: Answer) -> Answer:
         claim = _MARKER.sub("", sent).strip()
         if claim and claim not in {".", "!", "?"}:
             claims.append((claim, [n for n in dict.fromkeys(ns) if 1 <= n <= len(ev.hits)]))
-    if not claims or all(_DECLINE.search(c) or c.startswith(llm.DECLINE) for c, _ in claims):
+    if not claims or all(_DECLINE.search(c) or c.startswith(REFUSAL) for c, _ in claims):
         why = "the LLM found no answer in the sources" if claims else "the LLM gave no answer"
         return _refuse(base, REFUSAL, why)
     supports = ev.support([c for c, _ in claims])
@@ -225,7 +224,7 @@ def check_answer(text: str, ev: Evidence, base: Answer) -> Answer:
             best = max(range(len(row)), key=lambda i: row[i][0], default=None)
             good = [best + 1] if best is not None and row[best][0] >= enough else []
         if not good:
-            if not (_DECLINE.search(claim) or claim.startswith(llm.DECLINE)):
+            if not (_DECLINE.search(claim) or claim.startswith(REFUSAL)):
                 unsupported.append(claim)
                 parts.append((claim, ()))
             continue

@@ -17,6 +17,7 @@ from .errors import RagError
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODES = ("dense", "bm25", "hybrid")
 ANSWERERS = ("extractive", "openai", "local")
+REFUSAL = "The documents do not answer this."   # every answerer declines in these words (the LLM is told them)
 EMBED_BACKENDS = ("onnx-int8", "onnx", "torch")
 # bump when the loaders change what Document.text holds (v2: Markdown markup removed), so indexes re-chunk
 TEXT_VERSION = 3
@@ -95,6 +96,13 @@ class Settings:
     def chunking(self) -> dict:
         return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "tokenizer": "cl100k_base",
                 "text_version": TEXT_VERSION}
+
+
+def cache_root() -> Path:
+    """Where rag keeps caches (ONNX exports, the tiktoken file): RAG_CACHE_DIR, else $XDG_CACHE_HOME/rag-cite or
+    ~/.cache/rag-cite."""
+    base = env("cache_dir") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-cite"
+    return Path(base)
 
 
 def env(name: str):

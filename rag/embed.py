@@ -31,11 +31,15 @@ from . import config
 from .config import MODEL_NAME
 from .errors import RagError
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# what the Hugging Face libraries read from the environment: offline, quiet, no tokenizer threads of their own.
+# Set (unless the user set them) just before the first model loads, not when this module is imported.
+HF_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+                  "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}
+
+
+def hf_offline() -> None:
+    for name, value in HF_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
 
 BACKENDS = config.EMBED_BACKENDS
 EXPORT_VERSION = 1          # bump when the exported graph changes, so cached exports are redone
@@ -56,8 +60,7 @@ def _model_path(model: str) -> str:
 
 def cache_dir() -> Path:
     """RAG_CACHE_DIR (read through the settings' checks), else $XDG_CACHE_HOME/rag-cite or ~/.cache/rag-cite."""
-    base = config.env("cache_dir") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag-cite"
-    return Path(base)
+    return config.cache_root()
 
 
 def onnx_ready(folder: str) -> bool:
@@ -90,6 +93,7 @@ class Embedder:
     def engine(self):
         with self._lock:
             if self._engine is None:
+                hf_offline()
                 path = _model_path(self.name)
                 if self.requested != "torch" and onnx_ready(path):
                     self._engine = _OnnxEngine(path, quantized=self.requested == "onnx-int8")
@@ -138,6 +142,7 @@ class Embedder:
 
 @lru_cache(maxsize=4)
 def _sentence_transformer(path: str):
+    hf_offline()
     import torch
     from sentence_transformers import SentenceTransformer
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import metrics as M
-from .config import Settings
+from .config import MODES, Settings
 from .errors import RagError
 from .types import sha256
 
@@ -152,7 +152,7 @@ def evaluate_one(retriever, row: dict, settings: Settings, mode: str, k: int, an
 
 
 def run_eval(settings: Settings, dataset: Path | None = None, questions: Path | None = None,
-             modes=("dense", "bm25", "hybrid"), k: int = 5, progress: bool = True, answers: bool = True,
+             modes=MODES, k: int = 5, progress: bool = True, answers: bool = True,
              limit: int | None = None, cache: Path = CACHE, split: str = "all") -> dict:
     """Evaluate every mode on one question set (its `split` half, then `limit` questions: see `select`);
     returns a JSON-serialisable result (see module docstring)."""

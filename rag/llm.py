@@ -26,13 +26,13 @@ from .types import Hit
 
 PROMPT_BUDGET = 3000        # prompt tokens; with MAX_ANSWER_TOKENS it fits a 4k-token context
 MAX_ANSWER_TOKENS = 256        # one to three sentences
-DECLINE = "The documents do not say."
+from .config import REFUSAL  # noqa: E402  (the one refusal text, also the answer model's)
 
 SYSTEM = (
     "You answer questions using only the numbered sources the user gives you. "
     "Write one to three short sentences. End every sentence with the number of the source that supports it "
     "in square brackets, like [1] or [2][3]. Use only numbers of sources that exist. "
-    f"If the sources do not contain the answer, reply exactly: {DECLINE}"
+    f"If the sources do not contain the answer, reply exactly: {REFUSAL}"
 )
 
 

@@ -128,6 +128,9 @@ class Retriever:
     def _rerank(self, query: str, ids: list[str]) -> list[str]:
         """`ids` reordered by the cross-encoder in RAG_RERANKER."""
         if self._reranker is None:
+            from .embed import hf_offline
+
+            hf_offline()
             from sentence_transformers import CrossEncoder
 
             try:

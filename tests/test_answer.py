@@ -150,7 +150,7 @@ def test_an_answer_no_source_supports_becomes_a_refusal(retriever):
 
 
 def test_an_llm_that_declines_is_a_refusal(retriever):
-    assert _checked(retriever, "The documents do not say.").refused
+    assert _checked(retriever, A.REFUSAL).refused
     assert _checked(retriever, "I'm sorry, the sources do not contain this information.").refused
 
 

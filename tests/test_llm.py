@@ -64,7 +64,7 @@ def test_prompt_numbers_the_sources_and_fits_the_token_budget(retriever):
     msgs = llm.build_messages(AUSTRALIA, hits)
     user = msgs[1]["content"]
     assert [f"[{i}]" in user for i in range(1, 6)] == [True] * 5
-    assert "[n]" in user and llm.DECLINE in msgs[0]["content"]
+    assert "[n]" in user and A.REFUSAL in msgs[0]["content"]
     small = llm.build_messages(AUSTRALIA, hits, budget=300)
     assert sum(tokens.count(m["content"]) for m in small) <= 300
     assert "[1]" in small[1]["content"] and "[5]" not in small[1]["content"]   # low-ranked sources go first
