@@ -126,7 +126,7 @@ def search(question, docs, index, store, milvus_uri, top_k, mode, doc_ids, since
         click.echo("No passage matches.")
     for r in rows:
         also = f"  (also in {', '.join(r['also_in'])})" if r["also_in"] else ""
-        click.echo(click.style(f"[{r['rank']}] {r['score']:.3f}  {r['title']}", bold=True)
+        click.echo(click.style(f"[{r['rank']}] cos {r['cosine']:.3f}  {r['title']}", bold=True)
                    + f"  — {r['doc_id']} {r['date'] or ''} chars {r['start']}–{r['end']}{also}")
         click.echo("    " + " ".join(r["text"].split())[:400] + "\n")
 

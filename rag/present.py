@@ -43,8 +43,11 @@ def _label(title: str, doc_id: str, date: str | None) -> str:
 
 
 def hit_to_json(h: Hit) -> dict:
-    """A retrieved passage as JSON: the one shape the CLI, the answer JSON and the chat app share."""
-    return {"rank": h.rank, "score": round(h.score, 6), "doc_id": h.chunk.doc_id, "title": h.title, "date": h.date,
+    """A retrieved passage as JSON: the one shape the CLI, the answer JSON and the chat app share. `score` is the
+    fused rank score (reciprocal-rank fusion), `cosine` the question-passage cosine, `bm25` the keyword score (None
+    when the keyword ranking did not hold it)."""
+    return {"rank": h.rank, "score": round(h.score, 6), "cosine": None if h.cosine is None else round(h.cosine, 4),
+            "bm25": None if h.bm25 is None else round(h.bm25, 4), "doc_id": h.chunk.doc_id, "title": h.title, "date": h.date,
             "chunk_id": h.chunk.id, "start": h.chunk.start, "end": h.chunk.end, "page": h.chunk.page,
             "also_in": [c.doc_id for c in h.duplicates], "text": h.chunk.text}
 
