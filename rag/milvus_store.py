@@ -20,10 +20,14 @@ served exactly. Readers more than one commit behind may see rows vanish: replica
 
 Analysis is done here, not by the Milvus analyzer, because Milvus Lite 3.2 has no stemmer or stopword presets
 (its "standard" analyzer only splits on \\w+ and lowercases): the same tokens feed Milvus's BM25 on every
-deployment, and they are the FAISS backend's bm25s tokens.
+deployment, and they are the FAISS backend's bm25s tokens. BM25 statistics (IDF, average length) are Milvus's, over
+every row of the collection, invisible generations included; Milvus Lite 3.2 keeps them per segment (an upstream
+TODO), so there a chunk's score moves when an update rewrites its row, and fresh segments score differently.
 
-One writer at a time: an embedded file is locked (fcntl, `<file>.lock`); on a server nothing stops two writers, so
-run one `rag index` per prefix. The token is passed to the client only, never shown.
+One writer at a time: an embedded file is locked (fcntl, `<file>.lock`); on a server a writer holds a lease row in
+<p>_state (renewed as it works, expiring LEASE_TTL seconds after a writer dies) and a second writer waits for it.
+Milvus has no compare-and-set, so two writers starting within the same few milliseconds could both take it: the
+lease is a guard for replicas uploading now and then, not a lock manager. The token goes to the client only.
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ import fcntl
 import json
 import os
 import re
+import secrets
+import time
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -49,6 +55,8 @@ BATCH_IDS = 1_000          # ids per `in [...]` expression
 BATCH_BYTES = 8 << 20      # rows per insert call: about this much text
 QUERY_CAP = 16_384         # a server's largest query window; more is read with an iterator
 CHUNK_FIELDS = ["chunk_id", "doc_id", "text", "start", "end", "n_tokens", "text_hash", "page", "clipped"]
+LEASE_TTL = 60.0           # seconds a server writer's lease lasts unless renewed (it renews every 15 s of work)
+LEASE_WAIT = 300.0         # how long a second writer waits for the lease
 META_FIELDS = ["doc_id", "title", "source", "sha256", "date", "source_url", "n_chunks", "lead"]
 
 
@@ -268,6 +276,15 @@ class MilvusStore(_Base, Store):
                 out.add(word)
         return out
 
+    def contains(self, strings: Iterable[str]) -> set[str]:
+        """Substring search (case as written) over the documents' text parts; a string that LIKE cannot express
+        as written goes through `mentions`."""
+        strings = set(strings)
+        plain = {x for x in strings if x and not re.search(r'[%_\\"\n\r\t]', x)}
+        found = {x for x in plain if self.client.query(self.docs_coll, filter=f'{self.visible} and text like "%{x}%"',
+                                                        output_fields=["doc_id"], limit=1)}
+        return found | (super().contains(strings - plain) if strings - plain else set())
+
     def close(self) -> None:
         self.client.close()
 
@@ -291,6 +308,7 @@ class MilvusWriter(_Base, Writer):
         self._setup(connect(settings, create=True), settings)
         self.dim, self.chunks_coll = int(embedder.dim), f"{self.prefix}_chunks_{int(embedder.dim)}"
         _ensure(self.client, self.state_coll, _state_schema())
+        self.lease = None if self.uri.endswith(".db") else self._take_lease()
         _ensure(self.client, self.docs_coll, _docs_schema())
         state = self._newest_state()
         self.g = state["gen"] if state else 0
@@ -321,6 +339,8 @@ class MilvusWriter(_Base, Writer):
         self.kept: set[str] = set()
         self.put_ids: set[str] = set()
         self._existing = None
+        self.pending: dict[str, list[dict]] = {}
+        self.pending_size = 0
         return self
 
     def _colls(self) -> list[str]:
@@ -329,7 +349,7 @@ class MilvusWriter(_Base, Writer):
 
     def _repair(self) -> None:
         """Undo what writers killed before committing left: rows born after G, rows they marked dead."""
-        self.client.delete(self.state_coll, filter=f"gen > {self.g}")
+        self.client.delete(self.state_coll, filter=f'gen > {self.g} and key != "lease"')
         for coll in self._colls():
             self.client.load_collection(coll)
             self.client.delete(coll, filter=f"born > {self.g}")
@@ -340,15 +360,54 @@ class MilvusWriter(_Base, Writer):
             self.client.upsert(coll, [{"pk": pk, "died": died} for pk in pks[i:i + BATCH_IDS]], partial_update=True)
 
     def _insert(self, coll: str, rows: list[dict]) -> None:
-        batch, size = [], 0
-        for row in rows:
-            batch.append(row)
-            size += len(row.get("text", "")) + len(row.get("terms", "")) + 4 * self.dim
-            if size >= BATCH_BYTES or len(batch) >= 2048:
-                self.client.insert(coll, batch)
-                batch, size = [], 0
-        if batch:
-            self.client.insert(coll, batch)
+        """Queue rows (invisible until commit anyway) and insert them some megabytes at a time."""
+        self.pending.setdefault(coll, []).extend(rows)
+        self.pending_size += sum(len(r.get("text", "")) + len(r.get("terms", "")) + 4 * len(r.get("vec", ""))
+                                 for r in rows)
+        if self.pending_size >= BATCH_BYTES or sum(map(len, self.pending.values())) >= 2048:
+            self._flush()
+
+    def _flush(self) -> None:
+        for coll, rows in self.pending.items():
+            for i in range(0, len(rows), 1024):
+                self.client.insert(coll, rows[i:i + 1024])
+        self.pending, self.pending_size = {}, 0
+
+    # ---- the lease (servers) ---------------------------------------------------------------------------------
+    def _lease_row(self) -> dict | None:
+        rows = self.client.query(self.state_coll, filter='key == "lease"', output_fields=["body"])
+        return json.loads(rows[0]["body"]) if rows else None
+
+    def _write_lease(self, owner: str) -> None:
+        self.renewed = time.time()
+        body = json.dumps({"owner": owner, "until": self.renewed + LEASE_TTL})
+        self.client.upsert(self.state_coll, [{"key": "lease", "gen": 0, "body": body, "v": [1.0, 0.0]}])
+
+    def _take_lease(self) -> str:
+        owner, deadline = secrets.token_hex(8), time.monotonic() + LEASE_WAIT
+        while True:
+            held = self._lease_row()
+            if held is None or held["until"] < time.time():
+                self._write_lease(owner)
+                if (self._lease_row() or {}).get("owner") == owner:
+                    return owner
+            if time.monotonic() > deadline:
+                self.client.close()
+                raise RagError(f"another writer has been updating {redact(self.uri)} (prefix {self.prefix!r}) for "
+                               f"over {LEASE_WAIT:.0f} s; try again when it has finished")
+            time.sleep(0.25)
+
+    def _renew(self) -> None:
+        if self.lease and time.time() - self.renewed > LEASE_TTL / 4:
+            if (self._lease_row() or {}).get("owner") != self.lease:
+                raise RagError(f"this update of {redact(self.uri)} lost its lease (it paused over {LEASE_TTL:.0f} s) "
+                               f"and another writer took over; run it again")
+            self._write_lease(self.lease)
+
+    def _release_lease(self) -> None:
+        if self.lease and (self._lease_row() or {}).get("owner") == self.lease:
+            self.client.delete(self.state_coll, filter='key == "lease"')
+        self.lease = None
 
     def existing(self) -> Mapping[str, str]:
         if self.full_rebuild or not self.g:
@@ -359,10 +418,14 @@ class MilvusWriter(_Base, Writer):
         return {d: sha for d, (sha, _) in self._existing.items()}
 
     def known_vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        # this update's rows, and the current state's when the same model made them
+        self._renew()
+        # this update's rows (queued or inserted), and the current state's when the same model made them
+        wanted = set(keys)
+        found = {r["key"]: r["vec"] for r in self.pending.get(self.chunks_coll, ()) if r["key"] in wanted}
         expr = f"({self.old_visible}) or born == {self.n}" if self.reusable else f"born == {self.n}"
-        rows = self._by_ids(self.chunks_coll, "key", keys, expr, ["key", "vec"])
-        return {r["key"]: np.asarray(r["vec"], dtype=np.float32) for r in rows}
+        rows = self._by_ids(self.chunks_coll, "key", wanted - set(found), expr, ["key", "vec"])
+        found.update((r["key"], r["vec"]) for r in rows)
+        return {k: np.asarray(v, dtype=np.float32) for k, v in found.items()}
 
     def keep(self, doc_id: str) -> int:
         if self.full_rebuild or doc_id not in self.existing():
@@ -375,6 +438,7 @@ class MilvusWriter(_Base, Writer):
             raise ValueError(f"document {doc.id!r} is already in this update")
         if len(doc.id.encode("utf-8")) > 4000:
             raise RagError(f"document id {doc.id[:60]!r}… is longer than Milvus allows (4,000 bytes); shorten its path")
+        self._renew()
         self.put_ids.add(doc.id)
         d, vecs = day(doc.date), np.asarray(vectors, dtype=np.float32).tolist()
         rows = {}
@@ -410,6 +474,9 @@ class MilvusWriter(_Base, Writer):
         if self.g and not self.full_rebuild and self.floor == self.old_floor and not self.put_ids and not gone:
             self.abort()
             return False
+        self._flush()
+        self.renewed = 0.0
+        self._renew()                   # still ours: nobody else has repaired (deleted) what this update wrote
         if gone:
             self._kill_docs(gone)
         body = json.dumps({**manifest, "store": "milvus"}, ensure_ascii=False)
@@ -421,12 +488,14 @@ class MilvusWriter(_Base, Writer):
         self.client.insert(self.state_coll, [{"key": f"state:{self.n:012d}", "gen": self.n, "body": json.dumps(head),
                                               "v": [1.0, 0.0]}])
         self._collect()
+        for coll in (self.chunks_coll, self.docs_coll, self.state_coll):
+            self.client.flush(coll)     # Milvus Lite searches unflushed rows one by one: 0.5-3 s a query at 10k rows
         self._finish()
         return True
 
     def _collect(self) -> None:
         """Delete what readers at N and N - 1 cannot see: rows dead before N - 1, rows below the old floor."""
-        self.client.delete(self.state_coll, filter=f"gen < {self.g}")
+        self.client.delete(self.state_coll, filter=f'gen < {self.g} and key != "lease"')
         keep = {self.docs_coll, self.chunks_coll, self.old_chunks}
         for coll in self._colls():
             if coll not in keep:
@@ -435,10 +504,12 @@ class MilvusWriter(_Base, Writer):
                 self.client.delete(coll, filter=f"died < {self.n} or born < {self.old_floor}")
 
     def abort(self) -> None:
+        self.pending = {}
         self._repair()
         self._finish()
 
     def _finish(self) -> None:
+        self._release_lease()
         self.client.close()
         self.lock.release()
 
@@ -486,9 +557,11 @@ def _schema(fields: list[tuple], vector: tuple):
     return s
 
 
-def _index(client_cls, vector: str):
+def _index(client_cls, vector: str, *lookups: str):
     index = client_cls.prepare_index_params()
     index.add_index(vector, index_type="AUTOINDEX", metric_type="IP")
+    for field in lookups:                   # `field in [...]` lookups: 2x faster on Milvus Lite at 10k rows
+        index.add_index(field, index_type="INVERTED")
     return index
 
 
@@ -506,7 +579,7 @@ def _docs_schema():
                  ("part", "int"), ("title", "str"), ("source", "str"), ("sha256", "str", {"max_length": 128}),
                  ("date", "str", {"max_length": 64}), ("day", "int"), ("source_url", "str"), ("n_chunks", "int"),
                  ("lead", "str"), ("text", "str"), ("born", "int"), ("died", "int")], ("v", 2))
-    return s, _index(MilvusClient, "v")
+    return s, _index(MilvusClient, "v", "doc_id")
 
 
 def _chunks_schema(dim: int):
@@ -521,6 +594,6 @@ def _chunks_schema(dim: int):
     s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     s.add_function(Function(name="terms_bm25", function_type=FunctionType.BM25, input_field_names=["terms"],
                             output_field_names=["sparse"]))
-    index = _index(MilvusClient, "vec")
+    index = _index(MilvusClient, "vec", "chunk_id", "doc_id", "key")
     index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
     return s, index
