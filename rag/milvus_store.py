@@ -61,7 +61,11 @@ META_FIELDS = ["doc_id", "title", "source", "sha256", "date", "source_url", "n_c
 
 
 def lit(value: str) -> str:
-    """A Milvus string literal: `lit('a"b')` -> `"a\\"b"`."""
+    r"""A Milvus string literal.
+
+    >>> print(lit('say "hi"\n'))
+    "say \"hi\"\n"
+    """
     out = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     return '"' + out.replace("\t", "\\t") + '"'
 
@@ -71,7 +75,11 @@ def in_list(field: str, values: Iterable[str]) -> str:
 
 
 def day(date: str | None) -> int:
-    """An ISO date (or its prefix) as an INT64 ordered like the string: `day("2024-07") == 20240700`; 0 for none."""
+    """An ISO date (or its prefix) as an INT64 ordered like the string; 0 for none.
+
+    >>> day("2024-07-11"), day("2024-07"), day(None)
+    (20240711, 20240700, 0)
+    """
     digits = re.sub(r"\D", "", date or "")[:8]
     return int(digits.ljust(8, "0")) if digits else 0
 
@@ -304,11 +312,18 @@ class MilvusWriter(_Base, Writer):
     @classmethod
     def open(cls, settings, embedder) -> "MilvusWriter":
         self = cls()
-        self.lock = _lock(settings.milvus_target())
-        self._setup(connect(settings, create=True), settings)
+        self.lock, self.lease, self.client = _lock(settings.milvus_target()), None, None
+        try:
+            self._setup(connect(settings, create=True), settings)
+            _ensure(self.client, self.state_coll, _state_schema())
+            self.lease = None if self.uri.endswith(".db") else self._take_lease()
+            return self._start(settings, embedder)
+        except BaseException:
+            self._finish()
+            raise
+
+    def _start(self, settings, embedder) -> "MilvusWriter":
         self.dim, self.chunks_coll = int(embedder.dim), f"{self.prefix}_chunks_{int(embedder.dim)}"
-        _ensure(self.client, self.state_coll, _state_schema())
-        self.lease = None if self.uri.endswith(".db") else self._take_lease()
         _ensure(self.client, self.docs_coll, _docs_schema())
         state = self._newest_state()
         self.g = state["gen"] if state else 0
@@ -392,7 +407,6 @@ class MilvusWriter(_Base, Writer):
                 if (self._lease_row() or {}).get("owner") == owner:
                     return owner
             if time.monotonic() > deadline:
-                self.client.close()
                 raise RagError(f"another writer has been updating {redact(self.uri)} (prefix {self.prefix!r}) for "
                                f"over {LEASE_WAIT:.0f} s; try again when it has finished")
             time.sleep(0.25)
@@ -509,8 +523,9 @@ class MilvusWriter(_Base, Writer):
         self._finish()
 
     def _finish(self) -> None:
-        self._release_lease()
-        self.client.close()
+        if self.client is not None:
+            self._release_lease()
+            self.client.close()
         self.lock.release()
 
 
