@@ -27,7 +27,7 @@ _TMP = re.compile(r"\.tmp-[0-9a-f]{8}")
 _CURRENT_TMP = re.compile(r"\.CURRENT\.[0-9a-f]{6}")
 # what may sit beside the builds (never touched here): the lock, the chat app's conversations and feedback, a
 # README.md like the one this repository keeps in its default index/ folder, and an embedded Milvus Lite file
-NEIGHBOURS = frozenset({".lock", "chats", "feedback.jsonl", "README.md", "milvus.db", ".milvus.lock"})
+NEIGHBOURS = frozenset({".lock", "chats", "feedback.jsonl", "README.md", "milvus.db", "milvus.db.lock"})
 
 
 def active_build(root: Path) -> Path | None:

@@ -311,6 +311,12 @@ class MilvusWriter(_Base, Writer):
 
     @classmethod
     def open(cls, settings, embedder) -> "MilvusWriter":
+        if not settings.milvus_uri:      # the embedded file inside the index folder: that folder's rules apply
+            from . import folder
+
+            folder.check_index_folder(settings.index)
+            Path(settings.index).mkdir(parents=True, exist_ok=True)
+            folder.claim(Path(settings.index))
         self = cls()
         self.lock, self.lease, self.client = _lock(settings.milvus_target()), None, None
         try:

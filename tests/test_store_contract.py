@@ -287,6 +287,17 @@ def test_a_missing_index_and_another_model_are_one_line_errors(backend, tmp_path
                                  f"`rag index` to rebuild it (or set RAG_MODEL to match)")
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_folder_that_is_not_an_index_is_refused_and_left_alone(backend, tmp_path, embedder):
+    """The default Milvus file lives inside the index folder, so that folder's rules apply to both backends."""
+    s = replace(settings_for(backend, tmp_path), milvus_uri="")
+    s.index.mkdir()
+    (s.index / "notes.txt").write_text("mine\n")
+    with pytest.raises(RagError, match=r"is not empty and is not a rag index \(it holds notes.txt\)"):
+        open_writer(s, embedder)
+    assert sorted(p.name for p in s.index.iterdir()) == ["notes.txt"]
+
+
 # ---- Milvus only ---------------------------------------------------------------------------------------------------
 
 def test_milvus_through_a_server(tmp_path, embedder):
