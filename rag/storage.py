@@ -198,7 +198,7 @@ def index_exists(settings) -> bool:
 def open_writer(settings, embedder) -> Writer:
     """Start an update of the index that `settings` point at (made when it does not exist yet)."""
     if settings.store == "milvus":
-        from .milvus_store import MilvusWriter
+        from .milvus_writer import MilvusWriter
 
         return MilvusWriter.open(settings, embedder)
     from .store import FaissWriter

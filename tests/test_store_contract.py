@@ -357,7 +357,7 @@ CHILD = textwrap.dedent("""
     from rag.config import Settings
     from rag.embed import get_embedder
     from rag.storage import open_store
-    from rag.milvus_store import MilvusWriter
+    from rag.milvus_writer import MilvusWriter
     import test_store_contract as t
 
     s = Settings(index={index!r}, store="milvus", milvus_uri={uri!r})

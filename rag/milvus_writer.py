@@ -1,0 +1,233 @@
+"""Updates of the Milvus backend (`MilvusWriter`): generations, repair after a killed writer, commit and cleanup.
+The collections and how readers see them: rag.milvus_store; one writer at a time: rag.milvus_lock.
+
+A writer works on N = G + 1: it inserts rows born N and marks replaced ones died N (invisible at G either way), and its
+commit is the insert of one `state:N` row. Then it deletes what no reader at N or N - 1 can see (died < N, born
+below the previous floor). A full rebuild sets floor = N, so the old rows vanish at once. Opening a writer first
+repairs what a killed one left (rows born > G deleted, died > G set back to MAX): a SIGKILL at any point leaves G
+served exactly.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .errors import RagError
+from .milvus_lock import FileLock, Lease
+from .milvus_schema import (VARCHAR, chunks_schema, connect, cut_bytes, day, docs_schema, ensure, state_schema,
+                            terms)
+from .milvus_store import BATCH_IDS, MilvusBase
+from .storage import Writer
+from .types import Chunk, DocInfo, Document
+
+MAX = 2**62                # `died` of a live row
+PART = 16_000              # characters of document text per row (4 bytes a character at most: < 65,535 bytes)
+BATCH_BYTES = 8 << 20      # rows per insert call: about this much text
+
+
+class MilvusWriter(MilvusBase, Writer):
+    """An update to generation N = G + 1 (see the module docstrings); one at a time."""
+
+    @classmethod
+    def open(cls, settings, embedder) -> "MilvusWriter":
+        if not settings.milvus_uri:      # the embedded file inside the index folder: that folder's rules apply
+            from . import folder
+
+            folder.check_index_folder(settings.index)
+            Path(settings.index).mkdir(parents=True, exist_ok=True)
+            folder.claim(Path(settings.index))
+        self = cls()
+        self.lock, self.lease, self.client = FileLock(settings.milvus_target()), None, None
+        try:
+            self._setup(connect(settings, create=True), settings)
+            ensure(self.client, self.state_coll, state_schema())
+            if not self.uri.endswith(".db"):
+                self.lease = Lease(self.client, self.state_coll, self.uri, self.prefix).take()
+            return self._start(settings, embedder)
+        except BaseException:
+            self._finish()
+            raise
+
+    def _start(self, settings, embedder) -> "MilvusWriter":
+        self.dim, self.chunks_coll = int(embedder.dim), f"{self.prefix}_chunks_{int(embedder.dim)}"
+        ensure(self.client, self.docs_coll, docs_schema())
+        state = self._newest_state()
+        self.g = state["gen"] if state else 0
+        head = json.loads(state["body"]) if state else {"floor": 0, "chunks": None}
+        self.n, self.old_floor, self.old_chunks = self.g + 1, head["floor"], head["chunks"]
+        self.old_visible = f"born >= {self.old_floor} and born <= {self.g} and died > {self.g}"
+        self._repair()
+        old = self._manifest(state) if state else {}
+        backend = getattr(embedder, "backend", None)
+        if not state:
+            self.full_rebuild = None
+        elif old.get("model") != settings.model:
+            self.full_rebuild = f"model changed ({old.get('model')} → {settings.model}); rebuilding everything"
+        elif backend and old.get("embedding_backend") != backend:
+            self.full_rebuild = (f"embedding backend changed ({old.get('embedding_backend')} → {backend}); "
+                                 f"rebuilding everything")
+        elif old.get("chunking") != settings.chunking():
+            self.full_rebuild = (f"chunking settings changed ({old.get('chunking')} → {settings.chunking()}); "
+                                 f"rebuilding everything")
+        else:
+            self.full_rebuild = None
+        self.reusable = bool(state) and self.old_chunks == self.chunks_coll and old.get("model") == settings.model \
+            and old.get("embedding_backend") == backend
+        if self.old_chunks != self.chunks_coll and self.client.has_collection(self.chunks_coll):
+            self.client.drop_collection(self.chunks_coll)        # another dimension's leftovers: no reader uses it
+        ensure(self.client, self.chunks_coll, chunks_schema(self.dim))
+        self.floor = self.n if (self.full_rebuild or self.old_chunks != self.chunks_coll) else self.old_floor
+        self.kept: set[str] = set()
+        self.put_ids: set[str] = set()
+        self._existing = None
+        self.pending: dict[str, list[dict]] = {}
+        self.pending_size = 0
+        return self
+
+    def _colls(self) -> list[str]:
+        pattern = re.compile(re.escape(self.prefix) + r"_chunks_\d+")
+        return [self.docs_coll] + [c for c in self.client.list_collections() if pattern.fullmatch(c)]
+
+    def _repair(self) -> None:
+        """Undo what writers killed before committing left: rows born after G, rows they marked dead."""
+        self.client.delete(self.state_coll, filter=f'gen > {self.g} and key != "lease"')
+        for coll in self._colls():
+            self.client.load_collection(coll)
+            self.client.delete(coll, filter=f"born > {self.g}")
+            self._mark(coll, [r["pk"] for r in self._all(coll, f"died > {self.g} and died < {MAX}", ["pk"])], MAX)
+
+    def _mark(self, coll: str, pks: list[str], died: int) -> None:
+        for i in range(0, len(pks), BATCH_IDS):
+            self.client.upsert(coll, [{"pk": pk, "died": died} for pk in pks[i:i + BATCH_IDS]], partial_update=True)
+
+    def _insert(self, coll: str, rows: list[dict]) -> None:
+        """Queue rows (invisible until commit anyway) and insert them some megabytes at a time."""
+        self.pending.setdefault(coll, []).extend(rows)
+        self.pending_size += sum(len(r.get("text", "")) + len(r.get("terms", "")) + 4 * len(r.get("vec", ""))
+                                 for r in rows)
+        if self.pending_size >= BATCH_BYTES or sum(map(len, self.pending.values())) >= 2048:
+            self._flush()
+
+    def _flush(self) -> None:
+        for coll, rows in self.pending.items():
+            for i in range(0, len(rows), 1024):
+                self.client.insert(coll, rows[i:i + 1024])
+        self.pending, self.pending_size = {}, 0
+
+    def _renew(self, force: bool = False) -> None:
+        if self.lease:
+            self.lease.renew(force)
+
+    def existing(self) -> Mapping[str, str]:
+        if self.full_rebuild or not self.g:
+            return {}
+        if self._existing is None:
+            rows = self._all(self.docs_coll, f"{self.old_visible} and part == 0", ["doc_id", "sha256", "n_chunks"])
+            self._existing = {r["doc_id"]: (r["sha256"], r["n_chunks"]) for r in rows}
+        return {d: sha for d, (sha, _) in self._existing.items()}
+
+    def known_vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        self._renew()
+        # this update's rows (queued or inserted), and the current state's when the same model made them
+        wanted = set(keys)
+        found = {r["key"]: r["vec"] for r in self.pending.get(self.chunks_coll, ()) if r["key"] in wanted}
+        expr = f"({self.old_visible}) or born == {self.n}" if self.reusable else f"born == {self.n}"
+        rows = self._by_ids(self.chunks_coll, "key", wanted - set(found), expr, ["key", "vec"])
+        found.update((r["key"], r["vec"]) for r in rows)
+        return {k: np.asarray(v, dtype=np.float32) for k, v in found.items()}
+
+    def keep(self, doc_id: str) -> int:
+        if self.full_rebuild or doc_id not in self.existing():
+            raise ValueError(f"cannot keep {doc_id!r}: the current state does not hold it")
+        self.kept.add(doc_id)
+        return self._existing[doc_id][1]
+
+    def put(self, doc: Document, chunks: Sequence[Chunk], keys: Sequence[str], vectors: np.ndarray) -> None:
+        if doc.id in self.put_ids or doc.id in self.kept:
+            raise ValueError(f"document {doc.id!r} is already in this update")
+        if len(doc.id.encode("utf-8")) > 4000:
+            raise RagError(f"document id {doc.id[:60]!r}… is longer than Milvus allows (4,000 bytes); shorten its path")
+        self._renew()
+        self.put_ids.add(doc.id)
+        d, vecs = day(doc.date), np.asarray(vectors, dtype=np.float32).tolist()
+        rows = {}
+        for c, key, vec in zip(chunks, keys, vecs, strict=True):
+            fits = len(c.text.encode("utf-8")) <= VARCHAR
+            rows[c.id] = {"pk": f"{self.n}:{c.id}", "chunk_id": c.id, "doc_id": doc.id, "text": c.text if fits else "",
+                          "clipped": not fits, "start": c.start, "end": c.end, "n_tokens": c.n_tokens,
+                          "text_hash": c.text_hash, "page": c.page or 0, "key": key, "day": d,
+                          "terms": terms(doc.title, doc.source, c.text), "vec": vec, "born": self.n, "died": MAX}
+        if not self.full_rebuild and doc.id in self.existing():
+            sig = ("chunk_id", "key", "day", "start", "end", "n_tokens", "text_hash", "page")
+            old = self._by_ids(self.chunks_coll, "doc_id", [doc.id], self.old_visible, ["pk", *sig])
+            same = {r["chunk_id"] for r in old if r["chunk_id"] in rows and
+                    all(r[f] == rows[r["chunk_id"]][f] for f in sig)}
+            self._mark(self.chunks_coll, [r["pk"] for r in old if r["chunk_id"] not in same], self.n)
+            self._kill_docs([doc.id], chunks=False)
+            rows = {cid: r for cid, r in rows.items() if cid not in same}
+        self._insert(self.chunks_coll, list(rows.values()))
+        text = doc.text
+        info = {"doc_id": doc.id, "title": cut_bytes(doc.title), "source": cut_bytes(doc.source),
+                "sha256": doc.sha256, "date": doc.date or "", "day": d, "source_url": cut_bytes(doc.source_url or ""),
+                "n_chunks": len(chunks), "lead": _lead(doc), "born": self.n, "died": MAX, "v": [1.0, 0.0]}
+        self._insert(self.docs_coll, [{**info, "pk": f"{self.n}:{i}:{doc.id}", "part": i, "text": text[a:a + PART]}
+                                      for i, a in enumerate(range(0, max(len(text), 1), PART))])
+
+    def _kill_docs(self, doc_ids: list[str], chunks: bool = True) -> None:
+        for coll in [self.docs_coll] + ([self.chunks_coll] if chunks else []):
+            self._mark(coll, [r["pk"] for r in self._by_ids(coll, "doc_id", doc_ids, self.old_visible, ["pk"])],
+                       self.n)
+
+    def commit(self, manifest: dict) -> bool:
+        gone = sorted(set(self.existing()) - self.kept - self.put_ids)
+        if self.g and not self.full_rebuild and self.floor == self.old_floor and not self.put_ids and not gone:
+            self.abort()
+            return False
+        self._flush()
+        self._renew(force=True)         # still ours: nobody else has repaired (deleted) what this update wrote
+        if gone:
+            self._kill_docs(gone)
+        body = json.dumps({**manifest, "store": "milvus"}, ensure_ascii=False)
+        self.client.insert(self.state_coll, [
+            {"key": f"manifest:{self.n:012d}:{i:05d}", "gen": self.n, "body": body[a:a + PART], "v": [1.0, 0.0]}
+            for i, a in enumerate(range(0, max(len(body), 1), PART))])
+        head = {"floor": self.floor, "chunks": self.chunks_coll, "previous": self.old_chunks, "dimension": self.dim}
+        # the commit: one row insert (atomic); until it lands, G is the newest state
+        self.client.insert(self.state_coll, [{"key": f"state:{self.n:012d}", "gen": self.n, "body": json.dumps(head),
+                                              "v": [1.0, 0.0]}])
+        self._collect()
+        for coll in (self.chunks_coll, self.docs_coll, self.state_coll):
+            self.client.flush(coll)     # Milvus Lite searches unflushed rows one by one: 0.5-3 s a query at 10k rows
+        self._finish()
+        return True
+
+    def _collect(self) -> None:
+        """Delete what readers at N and N - 1 cannot see: rows dead before N - 1, rows below the old floor."""
+        self.client.delete(self.state_coll, filter=f'gen < {self.g} and key != "lease"')
+        keep = {self.docs_coll, self.chunks_coll, self.old_chunks}
+        for coll in self._colls():
+            if coll not in keep:
+                self.client.drop_collection(coll)
+            else:
+                self.client.delete(coll, filter=f"died < {self.n} or born < {self.old_floor}")
+
+    def abort(self) -> None:
+        self.pending = {}
+        self._repair()
+        self._finish()
+
+    def _finish(self) -> None:
+        if self.client is not None:
+            if self.lease:
+                self.lease.release()
+                self.lease = None
+            self.client.close()
+        self.lock.release()
+
+
+def _lead(doc: Document) -> str:
+    return DocInfo(doc.id, doc.title, doc.source, doc.sha256, doc.date, doc.source_url, 0, text=doc.text).meta().lead
