@@ -4,9 +4,12 @@ is shared by the tests of this module that do not need their own settings."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -186,6 +189,27 @@ def test_questions_are_answered_while_a_rebuild_runs(server):
     assert job.result()["added"] == 1
     (settings.docs / "extra.md").unlink()
     client.predict(api_name="/rebuild")
+
+
+def test_an_index_updated_by_another_process_is_served_without_a_restart(server):
+    """`rag index` run beside a running app (or another replica's rebuild): the app follows the new build."""
+    client, settings, app = server
+    (settings.docs / "ferry.md").write_text("# Ferry\n\nThe Vikna ferry is crewed by Captain Ilse Marthinsen.\n",
+                                           encoding="utf-8")
+    env = {**os.environ, "RAG_DOCS": str(settings.docs), "RAG_INDEX": str(settings.index)}
+    try:
+        out = subprocess.run([str(Path(sys.executable).with_name("rag")), "index", "--json"], env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0 and json.loads(out.stdout)["added"] == 1, out.stderr
+        deadline, cited = time.monotonic() + 30, []
+        while time.monotonic() < deadline and "ferry.md" not in cited:
+            _, data = ask(client, "Who crews the Vikna ferry?")
+            cited = [c["doc_id"] for c in data["citations"]]
+            time.sleep(0.5)
+        assert "ferry.md" in cited and "ferry.md" in files(client)
+    finally:
+        (settings.docs / "ferry.md").unlink()
+        client.predict(api_name="/rebuild")
 
 
 def test_near_duplicate_documents_are_listed_as_corroboration(server):
