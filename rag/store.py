@@ -1,16 +1,17 @@
 """The default storage backend (`RAG_STORE=faiss`): an index folder of immutable builds, see `rag.folder`.
 
     build-<time>-<rand>/     one complete build, never modified after CURRENT points at it
-        manifest.json        format version, model, dimension, chunking, per-document sha256, counts, versions
-        vectors.faiss        unit-length vectors, row i = line i of chunks.jsonl
-        chunks.jsonl         chunk records (with the embedding key: sha256 of the embedded text)
-        documents.jsonl      document metadata and text (citations quote it)
-        bm25/                bm25s keyword index over the same rows
+        manifest.json        format version, model, dimension, chunking, per-document sha256, counts, versions,
+                             "segments" (oldest first) and "deleted": {segment: [ids of its documents now gone]}
+        seg-<rand>/          a segment: chunks, documents, vectors and term counts (see `rag.segments`)
 
-`FaissWriter` streams a new build into `.tmp-*` (unchanged documents' chunks and vectors are copied from the
-current build, new ones written as they come) and renames it into place; CURRENT moves only when the build is
-complete, so killing `rag index` at any moment leaves the previous index in use. `FaissStore` is a loaded build:
-every lookup is by chunk or document id, searches take a `rag.storage.Filter`. No pickle anywhere.
+An update does not rewrite the index: `FaissWriter` hard-links the current build's segments into `.tmp-*`, streams
+new and changed documents into one new segment, lists the documents that are gone or replaced as deleted, merges
+segments when `segments.merge_from` says so (amortised: small ones together, a big one once a quarter of it is
+deleted), and renames the folder into place; CURRENT moves only when the build is complete, so killing `rag index`
+at any moment leaves the previous index in use, and no file of a build is ever written again (a link shares it).
+`FaissStore` is a loaded build: searches run over every segment and merge, BM25 scores all segments as one index
+(`rag.keyword`), every lookup is by chunk or document id, searches take a `rag.storage.Filter`. No pickle anywhere.
 """
 from __future__ import annotations
 
@@ -20,8 +21,6 @@ import re
 import secrets
 import shutil
 import time
-from array import array
-from dataclasses import fields
 from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -31,14 +30,12 @@ import numpy as np
 
 from . import folder, keyword
 from .errors import RagError
+from .segments import Segment, SegmentWriter, link, merge_from
 from .storage import Filter, Store, Writer
 from .text import fold
 from .types import Chunk, DocInfo, DocMeta, Document
 
-FORMAT_VERSION = folder.FORMAT_VERSION
-# Exact search costs ~7 ms per query at 50k rows and ~15 ms at 100k on 2 cores (`make bench`): past 50k it would eat
-# half the 30 ms search budget, while HNSW (M 32, efSearch 128) answers in 0.2 ms with recall@10 of 0.99-1.0.
-HNSW_FROM = 50_000
+FORMAT_VERSION = 2       # 1: one vectors.faiss / chunks.jsonl / bm25s folder per build (rewritten on update)
 
 
 def embed_text(title: str, source: str, text: str) -> str:
@@ -47,15 +44,36 @@ def embed_text(title: str, source: str, text: str) -> str:
     return f"{title}\n{text}" if real_title else text
 
 
+class _Loaded:
+    """A segment in memory: its FAISS index and where its live rows sit in the store (row -> position, -1: gone)."""
+
+    def __init__(self, seg: Segment, index: faiss.Index, positions: np.ndarray):
+        self.name, self.index, self.positions = seg.name, index, positions
+        self.live = int((positions >= 0).sum())
+        self.params = None
+        if self.live < len(positions):    # deleted rows are skipped inside the search, so k results still come back
+            self._sel = faiss.IDSelectorBatch(np.flatnonzero(positions < 0).astype(np.int64))
+            self._not = faiss.IDSelectorNot(self._sel)
+            hnsw = getattr(index, "hnsw", None)
+            self.params = faiss.SearchParametersHNSW(sel=self._not, efSearch=hnsw.efSearch) if hnsw is not None \
+                else faiss.SearchParameters(sel=self._not)
+
+
 class FaissStore(Store):
-    """One build of an index folder, loaded: documents and chunks in memory, vectors in FAISS, BM25 on demand."""
+    """One build of an index folder, loaded: documents and chunks in memory, vectors in FAISS, term counts for BM25."""
 
     backend = "faiss"
 
     def __init__(self, root: Path, build: Path, manifest: dict, docs: dict[str, DocInfo], chunks: list[Chunk],
-                 vectors: faiss.Index, keys: list[str]):
+                 segments: list[_Loaded], terms: list[keyword.Terms]):
         self.root, self.path, self.manifest = Path(root), build, manifest
-        self.docs, self.chunk_list, self.vectors_index, self.keys = docs, chunks, vectors, keys
+        self.docs, self.chunk_list, self.segments = docs, chunks, segments
+        self.bm25 = keyword.Keyword([(t, s.positions) for t, s in zip(terms, segments)], len(chunks)) \
+            if chunks else None
+        self._seg_of = np.concatenate([np.full(s.live, i, dtype=np.int32) for i, s in enumerate(segments)]) \
+            if segments else np.zeros(0, dtype=np.int32)
+        self._local = np.concatenate([np.flatnonzero(s.positions >= 0) for s in segments]) \
+            if segments else np.zeros(0, dtype=np.int64)
 
     # ---- opening ------------------------------------------------------------------------------------
     @classmethod
@@ -76,24 +94,38 @@ class FaissStore(Store):
         if model and manifest.get("model") != model:
             raise RagError(f"index at {root}/ was built with model {manifest.get('model')!r} but {model!r} is "
                            f"configured; run `rag index` to rebuild it (or set RAG_MODEL to match)")
-        docs = {}
-        for line in (build / "documents.jsonl").read_text(encoding="utf-8").splitlines():
-            d = json.loads(line)
-            if d["id"] in docs:
-                raise RagError(f"index at {root}/ holds document id {d['id']!r} twice; run `rag index` to rebuild it")
-            docs[d["id"]] = DocInfo(**d)
-        chunks, keys = [], []
-        for line in (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
-            rec = json.loads(line)
-            keys.append(rec.pop("key"))
-            chunks.append(Chunk(**rec))
-        vectors = faiss.read_index(str(build / "vectors.faiss"))
-        if vectors.ntotal != len(chunks):
-            raise RagError(f"index at {root}/ is inconsistent ({vectors.ntotal} vectors, {len(chunks)} chunks); "
-                           f"delete it and run `rag index`")
-        store = cls(root, build, manifest, docs, chunks, vectors, keys)
-        store.bm25   # load the keyword index now: its build folder may be collected after a later swap
-        return store
+        docs: dict[str, DocInfo] = {}
+        chunks: list[Chunk] = []
+        loaded, terms = [], []
+        for entry in manifest["segments"]:
+            seg = Segment(build / entry["name"])
+            dead = frozenset(manifest["deleted"].get(seg.name, ()))
+            with open(seg.path / "documents.jsonl", encoding="utf-8") as f:
+                for line in f:
+                    d = json.loads(line)
+                    if d["id"] in dead:
+                        continue
+                    if d["id"] in docs:
+                        raise RagError(f"index at {root}/ holds document id {d['id']!r} twice; run `rag index` to "
+                                       f"rebuild it")
+                    docs[d["id"]] = DocInfo(**d)
+            seg.check(root)
+            keep = seg.keep(dead)
+            positions = np.full(seg.rows, -1, dtype=np.int64)
+            with open(seg.path / "chunks.jsonl", encoding="utf-8") as f:
+                for i, (kept, line) in enumerate(zip(keep, f)):
+                    if kept:
+                        rec = json.loads(line)
+                        del rec["key"]
+                        positions[i] = len(chunks)
+                        chunks.append(Chunk(**rec))
+            index = seg.index()
+            if index.ntotal != seg.rows or len(keep) != seg.rows:
+                raise RagError(f"index at {root}/ is inconsistent ({index.ntotal} vectors, {seg.rows} chunks in "
+                               f"{seg.name}); delete it and run `rag index`")
+            loaded.append(_Loaded(seg, index, positions))
+            terms.append(seg.terms())
+        return cls(root, build, manifest, docs, chunks, loaded, terms)
 
     # ---- Store --------------------------------------------------------------------------------------
     def state(self) -> str:
@@ -107,33 +139,35 @@ class FaissStore(Store):
         return len(self.chunk_list)
 
     def dense(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[tuple[str, float]]:
-        allowed = self._allowed_rows(where)
         ids = self.chunk_list
+        allowed = self._allowed(where)
         if allowed is not None:
             if not len(allowed):
                 return []
-            scores = self.vectors_index.reconstruct_batch(allowed) @ vector
-            top = np.argsort(-scores)[:k]
+            scores = self._vectors_at(allowed) @ vector
+            top = np.argsort(-scores, kind="stable")[:k]
             return [(ids[int(allowed[i])].id, float(scores[i])) for i in top]
-        n = min(k, self.vectors_index.ntotal)
-        if not n:
-            return []
-        scores, rows = self.vectors_index.search(np.asarray(vector, dtype=np.float32)[None, :], n)
-        return [(ids[int(r)].id, float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        q = np.asarray(vector, dtype=np.float32)[None, :]
+        found: list[tuple[float, int]] = []
+        for s in self.segments:
+            n = min(k, s.live)
+            if n:
+                scores, rows = s.index.search(q, n, params=s.params) if s.params else s.index.search(q, n)
+                found += [(float(d), int(s.positions[r])) for r, d in zip(rows[0], scores[0]) if r >= 0]
+        found.sort(key=lambda x: -x[0])
+        return [(ids[p].id, d) for d, p in found[:k]]
 
     def keyword(self, text: str, k: int, where: Filter | None = None) -> list[tuple[str, float]]:
-        found = keyword.search(self.bm25, text, k, len(self.chunk_list), self._allowed_rows(where))
-        return [(self.chunk_list[r].id, s) for r, s in found]
+        if self.bm25 is None:
+            return []
+        return [(self.chunk_list[p].id, s) for p, s in self.bm25.search(text, k, self._allowed(where))]
 
     def vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
-        if not len(chunk_ids):
-            return np.zeros((0, self.vectors_index.d), dtype=np.float32)
-        rows = np.array([self._row_of[c] for c in chunk_ids], dtype=np.int64)
-        return self.vectors_index.reconstruct_batch(rows)
+        return self._vectors_at(np.array([self._position[c] for c in chunk_ids], dtype=np.int64))
 
     def chunks(self, chunk_ids: Iterable[str]) -> dict[str, Chunk]:
-        rows = self._row_of
-        return {c: self.chunk_list[rows[c]] for c in chunk_ids if c in rows}
+        pos = self._position
+        return {c: self.chunk_list[pos[c]] for c in chunk_ids if c in pos}
 
     def documents(self, doc_ids: Iterable[str]) -> dict[str, DocInfo]:
         return {d: self.docs[d] for d in doc_ids if d in self.docs}
@@ -142,18 +176,9 @@ class FaissStore(Store):
         return self._catalog
 
     def mentions(self, words: Iterable[str]) -> set[str]:
-        return set(words) & self._vocabulary
+        return {w for w in words if w in self._vocabulary}
 
-    def contains(self, strings: Iterable[str]) -> set[str]:
-        return {s for s in strings if s in self._plain}
-
-    # ---- in memory ----------------------------------------------------------------------------------
-    @property
-    def bm25(self):
-        if "_bm25" not in self.__dict__:
-            self.__dict__["_bm25"] = keyword.load(self.path / "bm25")
-        return self.__dict__["_bm25"]
-
+    # ---- internals ----------------------------------------------------------------------------------
     @cached_property
     def _catalog(self) -> dict[str, DocMeta]:
         return {d.id: d.meta() for d in self.docs.values()}
@@ -167,26 +192,33 @@ class FaissStore(Store):
         return frozenset(words)
 
     @cached_property
-    def _plain(self) -> str:
-        return "\n".join(d.text for d in self.docs.values())
-
-    @cached_property
-    def _row_of(self) -> dict[str, int]:
+    def _position(self) -> dict[str, int]:
         return {c.id: i for i, c in enumerate(self.chunk_list)}
 
     @cached_property
-    def _rows_of_doc(self) -> dict[str, list[int]]:
-        rows: dict[str, list[int]] = {}
-        for i, c in enumerate(self.chunk_list):
-            rows.setdefault(c.doc_id, []).append(i)
-        return rows
+    def _positions_of_doc(self) -> dict[str, range]:
+        spans: dict[str, range] = {}
+        for i, c in enumerate(self.chunk_list):          # a document's chunks are contiguous
+            r = spans.get(c.doc_id)
+            spans[c.doc_id] = range(r.start, i + 1) if r else range(i, i + 1)
+        return spans
 
-    def _allowed_rows(self, where: Filter | None) -> np.ndarray | None:
+    def _allowed(self, where: Filter | None) -> np.ndarray | None:
         if where is None:
             return None
         ids = where.doc_ids if where.doc_ids is not None else self.docs.keys()
-        wanted = [d for d in ids if d in self.docs and where.allows(self.docs[d])]
-        return np.array(sorted(r for d in wanted for r in self._rows_of_doc.get(d, ())), dtype=np.int64)
+        spans = self._positions_of_doc
+        wanted = sorted(d for d in ids if d in self.docs and where.allows(self.docs[d]))
+        return np.array(sorted(p for d in wanted for p in spans.get(d, ())), dtype=np.int64)
+
+    def _vectors_at(self, positions: np.ndarray) -> np.ndarray:
+        dim = self.segments[0].index.d if self.segments else int(self.manifest.get("dimension") or 0)
+        out = np.zeros((len(positions), dim), dtype=np.float32)
+        segs = self._seg_of[positions]
+        for i in np.unique(segs):
+            at = np.flatnonzero(segs == i)
+            out[at] = self.segments[i].index.reconstruct_batch(self._local[positions[at]])
+        return out
 
 
 class FaissWriter(Writer):
@@ -195,6 +227,7 @@ class FaissWriter(Writer):
     def __init__(self, settings, embedder):
         self.settings, self.embedder = settings, embedder
         self.root = root = Path(settings.index)
+        self._lock = None
         folder.check_index_folder(root)
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -207,82 +240,77 @@ class FaissWriter(Writer):
             self.index_id = folder.claim(root)
             self.current = folder.active_build(root)
             folder.collect_garbage(root, self.index_id, keep=folder.in_use(root))     # what a killed run left
-            self.old, self.full_rebuild = _previous(root, settings, embedder)
+            self.old, self.reuse, self.full_rebuild = _previous(root, settings, embedder)
             self.tmp = root / f".tmp-{secrets.token_hex(4)}"
             self.tmp.mkdir()
             (self.tmp / folder.BUILD_MARKER).write_text(json.dumps(
                 {"index": self.index_id, "previous": self.current.name if self.current else None}))
-            self._cf = open(self.tmp / "chunks.jsonl", "w", encoding="utf-8")
-            self._df = open(self.tmp / "documents.jsonl", "w", encoding="utf-8")
+            self.fresh = SegmentWriter(self.tmp / _segment_name(), embedder.dim)
         except BaseException:
             self.abort()
             raise
-        old = self.old
-        self._old_rows = {k: i for i, k in enumerate(old.keys)} if old else {}
-        self._rows = array("q")          # per row: old row (>= 0) or -1 - position among the new vectors
-        self._new: list[np.ndarray] = []
-        self._n_new = 0
-        self._titles: dict[str, tuple[str, str]] = {}
-        self._kept, self._put = 0, 0
+        self._kept: set[str] = set()
+        self._put: set[str] = set()
+        self._mine: dict[str, np.ndarray] = {}      # key -> vector put by this update (a later repeat reuses it)
 
     @classmethod
     def open(cls, settings, embedder) -> "FaissWriter":
         return cls(settings, embedder)
 
     def existing(self) -> Mapping[str, str]:
-        return {d.id: d.sha256 for d in self.old.docs.values()} if self.old else {}
+        return self.old.existing() if self.old else {}
 
     def known_vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        rows = [(k, self._old_rows[k]) for k in dict.fromkeys(keys) if k in self._old_rows]
-        if not rows:
-            return {}
-        vecs = self.old.vectors_index.reconstruct_batch(np.array([r for _, r in rows], dtype=np.int64))
-        return {k: vecs[i] for i, (k, _) in enumerate(rows)}
+        out = {k: self._mine[k] for k in keys if k in self._mine}
+        rest = [k for k in dict.fromkeys(keys) if k not in out]
+        if rest and self.reuse:
+            out.update(self.reuse.vectors(rest))
+        return out
 
     def keep(self, doc_id: str) -> int:
-        old = self.old
-        info = old.docs[doc_id]
-        for i in old._rows_of_doc.get(doc_id, ()):
-            self._rows.append(i)
-            self._cf.write(json.dumps({**_record(old.chunk_list[i]), "key": old.keys[i]}, ensure_ascii=False) + "\n")
-        self._df.write(json.dumps(_record(info), ensure_ascii=False) + "\n")
-        self._titles[doc_id] = (info.title, info.source)
-        self._kept += 1
-        return info.n_chunks
+        self._kept.add(doc_id)
+        return self.old.live[doc_id][1]
 
     def put(self, doc: Document, chunks: Sequence[Chunk], keys: Sequence[str], vectors: np.ndarray) -> None:
-        if len(chunks):
-            self._new.append(np.asarray(vectors, dtype=np.float32))
-        for i, c in enumerate(chunks):
-            self._rows.append(-1 - (self._n_new + i))
-            self._cf.write(json.dumps({**_record(c), "key": keys[i]}, ensure_ascii=False) + "\n")
-        self._n_new += len(chunks)
         info = DocInfo(doc.id, doc.title, doc.source, doc.sha256, doc.date, doc.source_url, len(chunks), text=doc.text)
-        self._df.write(json.dumps(_record(info), ensure_ascii=False) + "\n")
-        self._titles[doc.id] = (doc.title, doc.source)
-        self._put += 1
+        vectors = np.asarray(vectors, dtype=np.float32)
+        self.fresh.put(info, chunks, keys, vectors, [embed_text(doc.title, doc.source, c.text) for c in chunks])
+        self._mine.update(zip(keys, vectors))
+        self._put.add(doc.id)
 
     def commit(self, manifest: dict) -> bool:
         try:
-            self._cf.close()
-            self._df.close()
             old = self.old
-            if old and not self._put and self._kept == len(old.docs):
+            if old and not self._put and self._kept == set(old.where):
                 return False     # nothing changed: keep the build in use rather than swap in an identical copy
-            rows = np.frombuffer(self._rows, dtype=np.int64) if len(self._rows) else np.zeros(0, dtype=np.int64)
-            matrix = np.zeros((len(rows), self.embedder.dim), dtype=np.float32)
-            reused = np.flatnonzero(rows >= 0)
-            if len(reused):
-                matrix[reused] = old.vectors_index.reconstruct_batch(rows[reused])
-            if self._new:
-                fresh = np.flatnonzero(rows < 0)
-                matrix[fresh] = np.concatenate(self._new)[-1 - rows[fresh]]
-            self._new.clear()
-            faiss.write_index(faiss_index(matrix), str(self.tmp / "vectors.faiss"))
-            del matrix
-            keyword.build(self._keyword_texts(), self.tmp / "bm25")
+            segments, deleted = self._carried()
+            live = [s.rows - int((~s.keep(deleted.get(s.name, set()))).sum()) for s in segments]
+            fresh = bool(self.fresh.documents)
+            start = merge_from(live + [self.fresh.rows] * fresh, [s.rows for s in segments] + [self.fresh.rows] * fresh)
+            merged = start < len(segments) + fresh
+            if fresh:
+                self.fresh.finish(hnsw=False if merged else None)    # merged right away: no graph worth building
+                segments.append(Segment(self.fresh.path))
+            else:
+                self.fresh.close()
+                shutil.rmtree(self.fresh.path)
+            if merged:
+                out = SegmentWriter(self.tmp / _segment_name(), self.embedder.dim)
+                for s in segments[start:]:
+                    out.copy(s, deleted.pop(s.name, set()))
+                out.finish()
+                for s in segments[start:]:
+                    shutil.rmtree(s.path)
+                segments[start:] = [Segment(out.path)]
+            kinds = [s.meta["faiss_index"] for s in segments]
+            # per-document hashes and chunk counts live in each segment's segment.json: a build-wide list would be
+            # rewritten whole (13 MB at 100k documents) by every update
+            manifest = {k: v for k, v in manifest.items() if k != "documents"}
             manifest = {**manifest, "format_version": FORMAT_VERSION, "store": "faiss",
-                        "faiss_index": "HNSWFlat" if len(rows) >= HNSW_FROM else "FlatIP", "bm25": keyword.DESCRIPTION}
+                        "faiss_index": "HNSWFlat" if "HNSWFlat" in kinds else "FlatIP", "bm25": keyword.DESCRIPTION,
+                        "segments": [{"name": s.name, "rows": s.rows, "faiss_index": k}
+                                     for s, k in zip(segments, kinds)],
+                        "deleted": {n: sorted(d) for n, d in deleted.items() if d}}
             (self.tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
             folder.fsync_tree(self.tmp)
             name = f"build-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
@@ -293,10 +321,25 @@ class FaissWriter(Writer):
         finally:
             self.abort()
 
+    def _carried(self) -> tuple[list[Segment], dict[str, set[str]]]:
+        """The current build's segments, linked into the new one, and the documents each now holds deleted: those
+        deleted before, and those neither kept nor live elsewhere (replaced by a put, or gone). Segments left with
+        no live document are not carried."""
+        if not self.old:
+            return [], {}
+        segments, deleted = [], {}
+        for i, s in enumerate(self.old.segments):
+            dead = {d for d in s.documents if self.old.where.get(d) != i or d not in self._kept}
+            if len(dead) == len(s.documents):
+                continue
+            segments.append(link(s, self.tmp / s.name))
+            deleted[s.name] = dead
+        return segments, deleted
+
     def abort(self) -> None:
-        for f in (getattr(self, "_cf", None), getattr(self, "_df", None)):
-            if f is not None:
-                f.close()
+        fresh = getattr(self, "fresh", None)
+        if fresh is not None:
+            fresh.close()
         tmp = getattr(self, "tmp", None)
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -304,22 +347,82 @@ class FaissWriter(Writer):
             self._lock.__exit__(None, None, None)
             self._lock = None
 
-    def _keyword_texts(self):
-        with open(self.tmp / "chunks.jsonl", encoding="utf-8") as f:
-            for line in f:
-                rec = json.loads(line)
-                yield embed_text(*self._titles[rec["doc_id"]], rec["text"])
+
+def _segment_name() -> str:
+    return f"seg-{secrets.token_hex(4)}"
 
 
-def _previous(root: Path, settings, embedder=None) -> tuple[FaissStore | None, str | None]:
-    """The build to reuse vectors from, or None with the reason a full rebuild is needed."""
-    if folder.active_build(root) is None:
-        return None, None
+class _Previous:
+    """The build an update starts from, as far as planning needs it: document ids, hashes and chunk counts per
+    segment (no text); embedding keys and vectors only when asked for."""
+
+    def __init__(self, build: Path, manifest: dict):
+        self.segments = [Segment(build / e["name"]) for e in manifest["segments"]]
+        for s in self.segments:
+            s.check(build)
+        self.where: dict[str, int] = {}          # live document id -> its segment
+        self.live: dict[str, list] = {}          # live document id -> [sha256, n_chunks]
+        for i, s in enumerate(self.segments):
+            dead = set(manifest["deleted"].get(s.name, ()))
+            live = {d: m for d, m in s.documents.items() if d not in dead} if dead else s.documents
+            self.live.update(live)
+            self.where.update(dict.fromkeys(live, i))
+
+    def existing(self) -> dict[str, str]:
+        return {d: m[0] for d, m in self.live.items()}
+
+
+class _Vectors:
+    """Stored vectors by embedding key, over a build's segments (or a format-1 build's single vectors.faiss)."""
+
+    def __init__(self, parts: list[tuple[Path, Path]]):     # (keys file or chunks.jsonl, vectors.faiss)
+        self.parts = parts
+        self.indexes: dict[int, faiss.Index] = {}
+
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        """key -> row number over all parts, one after another (self.starts: where each part begins)."""
+        out: dict[str, int] = {}
+        self.starts = [0]
+        for keys, _ in self.parts:
+            text = keys.read_text(encoding="utf-8")
+            found = [json.loads(line)["key"] for line in text.splitlines()] if keys.suffix == ".jsonl" else \
+                text.split()
+            out.update(zip(found, range(self.starts[-1], self.starts[-1] + len(found))))
+            self.starts.append(self.starts[-1] + len(found))
+        return out
+
+    def vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found = [(k, self.rows[k]) for k in keys if k in self.rows]
+        out = {}
+        part = np.searchsorted(self.starts, [r for _, r in found], side="right") - 1
+        for p in np.unique(part).tolist():
+            if p not in self.indexes:
+                self.indexes[p] = faiss.read_index(str(self.parts[p][1]))
+            mine = [found[i] for i in np.flatnonzero(part == p)]
+            vecs = self.indexes[p].reconstruct_batch(np.array([r - self.starts[p] for _, r in mine], dtype=np.int64))
+            out.update((k, vecs[i]) for i, (k, _) in enumerate(mine))
+        return out
+
+
+def _previous(root: Path, settings, embedder=None) -> tuple[_Previous | None, _Vectors | None, str | None]:
+    """The build to update and where to reuse vectors from, or None with the reason a full rebuild is needed."""
+    build = folder.active_build(root)
+    if build is None:
+        return None, None, None
     try:
-        old = FaissStore.load(root)
-    except (RagError, OSError, ValueError, KeyError, RuntimeError) as e:
-        return None, f"previous index unreadable ({e}); rebuilding everything"
-    return (None, reason) if (reason := rebuild_reason(old.manifest, settings, embedder)) else (old, None)
+        manifest = json.loads((build / "manifest.json").read_text())
+        if (reason := rebuild_reason(manifest, settings, embedder)):
+            return None, None, reason
+        if manifest.get("format_version") == 1:          # its vectors are still good: nothing is embedded again
+            return None, _Vectors([(build / "chunks.jsonl", build / "vectors.faiss")]), \
+                "index format 1 is rewritten as format 2 (stored vectors reused)"
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise RagError(f"format {manifest.get('format_version')}")
+        old = _Previous(build, manifest)
+        return old, _Vectors([(s.path / "keys.txt", s.path / "vectors.faiss") for s in old.segments]), None
+    except (RagError, OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+        return None, None, f"previous index unreadable ({e}); rebuilding everything"
 
 
 def rebuild_reason(manifest: Mapping, settings, embedder=None) -> str | None:
@@ -334,23 +437,3 @@ def rebuild_reason(manifest: Mapping, settings, embedder=None) -> str | None:
     if m.get("chunking") != settings.chunking():
         return f"chunking settings changed ({m.get('chunking')} → {settings.chunking()}); rebuilding everything"
     return None
-
-
-def faiss_index(matrix: np.ndarray, hnsw: bool | None = None) -> faiss.Index:
-    """An inner-product FAISS index of `matrix`: exact below HNSW_FROM rows, an HNSW graph from there (or as
-    `hnsw` says)."""
-    n, dim = matrix.shape
-    if hnsw if hnsw is not None else n >= HNSW_FROM:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 128
-    else:
-        index = faiss.IndexFlatIP(dim)
-    if n:
-        index.add(matrix)
-    return index
-
-
-def _record(obj) -> dict:
-    """A flat dataclass as a dict: dataclasses.asdict deep-copies every field, 3x slower on a 5k-chunk index."""
-    return {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != "lead"}   # lead: derived from the text

@@ -78,9 +78,11 @@ def test_changed_chunking_forces_full_rebuild(docs_copy, tmp_path):
 def test_manifest_is_readable_and_complete(seed_index):
     build = active_build(seed_index)
     manifest = json.loads((build / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["dimension"] == 384
+    assert manifest["format_version"] == 2 and manifest["dimension"] == 384
     assert manifest["chunking"]["tokenizer"] == "cl100k_base"
-    assert len(manifest["documents"]) == 4 and all(len(d["sha256"]) == 64 for d in manifest["documents"].values())
+    documents = {d: v for seg in build.glob("seg-*")
+                 for d, v in json.loads((seg / "segment.json").read_text())["documents"].items()}
+    assert len(documents) == 4 and all(len(sha) == 64 and n > 0 for sha, n in documents.values())
     assert manifest["libraries"]["faiss-cpu"] and manifest["built_at"]
     assert not list(build.rglob("*.pkl")) and not list(build.rglob("*.pickle"))
 
@@ -173,15 +175,16 @@ def test_cli_errors_are_one_line(tmp_path):
 
 
 def test_large_indexes_switch_to_hnsw_and_still_update(docs_copy, tmp_path, monkeypatch):
-    """Past store.HNSW_FROM rows the vectors go into an HNSW graph; lowered here so the seeds cross it."""
-    from rag import store
+    """Past segments.HNSW_FROM rows a segment's vectors go into an HNSW graph; lowered here so the seeds cross it."""
+    from rag import segments
 
-    monkeypatch.setattr(store, "HNSW_FROM", 10)
+    monkeypatch.setattr(segments, "HNSW_FROM", 10)
     s = Settings(docs=docs_copy, index=tmp_path / "ix")
     build_index(s, progress=False)
     ix = Index.load(s.index)
-    assert ix.manifest["faiss_index"] == "HNSWFlat" and "HNSW" in type(ix.vectors_index).__name__
-    assert ix.vectors_index.hnsw.efSearch == 128            # saved with the graph, not reset on load
+    graph = ix.segments[0].index
+    assert ix.manifest["faiss_index"] == "HNSWFlat" and "HNSW" in type(graph).__name__
+    assert graph.hnsw.efSearch == 128            # saved with the graph, not reset on load
     hits = open_retriever(s).search("Who represented Australia at the Indo-Pacific meeting?", k=3)
     assert any("Richard Marles" in h.chunk.text for h in hits)
     (docs_copy / "ferry.md").write_text("---\ntitle: Ferry news\n---\nThe ferry to Tromsø now leaves at 07:15.\n")
