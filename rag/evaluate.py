@@ -56,20 +56,13 @@ def load_questions(path: Path) -> list[dict]:
     return rows
 
 
-def spread(rows: list, limit: int | None) -> list:
-    """`limit` rows spread evenly over the file (benchmarks are sorted by topic, so the head is not a sample)."""
-    if not limit or limit >= len(rows):
-        return rows
-    return [rows[i * len(rows) // limit] for i in range(limit)]
-
-
 SPLIT_CHOICES = ("all", *M.SPLITS)
 
 
 def select(rows: list[dict], split: str = "all", limit: int | None = None) -> list[dict]:
     """The questions to evaluate: first the `split` half (`rag.metrics.split_of` of the id; "all" keeps every
     row), then at most `limit` of them, a fixed sample: the answerable and the unanswerable rows are each
-    `spread` over the file, in proportion to their counts (rounded, but at least one of each when both exist
+    `M.spread` over the file, in proportion to their counts (rounded, but at least one of each when both exist
     and limit >= 2), and the chosen rows keep their file order. The same file, split and limit always give
     the same questions, so a gate (`--split heldout --limit N --min ...`) compares like with like.
 
@@ -87,7 +80,7 @@ def select(rows: list[dict], split: str = "all", limit: int | None = None) -> li
     n_unanswerable = round(limit * len(groups[1]) / len(rows))
     if groups[0] and groups[1] and limit >= 2:
         n_unanswerable = min(max(n_unanswerable, 1), limit - 1)
-    chosen = spread(groups[0], limit - n_unanswerable) + spread(groups[1], n_unanswerable)
+    chosen = M.spread(groups[0], limit - n_unanswerable) + M.spread(groups[1], n_unanswerable)
     return [rows[i] for i in sorted(chosen)]
 
 

@@ -220,6 +220,32 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return round(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo), 10)
 
 
+def percentiles(ms: Sequence[float]) -> dict:
+    """Median and p95 of latencies in ms by nearest rank (a latency that was observed, as latency reports give),
+    with their count; the benchmark's summary of a timing loop.
+
+    >>> percentiles([1, 2, 3, 4, 100])
+    {'p50_ms': 3.0, 'p95_ms': 100.0, 'n': 5}
+    """
+    s = sorted(ms)
+    if not s:
+        return {"p50_ms": None, "p95_ms": None, "n": 0}
+    rank = lambda q: float(s[max(0, -(-q * len(s) // 100) - 1)])  # noqa: E731  (q in percent: exact ceiling)
+    return {"p50_ms": round(rank(50), 2), "p95_ms": round(rank(95), 2), "n": len(s)}
+
+
+def spread(rows: list, limit: int | None) -> list:
+    """`limit` rows spread evenly over the list (benchmarks are sorted by topic, so the head is not a sample); all
+    of them when `limit` is None or not smaller.
+
+    >>> spread(list(range(10)), 4)
+    [0, 2, 5, 7]
+    """
+    if not limit or limit >= len(rows):
+        return rows
+    return [rows[i * len(rows) // limit] for i in range(limit)]
+
+
 def mean(values: Iterable[float | None]) -> float | None:
     """Mean over the values that are not None; None if there are none."""
     xs = [v for v in values if v is not None]

@@ -2,6 +2,7 @@
 computed and consistent. Timings themselves are never asserted: they belong to the benchmark, not the tests."""
 from __future__ import annotations
 
+import doctest
 import importlib.util
 import json
 import sys
@@ -62,28 +63,40 @@ def test_query_phase_times_every_mode_on_both_indexes(bench, work):
             assert q[name][m]["p50_ms"] <= q[name][m]["p95_ms"]
 
 
-def test_synthetic_index_searches_like_a_built_one(bench, work):
-    s = bench.phase_synthetic(work, rows=300, queries=3, flat_sizes=[300])
-    for ix in ("flat", "hnsw"):
-        assert s[ix]["search_hybrid"]["n"] == 3
-    for ef in (64, 128, 256):
-        assert 0.0 <= s[f"hnsw_recall@10_ef{ef}"] <= 1.0
-    assert s["hnsw_recall@10_ef256"] >= 0.9   # 300 rows: HNSW with efSearch 256 is all but exhaustive
-    assert s["flat_faiss_300"]["n"] == 3
+@pytest.mark.parametrize("backend", ["faiss", "milvus", "server"])
+def test_store_phase_grows_the_index_and_adds_documents_without_embedding_the_corpus_again(bench, work, backend):
+    out = bench.phase_store(work, backend, queries=2, copies=3, adds=2)
+    n = json.loads((work / "ingest.json").read_text())["chunks"]
+    assert out["ingest"]["chunks"] == n and out["ingest"]["model_embedded"] == 0   # the ingest phase's vectors
+    assert out["grow"]["chunks"] == out["large"]["chunks"] == 3 * n and out["grow"]["model_embedded"] == 0
+    assert out["grow"]["documents"] == 3 * 12
+    assert out["add_one"]["model_embedded"] == [1, 1] and len(out["add_one"]["seconds"]) == 2
+    for size in ("small", "large"):
+        for m in ("search_dense", "search_bm25", "search_hybrid"):
+            assert 1 <= out[size][m]["n"] <= 2 and out[size][m]["p50_ms"] <= out[size][m]["p95_ms"]
+    assert not (work / backend).exists()          # its index (and server data) are removed afterwards
 
 
-def test_synthetic_generators_are_deterministic_and_unit_length(bench):
-    assert bench.synthetic_texts(5) == bench.synthetic_texts(5)
-    assert all(40 <= len(t.split()) <= 120 for t in bench.synthetic_texts(20))
-    real = np.random.default_rng(1).normal(size=(10, 384)).astype(np.float32)
-    v = bench.synthetic_vectors(real, 50)
-    assert v.shape == (50, 384) and v.dtype == np.float32
-    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+def test_corpus_copies_get_new_ids_and_keep_their_text(bench, tmp_path):
+    rows = [{"id": "a", "title": "A", "text": "alpha"}, {"id": "b", "title": "B", "text": "beta"}]
+    bench.write_copies(rows, tmp_path / "c.jsonl", 3)
+    got = bench.read_jsonl(tmp_path / "c.jsonl")
+    assert [r["id"] for r in got] == ["a", "b", "a-c1", "b-c1", "a-c2", "b-c2"]
+    assert {(r["title"], r["text"]) for r in got} == {("A", "alpha"), ("B", "beta")}
 
 
 def test_goals_and_table_from_a_result(bench):
     lat = {"p50_ms": 10.0, "p95_ms": 20.0, "n": 3}
     modes = {m: lat for m in ("search_dense", "search_bm25", "search_hybrid", "ask_extractive")}
+
+    def store(name, p50, add_s):
+        size = {"chunks": 300, "open_s": 0.1, **{m: lat for m in ("search_dense", "search_bm25", "search_hybrid")}}
+        return {"backend": name, "ingest": {"chunks": 100, "seconds": 1.0, "chunks_per_s": 100.0, "model_embedded": 0},
+                "small": {**size, "chunks": 100}, "large": {**size, "search_bm25": {**lat, "p50_ms": p50}},
+                "grow": {"chunks": 300, "documents": 30, "seconds": 1.0, "chunks_per_s": 200.0, "model_embedded": 0},
+                "add_one": {"seconds": [add_s], "cpu_s": [add_s], "median_s": add_s, "model_embedded": [1]},
+                "peak_rss_mb": 1.0}
+
     r = {"quick": True, "machine": {"cpus": 2, "load_start": 0.1, "load_end": 0.2}, "total_s": 1.0,
          "ingest": {"documents": 10, "chunks": 12, "model_load_s": 1.0, "build_s": 0.2, "build_cpu_s": 0.3,
                     "chunks_per_s": 60.0, "chunks_per_cpu_s": 40.0, "batch_size": 64, "peak_rss_mb": 1.0},
@@ -91,19 +104,24 @@ def test_goals_and_table_from_a_result(bench):
                   "peak_rss_mb": 1.0},
          "incremental": {"seconds": 0.1, "chunks_embedded": 1, "full_build_s": 10.0, "share_of_full": 0.01,
                          "peak_rss_mb": 1.0},
-         "query": {"seeds": {"chunks": 4, **modes}, "hotpot": {"chunks": 12, **modes},
-                   "peak_rss_mb": 1.0},
-         "synthetic": {"rows": 300, "vectors": "v", "built": "hnsw", "flat": modes, "hnsw": {**modes, "search_bm25": {**lat, "p50_ms": 31.0}},
-                       "flat_build_s": 1, "hnsw_build_s": 1, "flat_faiss_300": lat, "peak_rss_mb": 1.0,
-                       **{f"hnsw_recall@10_ef{e}": 1.0 for e in (64, 128, 256)},
-                       **{f"hnsw_ms_per_query_ef{e}": 0.1 for e in (64, 128, 256)}}}
-    assert [g["met"] for g in bench.goals(r)] == [True, True, True, False, True]
+         "query": {"seeds": {"chunks": 4, **modes}, "hotpot": {"chunks": 12, **modes}, "peak_rss_mb": 1.0},
+         "faiss": store("FAISS folder", 5.0, 0.5), "milvus": store("Milvus Lite file", 12.0, 1.5),
+         "server": store("Milvus Lite server", 31.0, 0.9)}
+    assert [g["met"] for g in bench.goals(r)] == [True, True, True, False, True, False, True]
     assert bench.goals(r)[0]["value"] == 1.5
     r["goals"] = bench.goals(r)
     table = bench.render(r)
     assert "build_index / bare: 150% wall" in table
-    assert "[ ] search p50 <= 30 ms at 300 chunks (HNSW, the index rag builds" in table
-    assert "ask_extractive" in table
+    assert "[ ] search p50 <= 30 ms at 300 chunks through the Milvus Lite server (slowest mode): 31.0" in table
+    assert "[ ] add one document <= 1 s at 300 chunks, Milvus Lite file (median): 1.5" in table
+    assert "ask_extractive" in table and "Milvus Lite server" in table
+
+
+def test_latency_summary_is_the_shared_one(bench):
+    from rag import metrics
+
+    assert bench.percentiles is metrics.percentiles and bench.spread is metrics.spread
+    assert doctest.testmod(metrics).failed == 0
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="VmHWM is Linux-only")
