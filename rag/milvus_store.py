@@ -39,6 +39,8 @@ from .types import Chunk, DocInfo, DocMeta
 
 BATCH_IDS = 1_000          # ids per `in [...]` expression
 QUERY_CAP = 16_384         # a server's largest query window; more is read with an iterator
+EXACT_DOCS = 200           # a dense search within at most this many documents scores their chunks exactly
+EF_SEARCH = 128            # HNSW search list (Milvus AUTOINDEX), as the FAISS backend's HNSW uses
 CHUNK_FIELDS = ["chunk_id", "doc_id", "text", "start", "end", "n_tokens", "text_hash", "page", "clipped"]
 META_FIELDS = ["doc_id", "title", "source", "sha256", "date", "source_url", "n_chunks", "lead"]
 
@@ -126,17 +128,30 @@ class MilvusStore(MilvusBase, Store):
             self._count = int(rows[0]["count(*)"])
         return self._count
 
-    def _search(self, data, field: str, metric: str, k: int, where: Filter | None) -> list:
+    def _search(self, data, field: str, metric: str, k: int, where: Filter | None, params: dict | None = None) -> list:
         extra = where_expr(where)
         if extra == "" or k <= 0:
             return []
         expr = self.visible + (f" and {extra}" if extra else "")
         return self.client.search(self.chunks_coll, data=[data], anns_field=field, limit=min(k, QUERY_CAP),
-                                  filter=expr, output_fields=["chunk_id"], search_params={"metric_type": metric})[0]
+                                  filter=expr, output_fields=["chunk_id"],
+                                  search_params={"metric_type": metric, **({"params": params} if params else {})})[0]
 
     def dense(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[tuple[str, float]]:
-        vec = np.asarray(vector, dtype=np.float32).ravel().tolist()
-        return [(h["entity"]["chunk_id"], float(h["distance"])) for h in self._search(vec, "vec", "IP", k, where)]
+        """Exact within a few documents (Milvus's graph index misses rows a selective filter leaves: a search
+        restricted to one document found nothing), the index with a wide search list otherwise."""
+        vec = np.asarray(vector, dtype=np.float32).ravel()
+        if where is not None and where.doc_ids is not None and len(where.doc_ids) <= EXACT_DOCS:
+            expr = where_expr(where)
+            if expr == "" or k <= 0:
+                return []
+            rows = self._all(self.chunks_coll, f"{self.visible} and {expr}", ["chunk_id", "vec"])
+            if not rows:
+                return []
+            scores = np.asarray([r["vec"] for r in rows], dtype=np.float32) @ vec
+            return [(rows[i]["chunk_id"], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:k]]
+        return [(h["entity"]["chunk_id"], float(h["distance"]))
+                for h in self._search(vec.tolist(), "vec", "IP", k, where, {"ef": max(EF_SEARCH, k)})]
 
     def keyword(self, text: str, k: int, where: Filter | None = None) -> list[tuple[str, float]]:
         query = " ".join(keyword.tokenize([text])[0])
