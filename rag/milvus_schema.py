@@ -5,6 +5,7 @@ The collections and what their rows mean are described in rag.milvus_store.
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Iterable
@@ -70,6 +71,9 @@ def cut_bytes(text: str, limit: int = VARCHAR) -> str:
 
 def connect(settings, create: bool = False):
     """A MilvusClient for settings.milvus_target() (one-line RagErrors naming the URI, never the token)."""
+    # gRPC's own log lines (an embedded Milvus Lite server answers the client's keepalive pings with "GOAWAY
+    # too_many_pings" every few minutes) would reach the user's terminal; failures still raise, as one line below
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     from pymilvus import MilvusClient
     from pymilvus.exceptions import MilvusException
 
