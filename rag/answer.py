@@ -124,20 +124,32 @@ def _display(s: Sent) -> str:
 SECOND_PART = 0.25
 
 
+# A sentence opening with a pronoun or "this/such" leans on the one before it ("It is a product of the Earth
+# Summit …" after "Agenda 21 is a non-binding action plan …"): quoted alone it does not say what it is about.
+_LEANS_BACK = re.compile(r"^[\"'“‘`(\s]*(?:it|its|he|his|him|she|her|they|their|them|this|these|those|such|"
+                         r"the (?:latter|former))\b", re.IGNORECASE)
+
+
 def _pick(scored: list[tuple[float, Sent]], question: str) -> list[Sent]:
     """The best sentence, then up to two more: a near-equal one that covers words of the question the others leave
     out, or, for a question in two parts, a sentence of another document that answers the part the first leaves open
     (best when it names the bridge the first introduced: "built by John Rennie" → "Rennie also designed Waterloo
-    Bridge")."""
+    Bridge"). When the best sentence leans on the one before it (opens with "It", "They", "This", …), that sentence
+    is quoted first as well."""
     wanted = T.stems(question)
     best_p, first = scored[0]
     picked, covered = [first], wanted & T.stems(f"{first.prev} {first.text}")
+    before = next((s for _, s in scored if s.n == first.n and s.end <= first.start and s.text == first.prev), None)
+    if before is not None and _LEANS_BACK.match(first.text):
+        picked.insert(0, before)
     in_question = T.fold(question)
     bridges = {T.fold(n) for n in T.names(first.text) if T.fold(n) not in in_question}
     titles = {first.title}
     for p, s in scored[1:]:
-        if len(picked) == 3:
+        if len(picked) == 3 + (picked[0] is not first):
             break
+        if s in picked:
+            continue
         new = (wanted & T.stems(f"{s.prev} {s.text}")) - covered
         near = p >= max(scorer.threshold(), scorer.extra_ratio() * best_p) and (new or p >= 0.9 * best_p)
         said = T.fold(f"{s.prev} {s.text}")
@@ -157,9 +169,11 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     picked = _pick(scored, ev.question)
     parts: list[tuple[str, tuple]] = []
     kind = spans.answer_type(ev.question)
-    # the short answer: the best-scoring span of the quoted sentences (for a two-part question, often the second's)
-    found = [(span, s) for s in picked for span in [spans.best_span(ev.question, s.text) if kind else None] if span]
-    span, first = max(found, key=lambda x: x[0].score) if found else (None, picked[0])
+    # the short answer: the best phrase of the quoted sentences, ranked together with how well each sentence answers
+    # (for a two-part question, often the second sentence's)
+    p = {id(s): prob for prob, s in scored}
+    found = spans.best_of(ev.question, [(p[id(s)], s.text) for s in picked])
+    span, first = (found[1], picked[found[0]]) if found else (None, scored[0][1])
     if span is not None:
         lead = dates.annotate(span.text, first.date) if first.date else span.text
         parts.append((f"{' '.join(lead.split())} —", ()))

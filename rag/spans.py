@@ -9,8 +9,9 @@ answers it, so an answer can lead with "**Richard Marles** — "…Deputy Prime 
 yes/no questions (opening with an auxiliary verb) and no wh-word -> "" (no short answer).
 
 `candidates(sentence)`: names, numbers, dates and short phrases, each with `sentence[start:end] == text`.
-`best_span(question, sentence)` scores them with the logistic model in rag/models/spans.json, fitted on XQuAD's
-train half by eval/fit_spans.py, and returns the best one above the model's threshold (or None).
+`best_of(question, [(p, sentence), …])` scores the candidates of the quoted sentences together (with how well each
+sentence answers, `p`) with the logistic model in rag/models/spans.json, fitted on XQuAD's train half by
+eval/fit_spans.py, and returns the best one above the model's threshold (or None); `best_span` does so for one.
 
     >>> answer_type("How many tackles did he make?"), answer_type("Which author wrote it?"), answer_type("Why?")
     ('number', 'person', '')
@@ -209,8 +210,18 @@ dr mr mrs ms lord lady st of the""".split())
 _CLAUSE = re.compile(r"[,;:()\[\]—–]|\s-\s|\b(?:which|who|while|whereas|although|but)\b")
 
 
-def features(question: str, sentence: str, cands: list[Candidate]) -> list[dict[str, float]]:
-    """The ranker's features of each candidate answer to `question` in `sentence` (names as in spans.json)."""
+def _focus(question: str) -> str:
+    """The stem of the first content word after the question word ("" if none)."""
+    m = _WH.search(question)
+    words = re.findall(r"[\w\-]+", question[m.end():] if m else question)
+    return next((stem(w) for w in words if w.lower() not in STOPWORDS and w.lower() not in _MEASURE), "")
+
+
+def features(question: str, sentence: str, cands: list[Candidate], p: float = 1.0, best_p: float = 1.0,
+             rank_: int = 0) -> list[dict[str, float]]:
+    """The ranker's features of each candidate answer to `question` in `sentence` (names as in spans.json); `p` is
+    the answer model's probability that the sentence answers, `best_p` the best sentence's and `rank_` the
+    sentence's place among the quoted ones (0 = best), so candidates of several sentences compete in one ranking."""
     atype, head = answer_type(question), stem(head_noun(question))
     qstems = {stem(w) for w in re.findall(r"[\w\-]+", question) if w.lower() not in STOPWORDS}
     toks = tokens(sentence)
@@ -220,6 +231,12 @@ def features(question: str, sentence: str, cands: list[Candidate]) -> list[dict[
     clauses = [(a, b, sum(a <= toks[i][0] < b for i in hits)) for a, b in zip(cuts, cuts[1:])]
     main = max(clauses, key=lambda c: c[2])
     nq = max(1, len(qstems))
+    cover = len({stem(toks[i][2].rstrip(".")) for i in hits}) / nq
+    # the question's first content word after its wh-word, usually its verb or the noun it asks about ("Who
+    # *recovered* the ball?" -> "…was recovered by Ward"), and where it occurs in the sentence
+    focus = _focus(question)
+    focus_at = [i for i in hits if stem(toks[i][2].rstrip(".")) == focus]
+    hit_stem = {i: stem(toks[i][2].rstrip(".")) for i in hits}
     names = [(c.start, c.end) for c in cands if c.kind == "name"]
     prefixes = {(c.start, c.end) for c in cands for a, b in names if a == c.start and b > c.end}
     rows = []
@@ -254,6 +271,23 @@ def features(question: str, sentence: str, cands: list[Candidate]) -> list[dict[
             (f"percent*{atype}", re.search(r"%|\bper ?cent\b", c.text)),
             (f"title_inside*{atype}", cstems & _PERSON_STEMS), ("name_prefix", (c.start, c.end) in prefixes),
             ("name_suffix", any(a < c.start and b == c.end for a, b in names))) if on)
+        # which side of the phrase the question's words are on, and how much of the question the sentence holds
+        left, right = [first - i for i in outside if i < first], [i - last for i in outside if i > last]
+        f.update({"left_near": 1 / (1 + min(left, default=99)), "right_near": 1 / (1 + min(right, default=99)),
+                  "both_sides": float(bool(left and right)), "q_left3": sum(first - 3 <= i < first for i in hits) / nq,
+                  "q_right3": sum(last < i <= last + 3 for i in hits) / nq, "sentence_cover": cover,
+                  "near_share": sum(first - 8 <= i <= last + 8 for i in outside) / max(1, len(hits)),
+                  "sentence_p": p, "sentence_p_below_best": best_p - p, f"sentence_rank={min(rank_, 2)}": 1.0})
+        # how closely the question's words surround the phrase: each word counted once, at its nearest occurrence
+        nearest: dict[str, int] = {}
+        for i in outside:
+            d = first - i if i < first else i - last
+            nearest[hit_stem[i]] = min(d, nearest.get(hit_stem[i], 99))
+        f["aligned"] = sum(1 / d for d in nearest.values()) / nq
+        fl = min((first - i for i in focus_at if i < first), default=99)
+        fr = min((i - last for i in focus_at if i > last), default=99)
+        f["focus_left"], f["focus_right"] = 1 / fl, 1 / fr
+        f[f"focus_left*{atype}"], f[f"focus_right*{atype}"] = 1 / fl, 1 / fr
         f[f"near*{c.kind}"], f[f"len*{c.kind}"] = f["near"], f["len_log"]
         f[f"q_within3*{c.kind}"], f[f"overlap*{c.kind}"] = f["q_within3"], f["overlap"]
         rows.append(f)
@@ -274,26 +308,43 @@ def load_model(path: Path = MODEL_PATH) -> dict:
     return model
 
 
-def rank(question: str, sentence: str, model: dict | None = None) -> list[Candidate]:
-    """The candidates of `sentence`, best first, each with the ranker's probability as `score`."""
+def rank(question: str, sentence: str, model: dict | None = None, p: float = 1.0, best_p: float = 1.0,
+         rank_: int = 0) -> list[Candidate]:
+    """The candidates of `sentence`, best first, each with the ranker's probability as `score` (`p`, `best_p`,
+    `rank_`: the sentence's standing, as in `features`)."""
     model, cands = model or load_model(), candidates(sentence)
     w, b = model["weights"], model["intercept"]
-    z = [b + sum(w.get(k, 0.0) * v for k, v in f.items()) for f in features(question, sentence, cands)]
+    rows = features(question, sentence, cands, p, best_p, rank_)
+    z = [b + sum(w.get(k, 0.0) * v for k, v in f.items()) for f in rows]
     scored = [replace(c, score=1 / (1 + math.exp(-max(-30.0, min(30.0, x))))) for c, x in zip(cands, z)]
     return sorted(scored, key=lambda c: -c.score)
 
 
-def best_span(question: str, sentence: str, model: dict | None = None) -> Candidate | None:
-    """The phrase of `sentence` that answers `question` (its probability in `.score`), or None when the question
-    asks for no short answer or no candidate reaches the model's threshold."""
-    model, atype = model or load_model(), answer_type(question)
-    asked = fold(question)   # a phrase the question itself contains does not answer it ("Indo Pacific" for "…Indo-Pacific 4…?")
-    best = next((c for c in (rank(question, sentence, model) if atype else []) if fold(c.text) not in asked), None)
-    if best is None or best.score < model["threshold"]:
+def best_of(question: str, sentences: list[tuple[float, str]],
+            model: dict | None = None) -> tuple[int, Candidate] | None:
+    """The phrase that answers `question` among the candidates of all `sentences` ((probability that the sentence
+    answers, text), best first), as (index of its sentence, phrase with its probability in `.score`); None when the
+    question asks for no short answer or no candidate reaches the model's threshold."""
+    model = model or load_model()
+    if not answer_type(question) or not sentences:
         return None
+    asked = fold(question)   # a phrase the question itself contains does not answer it ("Indo Pacific" for "…Indo-Pacific 4…?")
+    best_p = max(p for p, _ in sentences)
+    found = [(c.score, -i, c) for i, (p, text) in enumerate(sentences)
+             for c in rank(question, text, model, p, best_p, i) if fold(c.text) not in asked]
+    if not found or max(score for score, _, _ in found) < model["threshold"]:
+        return None
+    _, i, best = max(found, key=lambda x: x[:2])
     cut = 0  # a person's name without the titles before it: "Deputy Prime Minister Richard Marles" -> "Richard Marles"
-    for w in re.finditer(r"(\S+)\s+", best.text) if atype == "person" and best.kind == "name" else ():
+    for w in re.finditer(r"(\S+)\s+", best.text) if answer_type(question) == "person" and best.kind == "name" else ():
         if fold(w.group(1)).rstrip(".") not in _TITLES:
             break
         cut = w.end()
-    return replace(best, start=best.start + cut, text=best.text[cut:])
+    return -i, replace(best, start=best.start + cut, text=best.text[cut:])
+
+
+def best_span(question: str, sentence: str, model: dict | None = None) -> Candidate | None:
+    """The phrase of `sentence` that answers `question` (its probability in `.score`), or None when the question
+    asks for no short answer or no candidate reaches the model's threshold: `best_of` one sentence."""
+    found = best_of(question, [(1.0, sentence)], model)
+    return found[1] if found else None

@@ -65,6 +65,16 @@ def test_the_short_answer_leads_and_is_a_span_of_the_cited_sentence(corpus):
     assert any(c.n == short.n and c.start <= short.start and short.end <= c.end for c in ans.citations)
 
 
+def test_a_sentence_that_opens_with_a_pronoun_is_quoted_with_the_one_before_it(corpus):
+    r, s = corpus
+    ans = A.ask(r, "Where does the Lune rise?", s)
+    assert not ans.refused and "Newbiggin" in ans.text
+    quotes = [c.quote for c in ans.citations]
+    assert quotes[:2] == ["The Lune is a river in northern England, 85 kilometres long.",
+                          "It rises at Newbiggin and flows into Morecambe Bay."]
+    verbatim(r, ans)
+
+
 def test_a_relative_date_is_shown_resolved_against_the_document_date(corpus):
     r, s = corpus
     ans = A.ask(r, "When did Anna Berg open the tidal energy station?", s)
