@@ -166,7 +166,7 @@ def test_json_rendering_has_every_field_and_serialises(retriever, seed_settings)
     assert set(data) == {"question", "standalone_question", "answer", "short_answer", "refused", "unsupported",
                          "citations", "hits", "answerer", "note"}
     assert set(data["citations"][0]) == {"n", "doc_id", "title", "date", "chunk_id", "start", "end", "quote"}
-    assert set(data["hits"][0]) == {"rank", "score", "doc_id", "title", "date", "chunk_id", "start", "end", "page",
+    assert set(data["hits"][0]) == {"rank", "score", "cosine", "bm25", "doc_id", "title", "date", "chunk_id", "start", "end", "page",
                                     "also_in", "text"}
     assert data["answer"] == ans.text and len(data["hits"]) == len(ans.hits)
 
