@@ -22,6 +22,7 @@ import pytest
 
 from rag import keyword, segments
 from rag.config import Settings
+from rag.errors import RagError
 from rag.folder import active_build
 from rag.indexer import build_index
 from rag.storage import Filter
@@ -260,3 +261,20 @@ def test_sigkill_during_an_update_leaves_the_previous_build(docs, tmp_path, poin
     left = sorted(p.name for p in (tmp_path / "ix").iterdir() if p.name.startswith((".tmp", "build-", ".CURRENT")))
     assert left == sorted([before.path.name, done.path.name])
     assert answers(done, emb) == answers(index(docs, tmp_path / "fresh", emb), emb)
+
+
+def test_a_format_1_build_is_rewritten_without_embedding_again(docs, tmp_path):
+    """Indexes made before segments (one vectors.faiss / chunks.jsonl per build) keep their vectors."""
+    emb = HashEmbedder()
+    store = index(docs, tmp_path / "ix", emb)
+    seg = store.path / store.manifest["segments"][0]["name"]
+    for name in ("vectors.faiss", "chunks.jsonl", "documents.jsonl"):          # the old layout, made by hand
+        os.replace(seg / name, store.path / name)
+    manifest = {k: v for k, v in store.manifest.items() if k not in ("segments", "deleted")}
+    (store.path / "manifest.json").write_text(json.dumps({**manifest, "format_version": 1}))
+    with pytest.raises(RagError, match="has format 1, this version reads 2; run `rag index`"):
+        FaissStore.load(tmp_path / "ix")
+    emb.embedded.clear()
+    summary = build_index(Settings(docs=docs, index=tmp_path / "ix"), progress=False, embedder=emb)
+    assert "format 1" in summary["full_rebuild"] and summary["chunks_embedded"] == 0 and emb.embedded == []
+    assert answers(FaissStore.load(tmp_path / "ix"), emb) == answers(index(docs, tmp_path / "fresh", emb), emb)
