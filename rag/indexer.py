@@ -17,7 +17,7 @@ import numpy as np
 from .chunking import fit_to_model, iter_chunks
 from .config import Settings
 from .embed import Embedder, get_embedder
-from .loaders import iter_load
+from .loaders import Unchanged, iter_load
 from .storage import Writer, open_writer
 from .store import embed_text
 from .types import Chunk, Document, sha256
@@ -33,10 +33,12 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
     `keep_others`: the documents given are added or updated and every other indexed one stays, except those in
     `remove` (how a chat replica adds an upload to a shared store without dropping what others added)."""
     t0 = time.perf_counter()
+    known: dict[str, str] = {}    # what the index holds: unchanged documents are not parsed again
     documents = docs_override if docs_override is not None else \
-        iter_load(settings.docs, settings.max_file_mb, settings.follow_links)     # a missing folder fails here
+        iter_load(settings.docs, settings.max_file_mb, settings.follow_links, known)  # a missing folder fails here
     embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.embed_backend)
     writer = open_writer(settings, embedder)
+    known.update(writer.existing())
     try:
         summary, docs = _feed(writer, documents, settings, embedder, progress, keep_others, set(remove))
     except BaseException:
@@ -76,6 +78,9 @@ def _feed(writer: Writer, documents, settings: Settings, embedder, progress: boo
         if existing.get(doc.id) == doc.sha256:
             counts["unchanged"] += 1
             n = writer.keep(doc.id)
+            if isinstance(doc, Unchanged):
+                docs[doc.id] = {"sha256": doc.sha256, "chunks": n}
+                continue
         else:
             counts["changed" if doc.id in existing else "added"] += 1
             n = batch.add(doc, list(_cut(doc, settings, embedder)))
@@ -96,50 +101,49 @@ def _feed(writer: Writer, documents, settings: Settings, embedder, progress: boo
 
 
 class _Batch:
-    """New and changed documents waiting for their vectors: embedded together, a few model batches at a time, then
-    put into the writer in the order they came."""
+    """New and changed documents waiting for their vectors: looked up in the store together (one `known_vectors`
+    call for a batch's keys: a round trip per document costs minutes on a server at 100k documents), the rest
+    embedded a few model batches at a time, then put into the writer in the order they came."""
 
     def __init__(self, writer: Writer, embedder, progress: bool):
         self.writer, self.embedder, self.progress = writer, embedder, progress
         self.waiting: list[tuple[Document, list[Chunk], list[str]]] = []
-        self.texts: dict[str, str] = {}      # key -> text still to embed
-        self.vectors: dict[str, np.ndarray] = {}
+        self.text_of: dict[str, str] = {}    # key -> embedded text, for the waiting documents' chunks
         self.embedded = 0
         self.bar = None                      # made at the first batch: a run that embeds nothing shows no bar
         self.limit = EMBED_BATCHES * (getattr(embedder, "batch_size", 0) or 64)
 
     def add(self, doc: Document, chunks: list[Chunk]) -> int:
-        keys = [sha256(embed_text(doc.title, doc.source, c.text)) for c in chunks]
-        known = self.writer.known_vectors([k for k in keys if k not in self.vectors and k not in self.texts])
-        self.vectors.update(known)
-        for c, k in zip(chunks, keys):
-            if k not in self.vectors and k not in self.texts:     # each distinct new text is embedded once
-                self.texts[k] = embed_text(doc.title, doc.source, c.text)
+        texts = [embed_text(doc.title, doc.source, c.text) for c in chunks]
+        keys = [sha256(t) for t in texts]
+        self.text_of.update(zip(keys, texts))
         self.waiting.append((doc, chunks, keys))
-        if len(self.texts) >= self.limit:
+        if len(self.text_of) >= self.limit:
             self.flush()
         return len(chunks)
 
     def flush(self) -> None:
-        if self.texts:
+        if not self.waiting:
+            return
+        vectors = self.writer.known_vectors(list(self.text_of)) if self.text_of else {}
+        fresh = [k for k in self.text_of if k not in vectors]      # each distinct new text is embedded once
+        if fresh:
             if self.progress and self.bar is None:
                 from tqdm import tqdm
 
                 self.bar = tqdm(unit="chunk", desc="embedding", leave=False)
-            keys, texts = list(self.texts), list(self.texts.values())
-            for i in range(0, len(texts), self.limit):     # a long document is embedded a batch at a time too
-                vecs = self.embedder.encode(texts[i:i + self.limit])
-                self.vectors.update(zip(keys[i:i + self.limit], vecs))
+            for i in range(0, len(fresh), self.limit):     # a long document is embedded a batch at a time too
+                part = fresh[i:i + self.limit]
+                vectors.update(zip(part, self.embedder.encode([self.text_of[k] for k in part])))
                 if self.bar is not None:
-                    self.bar.update(len(vecs))
-            self.embedded += len(texts)
-            self.texts.clear()
+                    self.bar.update(len(part))
+            self.embedded += len(fresh)
+        dim = getattr(self.embedder, "dim", 0)
         for doc, chunks, keys in self.waiting:
-            dim = getattr(self.embedder, "dim", 0)
-            vectors = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, dim), dtype=np.float32)
-            self.writer.put(doc, chunks, keys, vectors)
+            matrix = np.stack([vectors[k] for k in keys]) if keys else np.zeros((0, dim), dtype=np.float32)
+            self.writer.put(doc, chunks, keys, matrix)
         self.waiting.clear()
-        self.vectors.clear()     # what a later document repeats is found again through known_vectors
+        self.text_of.clear()     # what a later document repeats is found again through known_vectors
 
     def close(self) -> None:
         if self.bar is not None:

@@ -52,15 +52,27 @@ def load(docs: Path, max_file_mb: int = 20, follow_links: bool = False) -> LoadR
     return result
 
 
-def iter_load(docs: Path, max_file_mb: int = 20, follow_links: bool = False) -> Iterator[Document | tuple[str, str]]:
+@dataclass(frozen=True)
+class Unchanged:
+    """A document the index already holds as it is (same id, same sha256): not parsed again."""
+    id: str
+    sha256: str
+    source: str
+
+
+def iter_load(docs: Path, max_file_mb: int = 20, follow_links: bool = False,
+              known: dict[str, str] | None = None) -> Iterator[Document | Unchanged | tuple[str, str]]:
     """Each document under `docs`, one at a time, and a (name, reason) pair for each file skipped.
-    A missing `docs` is a RagError now, not at the first document."""
+    A missing `docs` is a RagError now, not at the first document. `known` (doc id -> sha256 of what an index
+    holds; it may be filled after this call, before the first document is read) turns documents whose source bytes
+    are unchanged into `Unchanged` records without parsing them: a PDF is not read again, a corpus.jsonl record not
+    decoded."""
     docs = Path(docs)
     if not docs.exists():
         raise RagError(f"docs folder {docs} does not exist; pass --docs PATH or set RAG_DOCS")
     if not docs.is_dir() and not docs.is_file():
         raise RagError(f"docs path {docs} is neither a folder nor a file; pass --docs PATH or set RAG_DOCS")
-    return _iter_load(docs, max_file_mb, follow_links)
+    return _iter_load(docs, max_file_mb, follow_links, {} if known is None else known)
 
 
 def load_named(docs: Path, names: list[str], max_file_mb: int = 20) -> Iterator[Document | tuple[str, str]]:
@@ -83,7 +95,8 @@ def load_named(docs: Path, names: list[str], max_file_mb: int = 20) -> Iterator[
             yield name, "too deeply nested to read"
 
 
-def _iter_load(docs: Path, max_file_mb: int, follow_links: bool) -> Iterator[Document | tuple[str, str]]:
+def _iter_load(docs: Path, max_file_mb: int, follow_links: bool,
+               known: dict[str, str]) -> Iterator[Document | Unchanged | tuple[str, str]]:
     limit = max_file_mb * MB
     if docs.is_dir():
         files: list[tuple[Path, str, int]] = []
@@ -104,11 +117,11 @@ def _iter_load(docs: Path, max_file_mb: int, follow_links: bool) -> Iterator[Doc
             continue
         try:
             if suffix == ".jsonl":
-                yield from _load_jsonl(real, rel, limit, owner)
+                yield from _load_jsonl(real, rel, limit, owner, known)
             else:
                 if size > limit:
                     raise _Skip(_too_big(size, max_file_mb))
-                yield load_file(real, rel, limit)
+                yield load_file(real, rel, limit, known)
         except _Skip as e:
             yield rel, str(e)
         except RecursionError:
@@ -187,12 +200,15 @@ def _read(path: Path, limit: int) -> bytes:
             raise _Skip(f"cannot read file ({e.strerror or e})") from None
 
 
-def load_file(path: Path, doc_id: str, limit: int = 20 * MB) -> Document:
+def load_file(path: Path, doc_id: str, limit: int = 20 * MB,
+              known: dict[str, str] | None = None) -> Document | Unchanged:
     raw = _read(path, limit)
     if len(raw) > limit:
         raise _Skip(_too_big(len(raw), limit // MB))
     if not raw.strip():
         raise _Skip("empty file")
+    if known and known.get(doc_id) == (digest := sha256(raw)):
+        return Unchanged(doc_id, digest, doc_id)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return _load_pdf(raw, path, doc_id)
@@ -329,8 +345,11 @@ def _load_pdf(raw: bytes, path: Path, doc_id: str) -> Document:
     return _document(doc_id, text, doc_id, sha256(raw), {"title": meta_title}, Path(doc_id).name, starts)
 
 
-def _load_jsonl(path: Path, rel: str, limit: int, owner: dict[str, str]) -> Iterator[Document | tuple[str, str]]:
-    """The records of a corpus.jsonl, read line by line; `owner` maps each id taken so far to its source."""
+def _load_jsonl(path: Path, rel: str, limit: int, owner: dict[str, str],
+                known: dict[str, str]) -> Iterator[Document | Unchanged | tuple[str, str]]:
+    """The records of a corpus.jsonl, read line by line; `owner` maps each id taken so far to its source. A record
+    whose line hashes to what `known` holds for an id is that id's unchanged record (its line contains the id)."""
+    by_sha = None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
         f = os.fdopen(fd, "rb")
@@ -353,6 +372,19 @@ def _load_jsonl(path: Path, rel: str, limit: int, owner: dict[str, str]) -> Iter
                 continue
             try:
                 line = raw.decode("utf-8").rstrip("\r\n")
+                if known:
+                    if by_sha is None:
+                        by_sha = {v: k for k, v in known.items()}
+                    digest = sha256(line)
+                    if digest in by_sha:
+                        loaded += 1
+                        doc_id = by_sha[digest]
+                        if doc_id in owner:
+                            yield where, f"id {doc_id!r} is already used by {owner[doc_id]}; this record is left out"
+                            continue
+                        owner[doc_id] = where
+                        yield Unchanged(doc_id, digest, rel)
+                        continue
                 rec = json.loads(line)
                 doc_id, text = str(rec["id"]), rec["text"]
                 if not isinstance(text, str) or not text.strip():
