@@ -128,3 +128,21 @@ def test_markdown_markup_is_never_quoted(tmp_path):
 
     for c in chunk_document(doc, 24, 0):
         assert doc.text[c.start:c.end] == c.text and not any(m in c.text for m in ("**", "](", "![", "`", "# "))
+
+
+def test_documents_the_index_already_holds_are_not_parsed_again(tmp_path):
+    """`known` (what an index holds) turns unchanged files and corpus.jsonl lines into Unchanged records."""
+    from rag.loaders import Unchanged, iter_load
+
+    (tmp_path / "a.md").write_text("# A\n\nAlpha text.\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# B\n\nBeta text.\n", encoding="utf-8")
+    (tmp_path / "corpus.jsonl").write_text('{"id": "r1", "title": "R1", "text": "One."}\n'
+                                           '{"id": "r2", "title": "R2", "text": "Two."}\n', encoding="utf-8")
+    first = {d.id: d for d in iter_load(tmp_path)}
+    assert all(not isinstance(d, Unchanged) for d in first.values()) and set(first) == {"a.md", "b.md", "r1", "r2"}
+    (tmp_path / "b.md").write_text("# B\n\nBeta text, edited.\n", encoding="utf-8")
+    known = {i: d.sha256 for i, d in first.items()}
+    again = {d.id: d for d in iter_load(tmp_path, known=known)}
+    assert {i for i, d in again.items() if isinstance(d, Unchanged)} == {"a.md", "r1", "r2"}
+    assert not isinstance(again["b.md"], Unchanged) and "Beta text, edited." in again["b.md"].text
+    assert all(again[i].sha256 == known[i] for i in ("a.md", "r1", "r2"))
