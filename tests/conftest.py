@@ -1,9 +1,11 @@
 """Shared fixtures: the real packaged model, and a real index of the seeds built once per test session."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.config import Settings
@@ -33,3 +35,23 @@ def docs_copy(tmp_path) -> Path:
     target = tmp_path / "docs"
     shutil.copytree(SEEDS, target)
     return target
+
+
+class HashEmbedder:
+    """Vectors from a hash of the text (unit, deterministic), recording what it was asked to embed: for tests whose
+    subject is index bookkeeping, not retrieval quality."""
+
+    name, dim, max_tokens, backend = "hash", 32, 256, "hash"
+
+    def __init__(self):
+        self.embedded: list[str] = []
+
+    def count_wordpieces(self, texts):
+        return [len(t.split()) + 2 for t in texts]
+
+    def encode(self, texts, progress=False):
+        self.embedded.extend(texts)
+        seeds = [int(hashlib.sha256(t.encode()).hexdigest()[:12], 16) for t in texts]
+        out = np.stack([np.random.default_rng(s).normal(size=self.dim) for s in seeds]) if texts else \
+            np.zeros((0, self.dim))
+        return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)

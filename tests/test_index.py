@@ -18,26 +18,10 @@ from rag.retrieve import open_retriever
 from rag.folder import active_build
 from rag.indexer import build_index
 from rag.store import FaissStore as Index
-from conftest import ROOT
+from conftest import ROOT, HashEmbedder
 
 
-class CountingEmbedder:
-    """A hash embedder that counts what it is asked to embed; its subject is the index bookkeeping."""
-
-    name, dim, max_tokens, backend = "hash", 16, 256, "hash"
-
-    def __init__(self):
-        self.embedded: list[str] = []
-
-    def count_wordpieces(self, texts):
-        return [len(t.split()) + 2 for t in texts]
-
-    def encode(self, texts, progress=False):
-        self.embedded.extend(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            out[i, hash(t) % self.dim] = 1.0
-        return out
+CountingEmbedder = HashEmbedder   # its subject is the index bookkeeping: what gets embedded, and how often
 
 
 def test_incremental_add_change_delete(docs_copy, tmp_path):

@@ -7,7 +7,6 @@ suite and test_index run the real one)."""
 from __future__ import annotations
 
 import doctest
-import hashlib
 import json
 import os
 import signal
@@ -27,27 +26,11 @@ from rag.folder import active_build
 from rag.indexer import build_index
 from rag.storage import Filter
 from rag.store import FaissStore
+from conftest import HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = ["harbour", "lantern", "glacier", "orchard", "violin", "comet", "bakery", "tunnel", "falcon", "meadow",
          "quarry", "saddle"]
-
-
-class HashEmbedder:
-    name, dim, max_tokens, backend = "hash", 32, 256, "hash"
-
-    def __init__(self):
-        self.embedded: list[str] = []
-
-    def count_wordpieces(self, texts):
-        return [len(t.split()) + 2 for t in texts]
-
-    def encode(self, texts, progress=False):
-        self.embedded.extend(texts)
-        seeds = [int(hashlib.sha256(t.encode()).hexdigest()[:12], 16) for t in texts]
-        out = np.stack([np.random.default_rng(s).normal(size=self.dim) for s in seeds]) if texts else \
-            np.zeros((0, self.dim))
-        return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
 
 def text_of(i: int, version: int = 1) -> str:
