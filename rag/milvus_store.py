@@ -41,7 +41,9 @@ BATCH_IDS = 1_000          # ids per `in [...]` expression
 QUERY_CAP = 16_384         # a server's largest query window; more is read with an iterator
 EXACT_DOCS = 200           # a dense search within at most this many documents scores their chunks exactly
 EF_SEARCH = 128            # HNSW search list (Milvus AUTOINDEX), as the FAISS backend's HNSW uses
+ROW_CACHE = 20_000         # chunk rows kept from searches (about 2 KB each)
 CHUNK_FIELDS = ["chunk_id", "doc_id", "text", "start", "end", "n_tokens", "text_hash", "page", "clipped"]
+ROW_FIELDS = CHUNK_FIELDS + ["vec"]
 META_FIELDS = ["doc_id", "title", "source", "sha256", "date", "source_url", "n_chunks", "lead"]
 
 
@@ -113,6 +115,7 @@ class MilvusStore(MilvusBase, Store):
         for coll in (self.chunks_coll, self.docs_coll):
             client.load_collection(coll)
         self._catalog = self._count = None
+        self._rows: dict[str, dict] = {}   # chunk rows (fields and vector) a search returned, by id: one generation's
         return self
 
     def state(self) -> str:
@@ -133,9 +136,26 @@ class MilvusStore(MilvusBase, Store):
         if extra == "" or k <= 0:
             return []
         expr = self.visible + (f" and {extra}" if extra else "")
-        return self.client.search(self.chunks_coll, data=[data], anns_field=field, limit=min(k, QUERY_CAP),
-                                  filter=expr, output_fields=["chunk_id"],
+        hits = self.client.search(self.chunks_coll, data=[data], anns_field=field, limit=min(k, QUERY_CAP),
+                                  filter=expr, output_fields=ROW_FIELDS,
                                   search_params={"metric_type": metric, **({"params": params} if params else {})})[0]
+        self._remember(h["entity"] for h in hits)
+        return hits
+
+    def _remember(self, rows) -> None:
+        """Keep the chunk rows a search returned: the retriever asks for their chunks and vectors next, and a
+        generation's rows never change (one round trip per search instead of three)."""
+        if len(self._rows) > ROW_CACHE:
+            self._rows.clear()
+        for r in rows:
+            self._rows[r["chunk_id"]] = r
+
+    def _chunk_rows(self, chunk_ids: Iterable[str]) -> list[dict]:
+        ids = list(dict.fromkeys(chunk_ids))
+        missing = [c for c in ids if c not in self._rows]
+        if missing:
+            self._remember(self._by_ids(self.chunks_coll, "chunk_id", missing, self.visible, ROW_FIELDS))
+        return [self._rows[c] for c in ids if c in self._rows]
 
     def dense(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[tuple[str, float]]:
         """Exact within a few documents (Milvus's graph index misses rows a selective filter leaves: a search
@@ -145,9 +165,10 @@ class MilvusStore(MilvusBase, Store):
             expr = where_expr(where)
             if expr == "" or k <= 0:
                 return []
-            rows = self._all(self.chunks_coll, f"{self.visible} and {expr}", ["chunk_id", "vec"])
+            rows = self._all(self.chunks_coll, f"{self.visible} and {expr}", ROW_FIELDS)
             if not rows:
                 return []
+            self._remember(rows)
             scores = np.asarray([r["vec"] for r in rows], dtype=np.float32) @ vec
             return [(rows[i]["chunk_id"], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:k]]
         return [(h["entity"]["chunk_id"], float(h["distance"]))
@@ -163,8 +184,7 @@ class MilvusStore(MilvusBase, Store):
         return [h for h in hits if h[1] > 0]
 
     def vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
-        rows = self._by_ids(self.chunks_coll, "chunk_id", chunk_ids, self.visible, ["chunk_id", "vec"])
-        found = {r["chunk_id"]: r["vec"] for r in rows}
+        found = {r["chunk_id"]: r["vec"] for r in self._chunk_rows(chunk_ids)}
         missing = [c for c in chunk_ids if c not in found]
         if missing:
             raise KeyError(f"unknown chunk ids: {missing[:3]}")
@@ -172,7 +192,7 @@ class MilvusStore(MilvusBase, Store):
         return np.asarray([found[c] for c in chunk_ids], dtype=np.float32).reshape(len(chunk_ids), dim)
 
     def chunks(self, chunk_ids: Iterable[str]) -> dict[str, Chunk]:
-        rows = self._by_ids(self.chunks_coll, "chunk_id", chunk_ids, self.visible, CHUNK_FIELDS)
+        rows = self._chunk_rows(chunk_ids)
         clipped = self.documents({r["doc_id"] for r in rows if r["clipped"]})
         out = {}
         for r in rows:
