@@ -128,7 +128,8 @@ class MilvusWriter(MilvusBase, Writer):
         if self._existing is None:
             rows = self._all(self.docs_coll, f"{self.old_visible} and part == 0", ["doc_id", "sha256", "n_chunks"])
             self._existing = {r["doc_id"]: (r["sha256"], r["n_chunks"]) for r in rows}
-        return {d: sha for d, (sha, _) in self._existing.items()}
+            self._shas = {d: sha for d, (sha, _) in self._existing.items()}
+        return self._shas
 
     def known_vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         self._renew()
@@ -141,7 +142,7 @@ class MilvusWriter(MilvusBase, Writer):
         return {k: np.asarray(v, dtype=np.float32) for k, v in found.items()}
 
     def keep(self, doc_id: str) -> int:
-        if self.full_rebuild or doc_id not in self.existing():
+        if self.full_rebuild or doc_id not in self.existing():     # (a dict made once: keep runs per document)
             raise ValueError(f"cannot keep {doc_id!r}: the current state does not hold it")
         self.kept.add(doc_id)
         return self._existing[doc_id][1]
