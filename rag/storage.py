@@ -22,8 +22,6 @@ import numpy as np
 
 from .types import Chunk, DocInfo, DocMeta, Document
 
-from .config import STORES as BACKENDS  # noqa: E402  (one list: config.STORES)
-
 
 @dataclass(frozen=True)
 class Filter:

@@ -9,7 +9,6 @@ import sys
 import time
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
 from rag.config import Settings
