@@ -25,6 +25,7 @@ TODO), so there a chunk's score moves when an update rewrites its row, and fresh
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Iterable, Sequence
 
@@ -93,6 +94,19 @@ class MilvusStore(MilvusBase, Store):
     """One committed generation of the collections, read through `visible` (see the module docstring)."""
 
     backend = "milvus"
+
+    @classmethod
+    def exists(cls, settings) -> bool:
+        """Is there a committed state (built with any model) where `settings` point?"""
+        uri = settings.milvus_target()
+        if uri.endswith(".db") and not os.path.exists(uri):
+            return False
+        probe = cls()
+        probe._setup(connect(settings), settings)
+        try:
+            return probe._newest_state() is not None
+        finally:
+            probe.client.close()
 
     @classmethod
     def open(cls, settings) -> "MilvusStore":

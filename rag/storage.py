@@ -175,19 +175,9 @@ def open_store(settings) -> Store:
 def index_exists(settings) -> bool:
     """Is there a committed index where `settings` point (of any model)?"""
     if settings.store == "milvus":
-        from .errors import RagError
-
         from .milvus_store import MilvusStore
 
-        try:
-            MilvusStore.open(settings).close()
-            return True
-        except RagError as e:
-            if str(e).startswith("no index"):
-                return False
-            if "was built with model" in str(e):
-                return True
-            raise
+        return MilvusStore.exists(settings)
     from .folder import active_build
 
     return active_build(settings.index) is not None

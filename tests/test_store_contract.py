@@ -24,7 +24,7 @@ import pytest
 from rag.chunking import iter_chunks
 from rag.config import Settings
 from rag.errors import RagError
-from rag.storage import Filter, open_store, open_writer
+from rag.storage import Filter, index_exists, open_store, open_writer
 from rag.types import Chunk, Document, sha256
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,9 +277,11 @@ def test_a_chunking_change_rebuilds_everything(backend, tmp_path, embedder):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_missing_index_and_another_model_are_one_line_errors(backend, tmp_path, embedder):
     s = settings_for(backend, tmp_path)
+    assert not index_exists(s)
     with pytest.raises(RagError, match=r"^no index at .*; run `rag index`"):
         open_store(s)
     update(s, embedder, corpus()[:1])
+    assert index_exists(s) and index_exists(replace(s, model="acme/other-model"))   # there, though unusable
     with pytest.raises(RagError) as e:
         open_store(replace(s, model="acme/other-model"))
     assert "\n" not in str(e.value)
