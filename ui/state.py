@@ -21,12 +21,11 @@ import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
-from rag.config import ANSWERERS
-from rag.followup import turns
-from rag.config import Settings
+from rag.config import ANSWERERS, Settings
 from rag.errors import RagError
-from rag.loaders import SUPPORTED, load_file, load_named
+from rag.followup import turns
 from rag.indexer import build_index
+from rag.loaders import SUPPORTED, load_file, load_named
 from rag.retrieve import RETRIEVAL_MODES, Retriever, open_retriever
 from rag.storage import index_exists
 
