@@ -8,9 +8,9 @@ Two backends implement it:
 
 `open_store(settings)` loads the configured one, `open_writer(settings, embedder)` starts an update of it.
 Reading: a `Store` answers searches with chunk ids and scores, and hands out records by id; a `Filter` says which
-documents a search may return. Writing: `Store.writer()` starts an update that readers cannot see until
-`Writer.commit()`; `rag.indexer.update` plans it (the content-hash diff: which documents are new, changed, unchanged
-or gone) and feeds the writer, so planning never depends on the engine.
+documents a search may return. Writing: `open_writer` starts an update that readers cannot see until
+`Writer.commit()`; `rag.indexer.build_index` plans it (the content-hash diff: which documents are new, changed,
+unchanged or gone) and feeds the writer, so planning never depends on the engine.
 """
 from __future__ import annotations
 
