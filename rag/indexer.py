@@ -17,7 +17,7 @@ import numpy as np
 from .chunking import fit_to_model, iter_chunks
 from .config import Settings
 from .embed import Embedder, get_embedder
-from .loaders import Unchanged, iter_load
+from .loaders import iter_load
 from .storage import Writer, open_writer
 from .store import embed_text
 from .types import Chunk, Document, sha256
@@ -40,7 +40,7 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
     writer = open_writer(settings, embedder)
     known.update(writer.existing())
     try:
-        summary, docs = _feed(writer, documents, settings, embedder, progress, keep_others, set(remove))
+        summary = _feed(writer, documents, settings, embedder, progress, keep_others, set(remove))
     except BaseException:
         writer.abort()
         raise
@@ -50,20 +50,20 @@ def build_index(settings: Settings, progress: bool = True, embedder: Embedder | 
         warn(f"warning: no documents to index in {settings.docs}; the index is empty and questions are declined "
              f"until documents are added")
     summary["seconds"] = round(time.perf_counter() - t0, 2)
-    if not writer.commit(manifest(settings, embedder, docs, summary)):
+    if not writer.commit(manifest(settings, embedder, summary)):
         summary["full_rebuild"] = None     # nothing changed: the state in use stays
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     return summary
 
 
 def _feed(writer: Writer, documents, settings: Settings, embedder, progress: bool, keep_others: bool = False,
-          remove: set[str] = frozenset()) -> tuple[dict, dict]:
-    """Keep or put every document into `writer`; returns the summary counts and the manifest's document list."""
+          remove: set[str] = frozenset()) -> dict:
+    """Keep or put every document into `writer`; returns the summary counts."""
     existing = writer.existing()
     counts = {"added": 0, "changed": 0, "unchanged": 0}
     skipped: list[tuple[str, str]] = []
     owner: dict[str, str] = {}              # document id -> its source: the index never holds one id twice
-    docs: dict[str, dict] = {}
+    chunks = 0                              # in the new state
     batch = _Batch(writer, embedder, progress)
     for doc in documents:
         if isinstance(doc, tuple):
@@ -75,29 +75,23 @@ def _feed(writer: Writer, documents, settings: Settings, embedder, progress: boo
             warn(f"warning: skipped {doc.source}: id {doc.id!r} is already used by {owner[doc.id]}")
             continue
         owner[doc.id] = doc.source
-        if existing.get(doc.id) == doc.sha256:
+        if existing.get(doc.id) == doc.sha256:      # an `Unchanged` record, or a document parsed anyway
             counts["unchanged"] += 1
-            n = writer.keep(doc.id)
-            if isinstance(doc, Unchanged):
-                docs[doc.id] = {"sha256": doc.sha256, "chunks": n}
-                continue
+            chunks += writer.keep(doc.id)
         else:
             counts["changed" if doc.id in existing else "added"] += 1
-            n = batch.add(doc, list(_cut(doc, settings, embedder)))
-        docs[doc.id] = {"sha256": doc.sha256, "title": doc.title, "chunks": n}
+            chunks += batch.add(doc, list(_cut(doc, settings, embedder)))
     batch.flush()
     batch.close()
     gone = set(existing) - set(owner)
     if keep_others:
         for doc_id in sorted(gone - remove):
-            docs[doc_id] = {"sha256": existing[doc_id], "chunks": writer.keep(doc_id)}
+            chunks += writer.keep(doc_id)
             counts["unchanged"] += 1
         gone &= remove
-    summary = {**counts, "removed": len(gone), "skipped": len(skipped),
-               "skipped_files": [f"{n}: {w}" for n, w in skipped], "chunks_embedded": batch.embedded,
-               "chunks_total": sum(d["chunks"] for d in docs.values()),
-               "documents": len(docs)}
-    return summary, docs
+    return {**counts, "removed": len(gone), "skipped": len(skipped),
+            "skipped_files": [f"{n}: {w}" for n, w in skipped], "chunks_embedded": batch.embedded,
+            "chunks_total": chunks, "documents": counts["added"] + counts["changed"] + counts["unchanged"]}
 
 
 class _Batch:
@@ -157,8 +151,9 @@ def _cut(doc: Document, settings: Settings, embedder) -> Iterator[Chunk]:
         yield from fit_to_model(part, doc, embedder.max_tokens - 2, embedder.count_wordpieces, settings.chunk_size)
 
 
-def manifest(settings: Settings, embedder, docs: dict[str, dict], summary: dict) -> dict:
-    """What built the index, recorded with it: a mismatch with the settings in use is detected, not guessed."""
+def manifest(settings: Settings, embedder, summary: dict) -> dict:
+    """What built the index, recorded with it: a mismatch with the settings in use is detected, not guessed. (Each
+    document's sha256 lives with the document in the store: a list here would be rewritten whole by every update.)"""
     from importlib.metadata import version
 
     def v(pkg):
@@ -174,8 +169,7 @@ def manifest(settings: Settings, embedder, docs: dict[str, dict], summary: dict)
         "max_model_tokens": embedder.max_tokens,
         "chunking": settings.chunking(),
         "embedded_text": "title + newline + chunk text (title omitted when it is only the file name)",
-        "counts": {"documents": len(docs), "chunks": summary["chunks_total"]},
-        "documents": docs,
+        "counts": {"documents": summary["documents"], "chunks": summary["chunks_total"]},
         "libraries": {p: v(p) for p in ("rag-cite", "faiss-cpu", "pymilvus", "sentence-transformers", "torch",
                                         "bm25s", "tiktoken", "transformers")},
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

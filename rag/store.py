@@ -303,9 +303,7 @@ class FaissWriter(Writer):
                     shutil.rmtree(s.path)
                 segments[start:] = [Segment(out.path)]
             kinds = [s.meta["faiss_index"] for s in segments]
-            # per-document hashes and chunk counts live in each segment's segment.json: a build-wide list would be
-            # rewritten whole (13 MB at 100k documents) by every update
-            manifest = {k: v for k, v in manifest.items() if k != "documents"}
+            # per-document hashes and chunk counts live in each segment's segment.json
             manifest = {**manifest, "format_version": FORMAT_VERSION, "store": "faiss",
                         "faiss_index": "HNSWFlat" if "HNSWFlat" in kinds else "FlatIP", "bm25": keyword.DESCRIPTION,
                         "segments": [{"name": s.name, "rows": s.rows, "faiss_index": k}
