@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install chat index test gates eval fit bench clean browser-deps
+.PHONY: install chat index test gates eval fit reader bench clean browser-deps
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -38,7 +38,7 @@ GATE_SEEDS := --min hit@5=0.95 --min answer_contains=0.64
 GATE_HELDOUT := --min hit@5=0.95 --min answer_contains=0.5
 GATE_CLAPNQ := --min refusal_f1=0.65 --min answered=0.84 --min evidence_quoted=0.58
 GATE_XQUAD_UNANSWERABLE := --min refusal_f1=0.78 --min answer_contains=0.8
-GATE_XQUAD := --min answer_contains=0.74 --min short_f1=0.25
+GATE_XQUAD := --min answer_contains=0.74 --min short_f1=0.35
 GATE_HOTPOT := --min answer_contains=0.41 --min citation_recall=0.65
 
 test: install browser-deps
@@ -59,6 +59,10 @@ eval: install
 
 fit: install
 	$(BIN)/python eval/fit.py
+
+# the short-answer reader: fine-tune, export int8 ONNX into rag/models/span_reader/, fit its reranker (~10 min)
+reader: install
+	OMP_NUM_THREADS=2 $(BIN)/python eval/train_span_reader.py
 
 bench: install
 	$(BIN)/python eval/bench.py

@@ -15,7 +15,7 @@ import re
 from dataclasses import replace
 from typing import Iterator, Sequence
 
-from . import dates, followup, llm, scorer, spans, text as T
+from . import dates, followup, llm, scorer, span_reader, spans, text as T
 from .config import ANSWERERS, REFUSAL
 from .errors import RagError
 from .evidence import FEATURES, Evidence, Sent, missing_names
@@ -163,6 +163,19 @@ def _pick(scored: list[tuple[float, Sent]], question: str) -> list[Sent]:
     return picked
 
 
+def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None:
+    """The words of one of `sentences` that answer `question`, when it asks for a name, number, date, place or short
+    phrase and the reader (rag.span_reader) finds them with a margin over "no answer" at least its fitted threshold;
+    a phrase the question itself contains does not answer it ("Indo Pacific" for "…Indo-Pacific 4…?")."""
+    reader = span_reader.get_reader()
+    if not spans.answer_type(question) or not reader.available():
+        return None
+    found = reader.best(question, sentences)
+    if found is None or found.margin < reader.threshold or T.fold(found.text) in T.fold(question):
+        return None
+    return found
+
+
 def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answer) -> Answer:
     """The best sentences (`_pick`), verbatim with their [n], led by the short answer when the question asks for
     one: a span of a quoted sentence, a relative date resolved, or the document's date when the sentence has none."""
@@ -171,9 +184,8 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     kind = spans.answer_type(ev.question)
     # the short answer: the best phrase of the quoted sentences, ranked together with how well each sentence answers
     # (for a two-part question, often the second sentence's)
-    p = {id(s): prob for prob, s in scored}
-    found = spans.best_of(ev.question, [(p[id(s)], s.text) for s in picked])
-    span, first = (found[1], picked[found[0]]) if found else (None, scored[0][1])
+    found = short_answer(ev.question, [s.text for s in picked])
+    span, first = (found, picked[found.sentence]) if found else (None, scored[0][1])
     if span is not None:
         lead = dates.annotate(span.text, first.date) if first.date else span.text
         parts.append((f"{' '.join(lead.split())} —", ()))

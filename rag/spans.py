@@ -1,5 +1,5 @@
-"""Short answers: what kind of phrase a question asks for, the candidate phrases of a sentence, and the one that
-answers it, so an answer can lead with "**Richard Marles** — "…Deputy Prime Minister Richard Marles." [1]".
+"""Short answers' vocabulary: what kind of phrase a question asks for, and the candidate phrases of a sentence
+(names, numbers, dates, phrases).
 
 `answer_type(question)`, from the first wh-word and the noun after it (general rules, no question-specific words):
 "how many/much/long/old/far/tall/…" -> "number", any other "how" -> ""; "when" -> "date"; "who/whom/whose" ->
@@ -9,9 +9,8 @@ answers it, so an answer can lead with "**Richard Marles** — "…Deputy Prime 
 yes/no questions (opening with an auxiliary verb) and no wh-word -> "" (no short answer).
 
 `candidates(sentence)`: names, numbers, dates and short phrases, each with `sentence[start:end] == text`.
-`best_of(question, [(p, sentence), …])` scores the candidates of the quoted sentences together (with how well each
-sentence answers, `p`) with the logistic model in rag/models/spans.json, fitted on XQuAD's train half by
-eval/fit_spans.py, and returns the best one above the model's threshold (or None); `best_span` does so for one.
+Which words answer is the reader's job (rag/span_reader.py); these two give its reranker what a span is and what
+the question asks for.
 
     >>> answer_type("How many tackles did he make?"), answer_type("Which author wrote it?"), answer_type("Why?")
     ('number', 'person', '')
@@ -20,21 +19,14 @@ eval/fit_spans.py, and returns the best one above the model's threshold (or None
 """
 from __future__ import annotations
 
-import json
-import math
 import re
-from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, replace
-from functools import lru_cache
+from dataclasses import dataclass
 from itertools import takewhile
-from pathlib import Path
 
-from .text import STOPWORDS, fold, stem
+from .text import STOPWORDS
 
 TYPES = ("person", "date", "number", "place", "name", "phrase", "")
 KINDS = ("name", "number", "date", "phrase")
-MODEL_PATH = Path(__file__).parent / "models" / "spans.json"
-MODEL_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -43,7 +35,6 @@ class Candidate:
     end: int
     text: str
     kind: str           # "name", "number", "date" or "phrase"
-    score: float = 0.0  # the ranker's probability (set by `rank`/`best_span`)
 
 
 # ---- answer types ----------------------------------------------------------------------------------------------
@@ -201,150 +192,3 @@ def candidates(sentence: str) -> list[Candidate]:
 _NOT_UNITS = STOPWORDS | {"because", "while", "although", "though", "whereas", "including", "since", "until"}
 _DOTTED = re.compile(r"(?:\b[A-Z]|[A-Z]\.[A-Z]|\bBC|\bAD)\.$")
 _LINK_WORDS = set(_LINK.strip("(?:)").split("|"))
-
-
-# ---- ranking ----------------------------------------------------------------------------------------------------
-_PERSON_STEMS = {stem(w) for w in PERSON_NOUNS}
-_TITLES = PERSON_NOUNS | set("""deputy prime vice chief foreign defence defense secretary senior former acting sir dame
-dr mr mrs ms lord lady st of the""".split())
-_CLAUSE = re.compile(r"[,;:()\[\]—–]|\s-\s|\b(?:which|who|while|whereas|although|but)\b")
-
-
-def _focus(question: str) -> str:
-    """The stem of the first content word after the question word ("" if none)."""
-    m = _WH.search(question)
-    words = re.findall(r"[\w\-]+", question[m.end():] if m else question)
-    return next((stem(w) for w in words if w.lower() not in STOPWORDS and w.lower() not in _MEASURE), "")
-
-
-def features(question: str, sentence: str, cands: list[Candidate], p: float = 1.0, best_p: float = 1.0,
-             rank_: int = 0) -> list[dict[str, float]]:
-    """The ranker's features of each candidate answer to `question` in `sentence` (names as in spans.json); `p` is
-    the answer model's probability that the sentence answers, `best_p` the best sentence's and `rank_` the
-    sentence's place among the quoted ones (0 = best), so candidates of several sentences compete in one ranking."""
-    atype, head = answer_type(question), stem(head_noun(question))
-    qstems = {stem(w) for w in re.findall(r"[\w\-]+", question) if w.lower() not in STOPWORDS}
-    toks = tokens(sentence)
-    starts, ends = [a for a, _, _ in toks], [b for _, b, _ in toks]
-    hits = [i for i, (_, _, t) in enumerate(toks) if t.lower() not in STOPWORDS and stem(t.rstrip(".")) in qstems]
-    cuts = [0, *(m.start() for m in _CLAUSE.finditer(sentence)), len(sentence) + 1]
-    clauses = [(a, b, sum(a <= toks[i][0] < b for i in hits)) for a, b in zip(cuts, cuts[1:])]
-    main = max(clauses, key=lambda c: c[2])
-    nq = max(1, len(qstems))
-    cover = len({stem(toks[i][2].rstrip(".")) for i in hits}) / nq
-    # the question's first content word after its wh-word, usually its verb or the noun it asks about ("Who
-    # *recovered* the ball?" -> "…was recovered by Ward"), and where it occurs in the sentence
-    focus = _focus(question)
-    focus_at = [i for i in hits if stem(toks[i][2].rstrip(".")) == focus]
-    hit_stem = {i: stem(toks[i][2].rstrip(".")) for i in hits}
-    names = [(c.start, c.end) for c in cands if c.kind == "name"]
-    prefixes = {(c.start, c.end) for c in cands for a, b in names if a == c.start and b > c.end}
-    rows = []
-    for c in cands:
-        first = min(bisect_left(starts, c.start), len(toks) - 1)
-        last, n = max(first, bisect_right(ends, c.end) - 1), max(1, bisect_right(ends, c.end) - first)
-        cstems = {stem(t) for _, _, t in toks[first:last + 1] if t.lower() not in STOPWORDS and re.match(r"\w", t)}
-        outside = [i for i in hits if not first <= i <= last]
-        dist = min((abs(i - first) if i < first else abs(i - last) for i in outside), default=99)
-        prev, nxt = toks[first - 1][2] if first else "", toks[last + 1][2] if last + 1 < len(toks) else ""
-        near, has_q, lo = 1 / (1 + dist), float(bool(cstems & qstems)), prev.lower()
-        f = {f"{c.kind}*{atype or 'none'}": 1.0, f"kind={c.kind}": 1.0, f"len={min(n, 5)}": 1.0,
-             f"len={min(n, 5)}*{atype}": 1.0, "near": near, f"near*{atype}": near, f"overlap*{atype}": has_q,
-             "overlap": len(cstems & qstems) / max(1, len(cstems)), "overlap_any": has_q, "len_log": math.log1p(n),
-             "q_within3": len({toks[i][2].lower() for i in outside if first - 3 <= i <= last + 3}) / nq,
-             "q_within8": len({toks[i][2].lower() for i in outside if first - 8 <= i <= last + 8}) / nq,
-             "position": c.start / max(1, len(sentence))}
-        f.update((k, 1.0) for k, on in (
-            ("prev_is_head", head and stem(prev) == head), ("prev_in_question", stem(prev) in qstems),
-            ("next_in_question", stem(nxt) in qstems), ("start_single", c.start == 0 and n == 1),
-            ("first_person_noun", stem(toks[first][2]) in _PERSON_STEMS), ("no_question_words", not outside),
-            ("main_clause", main[0] <= c.start < main[1] and main[2] > 0), ("capitalised", c.text[:1].isupper()),
-            ("sentence_start", c.start == 0), ("digit", any(ch.isdigit() for ch in c.text)),
-            ("year", re.fullmatch(r"\d{3,4}", c.text)), ("prev_person_noun", stem(prev) in _PERSON_STEMS),
-            ("prev_capitalised", prev[:1].isupper()), ("next_capitalised", nxt[:1].isupper()),
-            (f"modifies_noun*{c.kind}", nxt.isalpha() and nxt.islower() and nxt not in STOPWORDS), ("prev=by", lo == "by"),
-            ("prev_place_prep", lo in ("in", "at", "from", "near", "to")), ("in_brackets", prev in ("(", "[")),
-            ("prev_date_prep", lo in ("in", "on", "since", "until", "by", "during")), ("head_inside", head in cstems),
-            ("head_after", head and stem(nxt) == head), ("in_quotes", prev in ('"', "“", "'")),
-            ("comma_after", nxt in (",", ";", ".")), ("stopword_edge", c.text.split()[-1].lower() in STOPWORDS),
-            (f"currency*{atype}", re.search(r"[$€£¥]|\b(?:dollars?|euros?|pounds)\b", c.text)),
-            (f"percent*{atype}", re.search(r"%|\bper ?cent\b", c.text)),
-            (f"title_inside*{atype}", cstems & _PERSON_STEMS), ("name_prefix", (c.start, c.end) in prefixes),
-            ("name_suffix", any(a < c.start and b == c.end for a, b in names))) if on)
-        # which side of the phrase the question's words are on, and how much of the question the sentence holds
-        left, right = [first - i for i in outside if i < first], [i - last for i in outside if i > last]
-        f.update({"left_near": 1 / (1 + min(left, default=99)), "right_near": 1 / (1 + min(right, default=99)),
-                  "both_sides": float(bool(left and right)), "q_left3": sum(first - 3 <= i < first for i in hits) / nq,
-                  "q_right3": sum(last < i <= last + 3 for i in hits) / nq, "sentence_cover": cover,
-                  "near_share": sum(first - 8 <= i <= last + 8 for i in outside) / max(1, len(hits)),
-                  "sentence_p": p, "sentence_p_below_best": best_p - p, f"sentence_rank={min(rank_, 2)}": 1.0})
-        # how closely the question's words surround the phrase: each word counted once, at its nearest occurrence
-        nearest: dict[str, int] = {}
-        for i in outside:
-            d = first - i if i < first else i - last
-            nearest[hit_stem[i]] = min(d, nearest.get(hit_stem[i], 99))
-        f["aligned"] = sum(1 / d for d in nearest.values()) / nq
-        fl = min((first - i for i in focus_at if i < first), default=99)
-        fr = min((i - last for i in focus_at if i > last), default=99)
-        f["focus_left"], f["focus_right"] = 1 / fl, 1 / fr
-        f[f"focus_left*{atype}"], f[f"focus_right*{atype}"] = 1 / fl, 1 / fr
-        f[f"near*{c.kind}"], f[f"len*{c.kind}"] = f["near"], f["len_log"]
-        f[f"q_within3*{c.kind}"], f[f"overlap*{c.kind}"] = f["q_within3"], f["overlap"]
-        rows.append(f)
-    for kind in KINDS:  # the closest candidate of its kind, the only one of its kind (question words aside)
-        mine = [f for c, f in zip(cands, rows) if c.kind == kind and not f["overlap_any"]]
-        nearest, only = max((g["near"] for g in mine), default=0), len({g["position"] for g in mine}) == 1
-        for f in mine:
-            f[f"nearest_of_kind*{atype}"], f[f"only_of_kind*{atype}"] = float(f["near"] == nearest), float(only)
-    return rows
-
-
-@lru_cache(maxsize=1)
-def load_model(path: Path = MODEL_PATH) -> dict:
-    model = json.loads(Path(path).read_text(encoding="utf-8"))  # the fitted ranker, format version checked
-    if model.get("format_version") != MODEL_VERSION:
-        raise ValueError(f"{path}: format version {model.get('format_version')}, expected {MODEL_VERSION}; refit it")
-    model["weights"] = dict(zip(model["feature_names"], model["coefficients"]))
-    return model
-
-
-def rank(question: str, sentence: str, model: dict | None = None, p: float = 1.0, best_p: float = 1.0,
-         rank_: int = 0) -> list[Candidate]:
-    """The candidates of `sentence`, best first, each with the ranker's probability as `score` (`p`, `best_p`,
-    `rank_`: the sentence's standing, as in `features`)."""
-    model, cands = model or load_model(), candidates(sentence)
-    w, b = model["weights"], model["intercept"]
-    rows = features(question, sentence, cands, p, best_p, rank_)
-    z = [b + sum(w.get(k, 0.0) * v for k, v in f.items()) for f in rows]
-    scored = [replace(c, score=1 / (1 + math.exp(-max(-30.0, min(30.0, x))))) for c, x in zip(cands, z)]
-    return sorted(scored, key=lambda c: -c.score)
-
-
-def best_of(question: str, sentences: list[tuple[float, str]],
-            model: dict | None = None) -> tuple[int, Candidate] | None:
-    """The phrase that answers `question` among the candidates of all `sentences` ((probability that the sentence
-    answers, text), best first), as (index of its sentence, phrase with its probability in `.score`); None when the
-    question asks for no short answer or no candidate reaches the model's threshold."""
-    model = model or load_model()
-    if not answer_type(question) or not sentences:
-        return None
-    asked = fold(question)   # a phrase the question itself contains does not answer it ("Indo Pacific" for "…Indo-Pacific 4…?")
-    best_p = max(p for p, _ in sentences)
-    found = [(c.score, -i, c) for i, (p, text) in enumerate(sentences)
-             for c in rank(question, text, model, p, best_p, i) if fold(c.text) not in asked]
-    if not found or max(score for score, _, _ in found) < model["threshold"]:
-        return None
-    _, i, best = max(found, key=lambda x: x[:2])
-    cut = 0  # a person's name without the titles before it: "Deputy Prime Minister Richard Marles" -> "Richard Marles"
-    for w in re.finditer(r"(\S+)\s+", best.text) if answer_type(question) == "person" and best.kind == "name" else ():
-        if fold(w.group(1)).rstrip(".") not in _TITLES:
-            break
-        cut = w.end()
-    return -i, replace(best, start=best.start + cut, text=best.text[cut:])
-
-
-def best_span(question: str, sentence: str, model: dict | None = None) -> Candidate | None:
-    """The phrase of `sentence` that answers `question` (its probability in `.score`), or None when the question
-    asks for no short answer or no candidate reaches the model's threshold: `best_of` one sentence."""
-    found = best_of(question, [(1.0, sentence)], model)
-    return found[1] if found else None

@@ -1,11 +1,16 @@
-"""Short answers (rag/spans.py): answer types, candidate spans and the fitted ranker."""
+"""Short answers: answer types and candidate spans (rag/spans.py), the reader and its reranker (rag/span_reader.py)."""
 import json
 import random
+from pathlib import Path
 
 import pytest
 
-from rag import spans
-from rag.spans import answer_type, best_span, candidates
+from rag import span_reader, spans
+from rag.answer import short_answer
+from rag.metrics import normalize_answer, split_of, token_f1
+from rag.spans import answer_type, candidates
+
+DATA = Path(__file__).resolve().parents[1] / "eval" / "datasets" / "xquad-en"
 
 
 def found(sentence: str) -> dict[str, str]:
@@ -100,9 +105,9 @@ def test_answer_type(question, expected):
     assert answer_type(question) == expected
 
 
-# ---- the fitted ranker ------------------------------------------------------------------------------------------
+# ---- the reader (rag/span_reader.py) and the answerer's short answer ---------------------------------------------
 # Hand-written, Wikipedia-style; none of these sentences is in the eval sets.
-CONFIDENT = [
+WRITTEN = [
     ("When was the Sydney Opera House opened?",
      "The Sydney Opera House was formally opened by Queen Elizabeth II on 20 October 1973.", "20 October 1973"),
     ("How many moons does Mars have?",
@@ -112,78 +117,86 @@ CONFIDENT = [
     ("When did Luther publish his German New Testament?",
      "Luther published his German translation of the New Testament in 1522, while hiding at Wartburg Castle.", "1522"),
     ("When did the empire collapse?", "The empire collapsed in 1453 because its armies were exhausted.", "1453"),
-]
-HARDER = [  # ranked first, but (today) below the threshold, so no short answer is shown for them
-    pytest.param("What river flows through Vienna?", "Vienna lies on the Danube, the second-longest river in Europe.",
-                 "Danube", marks=pytest.mark.xfail(strict=True, reason="the ranker fitted on quoted sentences puts "
-                                                   "Europe (0.31) a hair above Danube (0.31)")),
+    ("What river flows through Vienna?", "Vienna lies on the Danube, the second-longest river in Europe.", "Danube"),
     ("Which band released the treadmill video?",
      "The treadmill video was released in 2006 by the American rock band OK Go.", "OK Go"),
     ("Who wrote The Hobbit?",
      "The Hobbit is a children's fantasy novel written by the English author J. R. R. Tolkien.", "J. R. R. Tolkien"),
     ("How much did the renovation of the museum cost?",
      "The renovation of the museum, completed in 2019, cost $16 million and took four years.", "$16 million"),
+    ("Who represented Australia at the meeting?",
+     "The meeting was attended by Australia's Deputy Prime Minister Richard Marles.", "Richard Marles"),
 ]
 
 
-@pytest.mark.parametrize("question, sentence, answer", CONFIDENT)
-def test_best_span_picks_the_answer(question, sentence, answer):
-    c = best_span(question, sentence)
-    assert c is not None and c.text == answer
-    assert sentence[c.start:c.end] == c.text and spans.load_model()["threshold"] <= c.score <= 1
-
-
-@pytest.mark.parametrize("question, sentence, answer", CONFIDENT + HARDER)
-def test_the_answer_ranks_first(question, sentence, answer):
-    ranked = spans.rank(question, sentence)
-    assert ranked[0].text == answer
-    assert ranked[0].score > ranked[1].score and all(0 <= c.score <= 1 for c in ranked)
-
-
-def test_the_issue_example_leads_with_the_name():
-    c = best_span("Who represented Australia at the meeting?",
-                  "The meeting was attended by Australia's Deputy Prime Minister Richard Marles.")
-    assert c is not None and c.text == "Richard Marles"
+def test_the_reader_finds_the_answers_of_hand_written_sentences():
+    got = [short_answer(q, [s]) for q, s, _ in WRITTEN]
+    for (q, s, gold), span in zip(WRITTEN, got):
+        assert span is not None, q
+        assert s[span.start:span.end] == span.text and span.sentence == 0 and span.margin > 0
+        assert token_f1(span.text, gold) >= 0.5, (q, span.text)
+    exact = sum(normalize_answer(span.text) == normalize_answer(gold) for (_, _, gold), span in zip(WRITTEN, got))
+    assert exact >= 8, [span.text for span in got]
 
 
 def test_the_short_answer_may_come_from_a_later_quoted_sentence():
-    quoted = [(0.8, "The Lune Aqueduct is one of the finest canal aqueducts in England."),
-              (0.6, "It was built by John Rennie in 1797 to carry the Lancaster Canal over the river.")]
-    found = spans.best_of("When was the Lune Aqueduct built?", quoted)
-    assert found is not None and found[0] == 1 and found[1].text == "1797"
-    assert quoted[1][1][found[1].start:found[1].end] == "1797"
+    quoted = ["The Lune Aqueduct is one of the finest canal aqueducts in England.",
+              "It was built by John Rennie in 1797 to carry the Lancaster Canal over the river."]
+    span = short_answer("When was the Lune Aqueduct built?", quoted)
+    assert span is not None and span.sentence == 1 and span.text == "1797"
+    assert quoted[1][span.start:span.end] == "1797"
 
 
-def test_a_weakly_answering_sentence_lowers_its_phrases_scores():
-    sentence = "Mars has two moons, Phobos and Deimos, which are small and irregularly shaped."
-    strong = spans.rank("How many moons does Mars have?", sentence, p=0.9, best_p=0.9)
-    weak = spans.rank("How many moons does Mars have?", sentence, p=0.1, best_p=0.9, rank_=1)
-    assert strong[0].text == weak[0].text == "two" and strong[0].score > weak[0].score
-
-
-def test_best_span_declines_questions_without_a_short_answer():
+def test_no_short_answer_for_why_and_how_questions_or_a_phrase_of_the_question():
     s = "The empire collapsed in 1453 because its armies were exhausted."
-    assert best_span("Why did the empire collapse?", s) is None
-    assert best_span("How does the empire collapse?", s) is None
+    assert short_answer("Why did the empire collapse?", [s]) is None
+    assert short_answer("How does the empire collapse?", [s]) is None
+    assert short_answer("What did the empire do in 1453?", ["In 1453."]) is None
 
 
-def test_model_file_is_json_with_provenance_and_heldout_figures():
-    model = json.loads(spans.MODEL_PATH.read_text(encoding="utf-8"))
-    assert model["format_version"] == spans.MODEL_VERSION
-    assert len(model["feature_names"]) == len(model["coefficients"]) > 20
-    assert 0 < model["threshold"] < 1
-    assert "split_of" in model["data"]["split"] and model["data"]["positives"] > 100
-    xq = model["heldout_oracle_sentence"]["xquad-en"]
-    assert xq["questions"] > 500 and 0.2 < xq["coverage"] <= 1 and xq["f1_answered"] > 0.6
-    assert "hotpotqa-dev500 span" in model["heldout_oracle_sentence"]
-    quoted = model["heldout_quoted_sentences"]["xquad-en"]   # the sentences `rag ask` quotes, not the gold one
-    assert quoted["questions"] > 500 and 0.2 < quoted["coverage"] <= 1 and quoted["f1_answered"] > 0.5
+def test_a_sentence_without_the_answer_gets_none():
+    """Trained with "no answer" examples (SQuAD 2.0 style): an on-topic sentence lacking the answer loses to [CLS]."""
+    span = span_reader.get_reader().best("When was the Sydney Opera House opened?",
+                                         ["The Sydney Opera House is a multi-venue performing arts centre in Sydney."])
+    assert span is None or span.margin < span_reader.get_reader().threshold
+
+
+def test_held_out_xquad_gold_sentences():
+    """On a fixed sample of XQuAD's held-out half (never trained on): the reader given the gold sentence. Whole held-out
+    half: F1 0.49 (span_reader.json); the floor leaves room for the sample."""
+    from rag.text import sentence_spans
+    docs = {d["id"]: d for d in map(json.loads, open(DATA / "corpus.jsonl", encoding="utf-8"))}
+    rows = [json.loads(line) for line in open(DATA / "questions.jsonl", encoding="utf-8")]
+    rows = [r for r in rows if split_of(r["id"]) == "heldout"][:120]
+    f1 = []
+    for r in rows:
+        text = docs[r["gold_doc_ids"][0]]["text"]
+        gold = next((text[a:b] for a, b in sentence_spans(text) if any(x in text[a:b] for x in r["answers"])), None)
+        if gold is None:
+            continue
+        span = span_reader.get_reader().best(r["question"], [gold])
+        f1.append(max(token_f1(span.text, x) for x in r["answers"]) if span else 0.0)
+    assert len(f1) > 100
+    assert sum(f1) / len(f1) >= 0.40, sum(f1) / len(f1)
+
+
+def test_model_files_carry_provenance_and_heldout_figures():
+    info = span_reader.get_reader().info
+    assert info["format_version"] == span_reader.FORMAT_VERSION
+    assert "split_of" in info["training_data"]["split"] and info["training_data"]["examples"] > 1000
+    assert info["heldout"]["xquad sentence"]["questions"] > 500
+    assert len(info["reranker"]["feature_names"]) == len(info["reranker"]["coefficients"]) > 20
+    assert (span_reader.MODEL_DIR / "model.onnx").stat().st_size <= 25_000_000
+    assert (span_reader.MODEL_DIR / "SOURCE.md").is_file()
 
 
 def test_model_of_another_format_version_is_refused(tmp_path):
-    bad = json.loads(spans.MODEL_PATH.read_text(encoding="utf-8"))
-    bad["format_version"] = 99
-    path = tmp_path / "spans.json"
-    path.write_text(json.dumps(bad), encoding="utf-8")
-    with pytest.raises(ValueError, match="format version"):
-        spans.load_model(path)
+    import shutil
+    for f in span_reader.MODEL_DIR.iterdir():
+        if f.suffix in (".json", ".onnx") or f.name.startswith("tokenizer"):
+            shutil.copy(f, tmp_path / f.name)
+    info = json.loads((tmp_path / "span_reader.json").read_text())
+    info["format_version"] = 99
+    (tmp_path / "span_reader.json").write_text(json.dumps(info))
+    with pytest.raises(RuntimeError, match="format 99"):
+        span_reader.SpanReader(tmp_path).best("Who?", ["Ann did."])
