@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.embed import onnx_session
+
 MODEL_DIR = Path(__file__).resolve().parent / "reader"   # reader.json and SOURCE.md are kept; the weights are not
 FORMAT_VERSION = 1
 MAX_LENGTH = 160            # word pieces per pair, special tokens included; the training script uses the same
@@ -65,7 +67,6 @@ class Reader:
     def _load(self):
         with self._lock:
             if self._session is None:
-                import onnxruntime as ort
                 from tokenizers import Tokenizer
 
                 info = self.info
@@ -75,13 +76,7 @@ class Reader:
                 tok = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
                 tok.enable_truncation(int(info.get("max_length", MAX_LENGTH)), strategy="longest_first")
                 tok.enable_padding(pad_id=0, pad_token="[PAD]")
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = self.threads
-                options.inter_op_num_threads = 1
-                options.log_severity_level = 3
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                session = ort.InferenceSession(str(self.folder / "model.onnx"), options,
-                                               providers=["CPUExecutionProvider"])
+                session = onnx_session(self.folder / "model.onnx", self.threads)
                 self._tokenizer, self._session = tok, session
         return self._tokenizer, self._session
 

@@ -40,15 +40,10 @@ sys.path.insert(0, str(ROOT))
 from rag.metrics import normalize_answer, split_of  # noqa: E402
 from reader import FORMAT_VERSION, MAX_LENGTH, MODEL_DIR, Reader, format_pair  # noqa: E402
 from rag.text import content_words, sentence_spans  # noqa: E402
+from train_span_reader import load  # noqa: E402  (the datasets' corpus and questions)
 
 DATA = ROOT / "eval" / "datasets"
 SEED = 13
-
-
-def load(name: str):
-    folder = DATA / name
-    docs = {d["id"]: d for d in map(json.loads, open(folder / "corpus.jsonl", encoding="utf-8"))}
-    return docs, [json.loads(line) for line in open(folder / "questions.jsonl", encoding="utf-8")]
 
 
 def sents(doc: dict) -> list[tuple[str, str, str]]:

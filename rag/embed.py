@@ -169,7 +169,6 @@ class _TorchEngine:
 
 class _OnnxEngine:
     def __init__(self, path: str, quantized: bool):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.backend = "onnx-int8" if quantized else "onnx"
@@ -185,14 +184,7 @@ class _OnnxEngine:
         self.tokenizer.enable_truncation(self.max_tokens)
         pad = self.tokenizer.padding or {}
         self.tokenizer.enable_padding(pad_id=pad.get("pad_id", 0), pad_token=pad.get("pad_token", "[PAD]"))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        # idle threads sleep instead of spinning: a search runs FAISS and BM25 right after the query is embedded
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(export_onnx(path, quantized)), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = onnx_session(export_onnx(path, quantized), max(1, os.cpu_count() or 1))
         self._inputs = [i.name for i in self.session.get_inputs()]
 
     def count_wordpieces(self, texts: list[str]) -> list[int]:
@@ -204,6 +196,19 @@ class _OnnxEngine:
                 "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
         return self.session.run(None, {k: feed[k] for k in self._inputs})[0].astype(np.float32, copy=False)
+
+
+def onnx_session(path: Path, threads: int):
+    """An onnxruntime CPU session for `path` on `threads` threads, quiet, whose idle threads sleep instead of
+    spinning (a search runs FAISS and BM25 right after the query is embedded): the one way the models are run."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def export_onnx(path: str, quantized: bool) -> Path:

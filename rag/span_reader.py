@@ -30,6 +30,7 @@ import numpy as np
 
 from . import spans as S
 from .dates import has_date
+from .embed import onnx_session
 from .text import sentence_spans, stems
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "span_reader"
@@ -170,7 +171,6 @@ class SpanReader:
     def _load(self):
         with self._lock:
             if self._session is None:
-                import onnxruntime as ort
                 from tokenizers import Tokenizer
 
                 info = self.info
@@ -180,13 +180,7 @@ class SpanReader:
                 tok = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
                 tok.enable_truncation(int(info.get("max_length", MAX_LENGTH)), strategy="only_second")
                 tok.no_padding()
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = self.threads
-                options.inter_op_num_threads = 1
-                options.log_severity_level = 3
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                session = ort.InferenceSession(str(self.folder / "model.onnx"), options,
-                                               providers=["CPUExecutionProvider"])
+                session = onnx_session(self.folder / "model.onnx", self.threads)
                 self._tokenizer, self._session, self._info = tok, session, info
         return self._tokenizer, self._session, self._info
 
