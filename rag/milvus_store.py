@@ -9,7 +9,9 @@ Collections (`<p>` = RAG_MILVUS_PREFIX):
                        own BM25 function fills a sparse vector, incrementally
     <p>_documents      one row per document, part and generation: metadata and ≤ 16,000 characters of text
                        (VARCHAR holds 65,535 bytes); a 2-d dummy vector, as Milvus wants one
-    <p>_state          `state:<gen>` rows {floor, chunks collection, manifest parts} and `manifest:<gen>:<i>` parts
+    <p>_state          `state:<gen>` rows {floor, chunks collection, …}, `manifest:<gen>:<i>` parts, and for writers
+                       only: the document map (`docs:<gen>:<shard>:<i>`: doc id -> sha256, chunks), a
+                       `writing:<gen>` marker while an update is at work, and a server writer's `lease`
 
 Generations make an update atomic: rows carry `born` and `died` (MAX while alive); a reader loads the newest state
 row (generation G, floor F) once and filters everything with `born >= F and born <= G and died > G`. How a writer

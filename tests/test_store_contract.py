@@ -351,6 +351,77 @@ def test_milvus_one_writer_per_embedded_file(tmp_path, embedder):
     open_writer(s, embedder).abort()             # released by abort
 
 
+def test_milvus_updates_scan_the_big_collections_only_when_needed(tmp_path, embedder, monkeypatch):
+    """Milvus Lite walks every row for a filtered query or delete: a writer on a cleanly committed store reads the
+    document map from the state collection (point reads) and filters the chunk and document collections only where
+    an update must (its own known vectors, the rows of a changed document); the map follows every update, and a
+    head written before the map (no "marks") is repaired and read from the document rows once."""
+    from pymilvus import MilvusClient
+
+    from rag.milvus_writer import SHARDS, MilvusWriter
+
+    s = settings_for("milvus", tmp_path)
+    filtered: list[tuple[str, str, str]] = []
+    for name in ("query", "delete"):
+        original = getattr(MilvusClient, name)
+
+        def spy(self, coll, *a, _original=original, _name=name, **kw):
+            if kw.get("filter") and not coll.endswith("_state"):
+                filtered.append((_name, coll, kw["filter"]))
+            return _original(self, coll, *a, **kw)
+        monkeypatch.setattr(MilvusClient, name, spy)
+
+    def state_of(docs):
+        return {d.id: d.sha256 for d in docs}
+
+    def check_map(docs):
+        w = open_writer(s, embedder)
+        try:
+            assert dict(w.existing()) == state_of(docs) and w.map_read
+            assert len(w.head["docmap"]) == SHARDS
+            rows = w._all(w.state_coll, 'key like "docs:%" or key like "writing:%"', ["key"])
+            assert len(rows) == sum(n for g, n in w.head["docmap"] if g)      # no stray map rows, no markers
+            return w.head
+        finally:
+            w.abort()
+
+    v1, v2 = corpus(1), corpus(2)
+    update(s, embedder, v1)
+    filtered.clear()
+    head = check_map(v1)
+    assert filtered == [] and not head["sweep"]         # opening, reading the map, aborting: no scan
+    update(s, embedder, v2)                               # changes tides, removes bread: rows marked dead
+    assert check_map(v2)["sweep"]
+    filtered.clear()
+    v3 = v2 + [doc("owls.md", "Owls", "Barn owls hunt by sound in complete darkness.")]
+    update(s, embedder, v3)                               # collects what v2 marked dead
+    assert any(f[0] == "delete" and "died <" in f[2] for f in filtered)
+    store = open_store(s)
+    g = int(store.state())
+    store.close()
+    assert all(r["born"] <= g and r["died"] in (g, 2**62) for r in raw_rows(s))
+    filtered.clear()
+    v4 = v3 + [doc("moss.md", "Moss", "Sphagnum moss holds twenty times its weight in water.")]
+    update(s, embedder, v4)                               # an addition after an addition: no delete by filter
+    assert [f for f in filtered if f[0] == "delete"] == []
+    assert [f[2] for f in filtered if f[0] == "query"] and all(" key in [" in f[2] for f in filtered)
+    check_map(v4)
+
+    # a head from before the map and the markers: repaired and read from the document rows, then mapped
+    w = open_writer(s, embedder)
+    state = w._newest_state()
+    head = {k: v for k, v in json.loads(state["body"]).items() if k in ("floor", "chunks", "previous", "dimension")}
+    w.client.upsert(w.state_coll, [{"key": state["key"], "gen": state["gen"], "body": json.dumps(head),
+                                    "v": [1.0, 0.0]}])
+    w.abort()
+    w = MilvusWriter.open(s, embedder)
+    assert dict(w.existing()) == state_of(v4) and not w.map_read
+    w.abort()
+    v5 = v4[1:]
+    assert update(s, embedder, v5) == (True, None)
+    check_map(v5)
+
+
 # A child process runs an update and is killed with SIGKILL at a chosen point; the embedded file is only opened by
 # one process at a time (Milvus Lite), so this process opens it only after the child is dead.
 CHILD = textwrap.dedent("""
@@ -443,4 +514,20 @@ def test_milvus_survives_sigkill_mid_update(point, tmp_path, embedder):
     assert store.count() == len(want) and store.chunks(list(want)) == want
     store.close()
     for row in raw_rows(s):       # no stray rows: only what readers of this state or the one before can see
+        assert row["born"] <= g and row["died"] in (g, 2**62), row
+
+    # the next update that changes something cleans up whatever the killed one left: markers, map rows, dead rows
+    more = corpus(2) + [doc("owls.md", "Owls", "Barn owls hunt by sound in complete darkness.")]
+    assert update(s, embedder, more) == (True, None)
+    w = open_writer(s, embedder)
+    try:
+        assert dict(w.existing()) == {d.id: d.sha256 for d in more} and w.map_read
+        rows = w._all(w.state_coll, 'key like "docs:%" or key like "writing:%"', ["key"])
+        assert len(rows) == sum(n for g, n in w.head["docmap"] if g)
+    finally:
+        w.abort()
+    store = open_store(s)
+    g = int(store.state())
+    store.close()
+    for row in raw_rows(s):
         assert row["born"] <= g and row["died"] in (g, 2**62), row
