@@ -37,6 +37,7 @@ MODEL_DIR = Path(__file__).resolve().parent / "models" / "span_reader"
 FORMAT_VERSION = 1
 MAX_LENGTH = 256       # word pieces per (question, context) pair, special tokens included
 MAX_ANSWER = 30        # word pieces in an answer span
+MAX_QUESTION = 96      # word pieces of the question read (a longer one is cut)
 _TRIM = " \t\n,;:"
 
 
@@ -180,6 +181,9 @@ class SpanReader:
                 tok = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
                 tok.enable_truncation(int(info.get("max_length", MAX_LENGTH)), strategy="only_second")
                 tok.no_padding()
+                self._plain = Tokenizer.from_file(str(self.folder / "tokenizer.json"))   # for the question alone
+                self._plain.no_truncation()
+                self._plain.no_padding()
                 session = onnx_session(self.folder / "model.onnx", self.threads)
                 self._tokenizer, self._session, self._info = tok, session, info
         return self._tokenizer, self._session, self._info
@@ -187,7 +191,11 @@ class SpanReader:
     def logits(self, question: str, context: str):
         """(start logits, end logits, offsets, sequence ids) for one (question, context) pair."""
         tok, session, _ = self._load()
-        e = tok.encode(" ".join(question.split()), context)
+        question = " ".join(question.split())
+        q = self._plain.encode(question, add_special_tokens=False)
+        if len(q.ids) > MAX_QUESTION:       # the context must keep room: the question is cut, never the pair refused
+            question = question[:q.offsets[MAX_QUESTION - 1][1]]
+        e = tok.encode(question, context)
         feed = {"input_ids": np.array([e.ids], dtype=np.int64),
                 "attention_mask": np.array([e.attention_mask], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids], dtype=np.int64)}

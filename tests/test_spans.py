@@ -154,6 +154,15 @@ def test_no_short_answer_for_why_and_how_questions_or_a_phrase_of_the_question()
     assert short_answer("What did the empire do in 1453?", ["In 1453."]) is None
 
 
+def test_a_very_long_question_or_context_is_read_not_refused():
+    """The pair is cut to the model's 256 word pieces: a long question keeps its first 96, a long context its start."""
+    long_q = "Who " + "really " * 400 + "wrote The Hobbit?"
+    assert span_reader.get_reader().best(long_q, ["The Hobbit was written by J. R. R. Tolkien."]) is not None
+    span = span_reader.get_reader().best("Who wrote The Hobbit?",
+                                         ["The Hobbit was written by J. R. R. Tolkien."] + ["Filler text."] * 300)
+    assert span is not None and span.sentence == 0 and span.text == "J. R. R. Tolkien"
+
+
 def test_a_sentence_without_the_answer_gets_none():
     """Trained with "no answer" examples (SQuAD 2.0 style): an on-topic sentence lacking the answer loses to [CLS]."""
     span = span_reader.get_reader().best("When was the Sydney Opera House opened?",
