@@ -96,8 +96,24 @@ def decide(ev: Evidence, found: Found, base: Answer) -> list[tuple[float, Sent]]
         return _refuse(base, f"The documents never mention {', '.join(missing)}.",
                        f"the documents never mention {', '.join(missing)}", ev, scored)
     if not scored or scorer.answer_probability(p, x, FEATURES) < scorer.answer_threshold():
-        return _refuse(base, REFUSAL, "no passage answers the question", ev, scored)
+        return _refuse(base, refusal_text(ev.question), "no passage answers the question", ev, scored)
     return scored
+
+
+_ASKS = re.compile(r"^\W*(?:\w+\W+){0,3}?\b(who|whom|when|where|why|how (?:many|much|long|old|far|often))\b", re.IGNORECASE)
+
+
+def refusal_text(question: str) -> str:
+    """The refusal's first sentence, saying what is missing when the question's own words name it (who, when, where,
+    why, how many, …): "The documents do not say when." Otherwise REFUSAL.
+
+    >>> refusal_text("When did the summit end?"), refusal_text("How much did it cost?")
+    ('The documents do not say when.', 'The documents do not say how much.')
+    >>> refusal_text("What did they agree?") == REFUSAL
+    True
+    """
+    m = _ASKS.match(question)
+    return f"The documents do not say {' '.join(m.group(1).lower().split())}." if m else REFUSAL
 
 
 def _refuse(base: Answer, text: str, why: str, ev: Evidence | None = None, scored=()) -> Answer:

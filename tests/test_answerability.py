@@ -100,5 +100,5 @@ def test_questions_the_documents_do_not_answer_are_declined(corpus, question):
     r, s = corpus
     ans = A.ask(r, question, s)
     assert ans.refused, ans.text
-    assert re.match(r"The documents (do not answer this|never mention)", ans.text)
+    assert re.match(r"The documents (do not answer this|do not say who|never mention)", ans.text)
     verbatim(r, ans)

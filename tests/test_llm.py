@@ -50,7 +50,8 @@ def assert_checked(retriever, ans: Answer):
     for n in re.findall(r"\[(\d+)\]", ans.text):
         assert 1 <= int(n) <= len(ans.hits)
     if ans.refused:
-        assert ans.text.startswith((A.REFUSAL, "The documents never mention")) and len({c.n for c in ans.citations}) <= 1
+        assert ans.text.startswith((A.refusal_text(ans.standalone_question), A.REFUSAL, "The documents never mention"))
+        assert len({c.n for c in ans.citations}) <= 1
     else:
         assert ans.citations, "never an answer without a citation"
     for c in ans.citations:
