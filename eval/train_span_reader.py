@@ -160,6 +160,48 @@ def examples(split: str, part: str | None, rng: random.Random) -> list[dict]:
     return out
 
 
+def pipeline_examples(split: str, part: str | None) -> list[dict]:
+    """Contexts as the answerer builds them: each question retrieved and answered as `rag ask` does (hybrid, k=5, the
+    fitted answer model, the sentences `rag.answer._pick` quotes), joined. The span is the first gold answer found in
+    them; none found (the quoted sentences miss it) makes a "no answer" example. Declined questions give none.
+    Cached in eval/.cache/span_contexts/."""
+    from dataclasses import replace
+
+    from rag import answer as A
+    from rag.config import Settings
+    from rag.evaluate import load_questions, prepare
+    from rag.evidence import Evidence
+    from rag.retrieve import open_retriever
+    from rag.types import Answer
+
+    path = ROOT / "eval" / ".cache" / "span_contexts" / f"{split}-{part}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    out = []
+    for name, kind in (("xquad-en", "xquad"), ("hotpotqa-dev500", "hotpot")):
+        settings, qpath, _ = prepare(Settings.from_env(), DATA / name, None, progress=False)
+        retriever = open_retriever(replace(settings, mode="hybrid", top_k=5))
+        for q in load_questions(qpath):
+            if split_of(q["id"]) != split or (part and dev_of(q["id"]) != part):
+                continue
+            if kind == "hotpot" and q.get("answer_type") != "span":
+                continue
+            found = retriever.retrieve(q["question"], k=5)
+            ev = Evidence(q["question"], found.hits, found.docs, retriever.embedder,
+                          question_vector=found.question_vector, passage_vectors=found.passage_vectors)
+            base = Answer(q["question"], q["question"], "", (), found.hits)
+            scored = A.decide(ev, found, base)
+            if isinstance(scored, Answer):
+                continue
+            ctx = " ".join(s.text for s in A._pick(scored, q["question"]))
+            span = find(ctx, q["answers"])
+            out.append({"id": q["id"], "q": q["question"], "answers": q["answers"] if span else [], "kind": kind,
+                        "ctx": ctx, "span": span, "variant": "pipeline"})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out))
+    return out
+
+
 def encode(tok, batch: list[dict]):
     """Tokenise (question, context) pairs; start/end word-piece positions of each span (0 = [CLS] for none)."""
     import torch
@@ -384,12 +426,16 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--pipeline", action="store_true",
+                    help="also train on the contexts the answerer quotes for the train questions")
     ap.add_argument("--eval-only", action="store_true", help="re-score the shipped model on the held-out halves")
     ap.add_argument("--rerank-only", action="store_true", help="refit only the reranker on the shipped reader")
     args = ap.parse_args()
     random.seed(SEED)
     rng = random.Random(SEED)
     fit, dev = examples("train", "fit", rng), examples("train", "dev", rng)
+    if args.pipeline:
+        fit += pipeline_examples("train", "fit")
     held = examples("heldout", None, rng)
     if args.rerank_only:
         reader = SR.get_reader()
