@@ -62,7 +62,7 @@ fit: install
 
 # the short-answer reader: fine-tune, export int8 ONNX into rag/models/span_reader/, fit its reranker (~10 min)
 reader: install
-	OMP_NUM_THREADS=2 $(BIN)/python eval/train_span_reader.py
+	OMP_NUM_THREADS=2 $(BIN)/python eval/train_span_reader.py --pipeline
 
 bench: install
 	$(BIN)/python eval/bench.py

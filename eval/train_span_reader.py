@@ -4,7 +4,8 @@ rag/models/span_reader/. Fits on the "train" halves only (`rag.metrics.split_of`
 `dev_of(id)` is "dev" (a fifth, by another hash) are kept out of training and report the epochs' progress. A span is
 shown when the model prefers it to "no answer" (margin > 0, its own SQuAD 2.0 decision): on the dev fifth a margin
 threshold chosen to keep only confident spans raised the F1 of those shown by a few points at the cost of a fifth
-of the answers (eval/train_span_reader.py prints the table), so none is fitted. The "heldout" halves are only scored; eval/questions.jsonl and eval/heldout.jsonl are never read.
+of the answers (the script prints the table), so none is fitted. The "heldout" halves are only scored;
+eval/questions.jsonl and eval/heldout.jsonl are never read.
 
 Examples (text A = question, text B = the context the answerer will give it: the sentences it quotes, joined):
 - xquad-en: the gold paragraph's sentence holding the answer, alone; with one or two other sentences of the
@@ -13,8 +14,10 @@ Examples (text A = question, text B = the context the answerer will give it: the
   supporting sentence.
 - no-answer examples (target [CLS]): the most word-sharing sentences of an XQuAD article's other paragraphs, and of
   ClapNQ's on-topic unanswerable passages, one to three at a time.
+- with --pipeline (what ships; chosen on the dev fifth's `rag eval` short-answer F1): the sentences `rag ask` quotes
+  for those XQuAD and HotpotQA questions, the answer located in them, or "no answer" when they miss it.
 
-    OMP_NUM_THREADS=2 .venv/bin/python eval/train_span_reader.py            # ~20 min on 2 cores; writes the model
+    OMP_NUM_THREADS=2 .venv/bin/python eval/train_span_reader.py --pipeline  # = make reader; ~10 min on 2 cores
     .venv/bin/python eval/train_span_reader.py --eval-only                   # re-score the shipped model
 """
 from __future__ import annotations
