@@ -291,7 +291,7 @@ def torch_scorer(model, tok):
 def first_pick(logits_fn):
     """The reader's own best span (no reranker): pick(question, context) -> (text, margin) or None."""
     def pick(q: str, ctx: str):
-        best = SR.decode(*logits_fn(q, ctx), ctx, SR.sentence_bounds(ctx))
+        best = SR.decode(*logits_fn(q, ctx), ctx, sentence_spans(ctx))
         return (ctx[best[0]:best[1]], best[2]) if best else None
     return pick
 
@@ -299,7 +299,7 @@ def first_pick(logits_fn):
 def reranked_pick(reader):
     """What the app shows: the reranker's choice among the reader's best spans, with the reader's best margin."""
     def pick(q: str, ctx: str):
-        best = reader.best(q, [ctx[a:b] for a, b in SR.sentence_bounds(ctx)])
+        best = reader.best(q, [ctx[a:b] for a, b in sentence_spans(ctx)])
         return (best.text, best.margin) if best else None
     return pick
 
@@ -354,7 +354,7 @@ def rerank_groups(reader, data: list[dict]) -> list[tuple[str, list[tuple[dict, 
     """Per answerable example: its id and the reader's top spans as (features, F1 against gold)."""
     out = []
     for e in data:
-        found = reader.candidates(e["q"], [e["ctx"][a:b] for a, b in SR.sentence_bounds(e["ctx"])])
+        found = reader.candidates(e["q"], [e["ctx"][a:b] for a, b in sentence_spans(e["ctx"])])
         if found:
             out.append((e["id"], [(f, max(token_f1(sp.text, g) for g in e["answers"])) for sp, f in found]))
     return out

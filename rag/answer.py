@@ -181,7 +181,7 @@ def _pick(scored: list[tuple[float, Sent]], question: str) -> list[Sent]:
 
 def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None:
     """The words of one of `sentences` that answer `question`, when it asks for a name, number, date, place or short
-    phrase and the reader (rag.span_reader) finds them with a margin over "no answer" at least its fitted threshold;
+    phrase and the reader (rag.span_reader) prefers them to "no answer" (margin at least its threshold, 0);
     a phrase the question itself contains does not answer it ("Indo Pacific" for "…Indo-Pacific 4…?")."""
     reader = span_reader.get_reader()
     if not spans.answer_type(question) or not reader.available():
@@ -198,8 +198,7 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     picked = _pick(scored, ev.question)
     parts: list[tuple[str, tuple]] = []
     kind = spans.answer_type(ev.question)
-    # the short answer: the best phrase of the quoted sentences, ranked together with how well each sentence answers
-    # (for a two-part question, often the second sentence's)
+    # the short answer: the reader's phrase among all the quoted sentences (for a two-part question, often the second's)
     found = short_answer(ev.question, [s.text for s in picked])
     span, first = (found, picked[found.sentence]) if found else (None, scored[0][1])
     if span is not None:

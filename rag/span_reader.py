@@ -13,8 +13,9 @@ a name, number or date (rag.spans.candidates) and what the question asks for (ra
 times…?" is not answered with a place. The answerer shows it when the reader's best span beats "no answer"
 (margin > threshold, 0).
 
-    >>> sentence_bounds("It rained. Then it stopped.")
-    [(0, 10), (11, 27)]
+    >>> ctx = "It was built by (John Rennie) in 1797."
+    >>> ctx[slice(*_snap(ctx, 17, 28))]     # widened to whole words, the unbalanced bracket left out
+    'John Rennie'
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import numpy as np
 from . import spans as S
 from .dates import has_date
 from .embed import onnx_session
-from .text import sentence_spans, stems
+from .text import stems
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "span_reader"
 FORMAT_VERSION = 1
@@ -48,12 +49,6 @@ class Span:
     end: int
     text: str
     margin: float      # the reader's best span's logit sum minus the no-answer logit sum (is there an answer?)
-    score: float = 0.0  # the reranker's logit for this span (which answer)
-
-
-def sentence_bounds(text: str) -> list[tuple[int, int]]:
-    """Character ranges of the sentences of `text` (the one splitter, rag.text)."""
-    return sentence_spans(text)
 
 
 def _snap(ctx: str, a: int, b: int) -> tuple[int, int]:
@@ -185,12 +180,15 @@ class SpanReader:
                 self._plain.no_truncation()
                 self._plain.no_padding()
                 session = onnx_session(self.folder / "model.onnx", self.threads)
+                model = info.get("reranker")
+                self._rerank = (dict(zip(model["feature_names"], model["coefficients"])), model["intercept"]) \
+                    if model else None
                 self._tokenizer, self._session, self._info = tok, session, info
-        return self._tokenizer, self._session, self._info
+        return self._tokenizer, self._session, self._info, self._rerank
 
     def logits(self, question: str, context: str):
         """(start logits, end logits, offsets, sequence ids) for one (question, context) pair."""
-        tok, session, _ = self._load()
+        tok, session, _, _ = self._load()
         question = " ".join(question.split())
         q = self._plain.encode(question, add_special_tokens=False)
         if len(q.ids) > MAX_QUESTION:       # the context must keep room: the question is cut, never the pair refused
@@ -213,12 +211,9 @@ class SpanReader:
             a = len(ctx) + (1 if ctx else 0)
             ctx = f"{ctx} {s}" if ctx else s
             bounds.append((a, a + len(s)))
-        logits = self.logits(question, ctx)
-        top = [(a, b, m, rank) for rank, (a, b, m) in enumerate(top_spans(*logits, ctx, bounds, TOP))]
-        if not top:
-            return []
+        top = top_spans(*self.logits(question, ctx), ctx, bounds, TOP)
         out = []
-        for a, b, margin, rank in top:
+        for rank, (a, b, margin) in enumerate(top):
             k = next(i for i, (x, y) in enumerate(bounds) if x <= a < y + 1)
             off = bounds[k][0]
             out.append((Span(k, a - off, b - off, ctx[a:b], margin),
@@ -231,14 +226,13 @@ class SpanReader:
         found = self.candidates(question, sentences)
         if not found:
             return None
-        model = self._load()[2].get("reranker")
-        if not model:
+        rerank = self._load()[3]
+        if rerank is None:
             return found[0][0]
-        coef = dict(zip(model["feature_names"], model["coefficients"]))
-        scored = [(model["intercept"] + sum(coef[n] * v for n, v in f.items() if n in coef), span)
-                  for span, f in found]
-        score, span = max(scored, key=lambda x: x[0])
-        return replace(span, margin=found[0][0].margin, score=round(score, 4))
+        coef, intercept = rerank
+        _, span = max(((intercept + sum(coef[n] * v for n, v in f.items() if n in coef), span) for span, f in found),
+                      key=lambda x: x[0])
+        return replace(span, margin=found[0][0].margin)
 
 
 @lru_cache(maxsize=1)
