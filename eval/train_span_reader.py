@@ -326,14 +326,12 @@ def margin_table(scored: list[tuple[float, float]]) -> list[dict]:
     return out
 
 
-def report(scored: list[tuple[float, float]], none_margins: list[float], threshold: float) -> dict:
+def report(scored: list[tuple[float, float]], threshold: float) -> dict:
     shown = [f for m, f in scored if m >= threshold]
     return {"questions": len(scored), "coverage": round(len(shown) / max(1, len(scored)), 4),
             "f1_shown": round(float(np.mean(shown)) if shown else 0.0, 4),
             "f1_all": round(sum(shown) / max(1, len(scored)), 4),
-            "f1_all_no_threshold": round(float(np.mean([f for _, f in scored])) if scored else 0.0, 4),
-            "shown_on_no_answer_contexts": round(float(np.mean([m >= threshold for m in none_margins]))
-                                                 if none_margins else 0.0, 4)}
+            "f1_all_no_threshold": round(float(np.mean([f for _, f in scored])) if scored else 0.0, 4)}
 
 
 def evaluate(pick, data: list[dict], threshold: float) -> dict:
@@ -342,7 +340,7 @@ def evaluate(pick, data: list[dict], threshold: float) -> dict:
         for variant in ("sentence", "sentences", "paragraph"):
             sub = [e for e in data if e["kind"] == kind and e["variant"] == variant]
             if sub:
-                out[f"{kind} {variant}"] = report(score_set(pick, sub), [], threshold)
+                out[f"{kind} {variant}"] = report(score_set(pick, sub), threshold)
     none = [e for e in data if e["span"] is None]
     margins = [m for m, _ in score_set(pick, none)]
     out["no-answer contexts"] = {"examples": len(none),
@@ -463,7 +461,7 @@ def main() -> None:
     history = []
 
     def on_epoch(epoch, model, tok):
-        r = report(score_set(first_pick(torch_scorer(model, tok)), dev_ans), [], THRESHOLD)
+        r = report(score_set(first_pick(torch_scorer(model, tok)), dev_ans), THRESHOLD)
         history.append({"epoch": epoch, **r})
         print(f"dev after epoch {epoch}: {r}", flush=True)
 
