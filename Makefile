@@ -36,10 +36,11 @@ browser-deps:
 EVAL := $(BIN)/rag eval --modes hybrid
 GATE_SEEDS := --min hit@5=0.95 --min answer_contains=0.64
 GATE_HELDOUT := --min hit@5=0.95 --min answer_contains=0.5
-GATE_CLAPNQ := --min refusal_f1=0.65 --min answered=0.84 --min evidence_quoted=0.58
+GATE_CLAPNQ := --min refusal_f1=0.7 --min answered=0.84 --min evidence_quoted=0.58
 GATE_XQUAD_UNANSWERABLE := --min refusal_f1=0.78 --min answer_contains=0.8
 GATE_XQUAD := --min answer_contains=0.74 --min short_f1=0.35
 GATE_HOTPOT := --min answer_contains=0.41 --min citation_recall=0.65
+GATE_HOTPOT_UNANSWERABLE := --min refusal_f1=0.2 --min answered=0.85
 
 test: install browser-deps
 	$(BIN)/python -m pytest -q
@@ -53,6 +54,7 @@ gates: install
 	$(EVAL) --dataset eval/datasets/xquad-unanswerable --split heldout --limit 200 $(GATE_XQUAD_UNANSWERABLE)
 	$(EVAL) --dataset eval/datasets/xquad-en --split heldout --limit 200 $(GATE_XQUAD)
 	$(EVAL) --dataset eval/datasets/hotpotqa-dev500 --split heldout --limit 100 $(GATE_HOTPOT)
+	$(EVAL) --dataset eval/datasets/hotpotqa-unanswerable --split heldout $(GATE_HOTPOT_UNANSWERABLE)
 
 eval: install
 	$(BIN)/rag eval

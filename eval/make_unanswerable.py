@@ -1,7 +1,10 @@
 """Make `eval/datasets/xquad-unanswerable/` from the xquad-en copy: XQuAD questions asked with their own paragraph
-left out of the index, so that the article's other paragraphs are on topic but (mostly) do not answer them.
+left out of the index, so that the article's other paragraphs are on topic but (mostly) do not answer them; and
+`eval/datasets/hotpotqa-unanswerable/` from hotpotqa-dev500 the same way: a question whose answer-bearing paragraph
+was left out still finds its other gold paragraph and its eight distractors, picked to look like the question.
 
-    python eval/make_unanswerable.py          # rewrites eval/datasets/xquad-unanswerable/ (deterministic)
+    python eval/make_unanswerable.py                        # rewrites eval/datasets/xquad-unanswerable/
+    python eval/make_unanswerable.py --source hotpotqa-dev500   # rewrites eval/datasets/hotpotqa-unanswerable/
 
 Rules, all deterministic (no randomness, no model):
 1. A paragraph is left out when sha256 of its id, first 8 hex digits as an integer, is divisible by 3 (about a
@@ -10,8 +13,10 @@ Rules, all deterministic (no randomness, no model):
    `gold_doc_ids: []`, and `removed_doc_ids` = its original paragraph id. But when its gold answer still occurs
    in a kept paragraph (SQuAD-normalised, `rag.metrics.normalize_answer`, on word boundaries) the documents may
    well still answer it, so that question is dropped instead.
-3. Questions on kept paragraphs stay as they are (answerable). Question ids are the SQuAD ids, so
-   `rag.metrics.split_of` puts each question in the same half as in xquad-en.
+3. Questions on kept paragraphs stay as they are (answerable). Question ids are the source's ids, so
+   `rag.metrics.split_of` puts each question in the same half as in its source set.
+4. A yes/no question (HotpotQA's comparisons) that lost a paragraph is dropped: no sentence holds "yes", so
+   "does the answer still occur" cannot be checked for it.
 """
 from __future__ import annotations
 
@@ -26,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from rag.metrics import normalize_answer, split_of  # noqa: E402
 
-SRC = ROOT / "eval" / "datasets" / "xquad-en"
-OUT = ROOT / "eval" / "datasets" / "xquad-unanswerable"
+DATASETS = ROOT / "eval" / "datasets"
+OUT_OF = {"xquad-en": "xquad-unanswerable", "hotpotqa-dev500": "hotpotqa-unanswerable"}
 
 
 def left_out(doc_id: str) -> bool:
@@ -45,12 +50,16 @@ def make(corpus: list[dict], questions: list[dict]) -> tuple[list[dict], list[di
         if not removed:
             out.append(q)
             continue
+        if {normalize_answer(a) for a in q["answers"]} & {"yes", "no"}:
+            dropped += 1                     # rule 4
+            continue
         golds = [normalize_answer(a) for a in q["answers"] if normalize_answer(a)]
         if any(f" {g} " in text for g in golds for text in kept_texts):
             dropped += 1
             continue
         out.append({"id": q["id"], "question": q["question"], "answers": [], "gold_doc_ids": [],
-                    "answerable": False, "removed_doc_ids": removed})
+                    "answerable": False, "removed_doc_ids": removed,
+                    **({"distractor_doc_ids": q["distractor_doc_ids"]} if "distractor_doc_ids" in q else {})})
     return kept, out, dropped
 
 
@@ -62,52 +71,71 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def source_md(corpus: list[dict], kept: list[dict], questions: list[dict], out: list[dict], dropped: int) -> str:
+ABOUT = {
+    "xquad-en": dict(
+        title="xquad-unanswerable — XQuAD questions asked without their own paragraph",
+        origin="XQuAD's English part = 1,190 SQuAD v1.1 dev questions on 240 paragraphs of 48 Wikipedia articles",
+        license="**CC BY-SA 4.0**, as XQuAD and SQuAD (credit the source and share alike if redistributed)",
+        unit="paragraph", ids="the SQuAD ids",
+        context="The article's other paragraphs stay in the corpus, so retrieval finds on-topic text"),
+    "hotpotqa-dev500": dict(
+        title="hotpotqa-unanswerable — HotpotQA questions asked without a paragraph that answers them",
+        origin="500 HotpotQA dev (distractor setting) questions over 4,858 Wikipedia lead paragraphs",
+        license="**CC BY-SA 4.0**, as HotpotQA (credit the source and share alike if redistributed)",
+        unit="paragraph", ids="the HotpotQA ids",
+        context="A question keeps its other gold paragraph (when that was kept) and its eight TF-IDF distractors, "
+                "picked to look like the question, so retrieval finds on-topic text"),
+}
+
+
+def source_md(source: str, corpus: list[dict], kept: list[dict], questions: list[dict], out: list[dict],
+              dropped: int) -> str:
+    about = ABOUT[source]
     counts = Counter((split_of(q["id"]), q["answerable"]) for q in out)
     n_unans = sum(1 for q in out if not q["answerable"])
-    articles = Counter(d["title"] for d in corpus)
-    emptied = sorted(t for t in articles if not any(d["title"] == t for d in kept))
     split_lines = "\n".join(f"  - {s}: {counts[(s, True)]} answerable, {counts[(s, False)]} unanswerable"
                             for s in ("train", "heldout"))
-    return f"""# xquad-unanswerable — XQuAD questions asked without their own paragraph
+    return f"""# {about["title"]}
 
-- Origin: made by `eval/make_unanswerable.py` from this repo's copy of xquad-en (`eval/datasets/xquad-en/`,
-  itself XQuAD's English part = 1,190 SQuAD v1.1 dev questions on 240 paragraphs of 48 Wikipedia articles).
+- Origin: made by `eval/make_unanswerable.py --source {source}` from this repo's copy of {source}
+  (`eval/datasets/{source}/`, itself {about["origin"]}; see its SOURCE.md).
   Rerun the script to rebuild this folder; it is deterministic.
-- License: **CC BY-SA 4.0**, as XQuAD and SQuAD (credit the source and share alike if redistributed).
-- How: a paragraph is left out of the corpus when sha256(paragraph id)[:8] as an integer is divisible by 3.
-  A question whose gold paragraph was left out becomes unanswerable (`answerable: false`, `answers: []`,
-  `gold_doc_ids: []`, `removed_doc_ids` = the left-out paragraph), unless its gold answer still occurs
-  (SQuAD-normalised, on word boundaries) in some kept paragraph: then it is dropped, because the documents may
-  still answer it. Questions on kept paragraphs are unchanged and answerable. Ids are the SQuAD ids, so
-  `rag.metrics.split_of(id)` (sha256 of the id, even → train) gives the same halves as in xquad-en.
+- License: {about["license"]}.
+- How: a {about["unit"]} is left out of the corpus when sha256(its id)[:8] as an integer is divisible by 3.
+  A question that lost a gold {about["unit"]} becomes unanswerable (`answerable: false`, `answers: []`,
+  `gold_doc_ids: []`, `removed_doc_ids` = what was left out), unless its gold answer still occurs
+  (SQuAD-normalised, on word boundaries) in some kept {about["unit"]}: then it is dropped, because the documents may
+  still answer it; so is a yes/no question that lost one. Other questions are unchanged and answerable. Ids are
+  {about["ids"]}, so `rag.metrics.split_of(id)` (sha256 of the id, even → train) gives the same halves as in {source}.
 
 ## Counts
-- `corpus.jsonl`: {len(kept)} of {len(corpus)} paragraphs kept ({len(corpus) - len(kept)} left out).
-  Articles with every paragraph left out: {", ".join(emptied) or "none"}.
+- `corpus.jsonl`: {len(kept)} of {len(corpus)} {about["unit"]}s kept ({len(corpus) - len(kept)} left out).
 - `questions.jsonl`: {len(out)} of {len(questions)} questions: {len(out) - n_unans} answerable, {n_unans} unanswerable;
-  {dropped} dropped because their answer still occurs in a kept paragraph.
+  {dropped} dropped (answer still in a kept {about["unit"]}, or yes/no).
 {split_lines}
 
 ## Caveats
-- "Unanswerable" means the gold answer string is in no kept paragraph. A kept paragraph may still imply the
+- "Unanswerable" means the gold answer string is in no kept {about["unit"]}. A kept one may still imply the
   answer in other words (a paraphrase or a different number format); such cases are rare but exist.
-- The article's other paragraphs stay in the corpus, so retrieval finds on-topic text: the test is whether the
-  answerer declines instead of quoting a related sentence.
+- {about["context"]}: the test is whether the answerer declines instead of quoting a related sentence.
 """
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--src", type=Path, default=SRC, help="the xquad-en folder")
-    parser.add_argument("--out", type=Path, default=OUT, help="the folder to (re)write")
+    parser.add_argument("--source", choices=sorted(OUT_OF), default="xquad-en",
+                        help="the set to make unanswerable questions from (eval/datasets/<source>)")
+    parser.add_argument("--out", type=Path, help="the folder to (re)write [eval/datasets/xquad-unanswerable or "
+                                                 "hotpotqa-unanswerable]")
     args = parser.parse_args(argv)
-    corpus, questions = read_jsonl(args.src / "corpus.jsonl"), read_jsonl(args.src / "questions.jsonl")
+    src, out_dir = DATASETS / args.source, args.out or DATASETS / OUT_OF[args.source]
+    corpus, questions = read_jsonl(src / "corpus.jsonl"), read_jsonl(src / "questions.jsonl")
     kept, out, dropped = make(corpus, questions)
+    args.out = out_dir
     args.out.mkdir(parents=True, exist_ok=True)
     write_jsonl(args.out / "corpus.jsonl", kept)
     write_jsonl(args.out / "questions.jsonl", out)
-    (args.out / "SOURCE.md").write_text(source_md(corpus, kept, questions, out, dropped), encoding="utf-8")
+    (args.out / "SOURCE.md").write_text(source_md(args.source, corpus, kept, questions, out, dropped), encoding="utf-8")
     print(f"{args.out}: {len(kept)} paragraphs, {len(out)} questions "
           f"({sum(not q['answerable'] for q in out)} unanswerable, {dropped} dropped)")
 

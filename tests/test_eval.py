@@ -154,7 +154,7 @@ def test_shipped_seed_questions_are_well_formed():
     assert set(METRICS) >= {"hit@1", "hit@3", "hit@5", "mrr", "all_gold@5"}
 
 
-@pytest.mark.parametrize("name", ["clapnq-dev-a", "xquad-unanswerable", "xquad-en"])
+@pytest.mark.parametrize("name", ["clapnq-dev-a", "xquad-unanswerable", "xquad-en", "hotpotqa-unanswerable"])
 def test_split_halves_partition_each_set_and_never_change(name):
     rows = load_questions(DATASETS / name / "questions.jsonl")
     train, heldout = select(rows, "train"), select(rows, "heldout")
@@ -267,6 +267,27 @@ def test_xquad_unanswerable_invariants_and_it_is_rebuilt_exactly():
         if q["answerable"]:
             assert q == original[q["id"]] and set(q["gold_doc_ids"]) <= kept_ids
     assert len({q["id"] for q in rows}) == len(rows)
+
+
+def test_hotpotqa_unanswerable_is_rebuilt_exactly_and_its_unanswerable_questions_lost_their_answer():
+    mk = _maker()
+    src, made = DATASETS / "hotpotqa-dev500", DATASETS / "hotpotqa-unanswerable"
+    corpus, questions = mk.read_jsonl(src / "corpus.jsonl"), mk.read_jsonl(src / "questions.jsonl")
+    kept, rows = mk.read_jsonl(made / "corpus.jsonl"), mk.read_jsonl(made / "questions.jsonl")
+    assert mk.make(corpus, questions)[:2] == (kept, rows)          # the committed files are the script's output
+    kept_ids = {d["id"] for d in kept}
+    kept_texts = [f" {normalize_answer(d['text'])} " for d in kept]
+    original = {q["id"]: q for q in questions}
+    unanswerable = [q for q in rows if not q["answerable"]]
+    assert len(unanswerable) > 40
+    for q in unanswerable:
+        was = original[q["id"]]
+        assert q["removed_doc_ids"] and set(q["removed_doc_ids"]) <= set(was["gold_doc_ids"])
+        assert not kept_ids & set(q["removed_doc_ids"])
+        assert normalize_answer(was["answers"][0]) not in ("yes", "no")    # yes/no questions that lost one: dropped
+        for answer in was["answers"]:
+            assert not any(f" {normalize_answer(answer)} " in t for t in kept_texts), (q["id"], answer)
+    assert all(q == original[q["id"]] and set(q["gold_doc_ids"]) <= kept_ids for q in rows if q["answerable"])
 
 
 def test_make_unanswerable_drops_a_question_whose_answer_a_kept_paragraph_still_holds():
