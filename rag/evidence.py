@@ -58,11 +58,13 @@ class Evidence:
             text, base = (doc.text, 0) if doc is not None and doc.text[c.start:c.end] == c.text else (c.text, c.start)
             lo, hi = (max(0, c.start - 400), min(len(text), c.end + 400)) if base == 0 else (0, len(text))
             prev, first = "", True
+            # the document's title line is a heading, not a claim: the citation shows it already
+            title = " ".join((h.title or "").lower().split()).rstrip(".:")
             for a, b in T.sentence_spans(text[lo:hi]):
                 a, b = a + lo, b + lo
                 mid = base + (a + b) // 2
                 key = " ".join(text[a:b].lower().split())
-                if c.start <= mid < c.end and key not in seen and len(key.split()) >= 3:
+                if c.start <= mid < c.end and key not in seen and len(key.split()) >= 3 and key.rstrip(".:") != title:
                     seen.add(key)
                     out.append(Sent(n, base + a, base + b, text[a:b], prev, first, h.title, c.text, h.date))
                     first = False

@@ -282,3 +282,25 @@ def test_brackets_inside_a_quoted_document_are_not_citations(tmp_path):
     assert "Paris.[3]" in ans.text                       # the document's own bracket, shown as written
     markers = [int(n) for n in re.findall(r"(?<=\s)\[(\d+)\]", ans.text)]   # the answer's markers follow a space
     assert set(markers) == {c.n for c in ans.citations} == set(range(1, len(set(markers)) + 1))
+
+
+def test_the_title_line_is_not_quoted_as_an_answer_sentence(tmp_path):
+    """A press release's first line is its title (shown with every citation); the answer quotes the sentence that
+    says what happened, not the heading that repeats the question's words."""
+    from rag.config import Settings
+    from rag.retrieve import open_retriever
+    from rag.indexer import build_index
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tidal.md").write_text("# Tidal Energy Station Opens At Port Ellis\n\nThe new tidal energy station at Port "
+                                   "Ellis was opened on Monday by Energy Minister Sarah Quill. It will power 40,000 "
+                                   "homes. The project cost 120 million pounds and took four years to build.\n")
+    settings = Settings(docs=docs, index=tmp_path / "index")
+    build_index(settings, progress=False)
+    r = open_retriever(settings)
+    ans = A.ask(r, "Who opened the tidal energy station at Port Ellis?", settings)
+    assert not ans.refused and "Sarah Quill" in ans.text
+    assert ans.citations and all("Tidal Energy Station Opens" not in c.quote for c in ans.citations)
+    assert "Tidal Energy Station Opens" not in ans.text
+    assert_quotes_are_verbatim(r, ans)
