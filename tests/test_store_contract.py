@@ -199,6 +199,32 @@ def test_filters_by_document_and_date(backend, tmp_path, embedder):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_search_within_a_few_documents_scores_all_their_chunks(backend, tmp_path, embedder):
+    """The second hop searches the documents a passage names: every chunk of theirs, scored exactly, the same
+    before the catalog is loaded and after (Milvus then reads them with a search, knowing how many there are)."""
+    s = settings_for(backend, tmp_path)
+    docs = corpus()
+    update(s, embedder, docs)
+    store = open_store(s)
+    try:
+        chunks = expected_chunks(s, docs)
+        few = Filter.of(doc_ids=["log.md", "chess.md", "nope.md"])
+        theirs = sorted(c for c in chunks if chunks[c].doc_id in few.doc_ids)
+        q = embedder.encode(["the lamp burned all night at the lighthouse"])[0]
+        before = store.dense(q, 100, few)
+        store.catalog()
+        after = store.dense(q, 100, few)
+        assert after == before
+        assert sorted(c for c, _ in after) == theirs and len(theirs) > 10
+        exact = dict(zip(theirs, store.vectors(theirs) @ q))
+        assert [score for _, score in after] == pytest.approx([exact[c] for c, _ in after], abs=1e-5)
+        assert [score for _, score in after] == sorted((score for _, score in after), reverse=True)
+        assert store.dense(q, 3, few) == after[:3]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_second_update_is_atomic_and_incremental(backend, tmp_path, embedder):
     s = settings_for(backend, tmp_path)
     check_second_update(s, embedder)
