@@ -144,6 +144,10 @@ class MilvusStore(MilvusBase, Store):
         return str(state["gen"]) if state else ""
 
     def count(self) -> int:
+        if self._count is None and isinstance(self.manifest.get("counts", {}).get("chunks"), int):
+            # the committed update's own count: Milvus Lite 3.2 answers count(*) with a filter by reading every
+            # row in full (6.8 s at 103k chunks, at every open)
+            self._count = self.manifest["counts"]["chunks"]
         if self._count is None:
             rows = self.client.query(self.chunks_coll, filter=self.visible, output_fields=["count(*)"])
             self._count = int(rows[0]["count(*)"])
