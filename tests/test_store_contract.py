@@ -199,6 +199,32 @@ def test_filters_by_document_and_date(backend, tmp_path, embedder):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_search_within_a_few_documents_scores_all_their_chunks(backend, tmp_path, embedder):
+    """The second hop searches the documents a passage names: every chunk of theirs, scored exactly, the same
+    before the catalog is loaded and after (Milvus then reads them with a search, knowing how many there are)."""
+    s = settings_for(backend, tmp_path)
+    docs = corpus()
+    update(s, embedder, docs)
+    store = open_store(s)
+    try:
+        chunks = expected_chunks(s, docs)
+        few = Filter.of(doc_ids=["log.md", "chess.md", "nope.md"])
+        theirs = sorted(c for c in chunks if chunks[c].doc_id in few.doc_ids)
+        q = embedder.encode(["the lamp burned all night at the lighthouse"])[0]
+        before = store.dense(q, 100, few)
+        store.catalog()
+        after = store.dense(q, 100, few)
+        assert after == before
+        assert sorted(c for c, _ in after) == theirs and len(theirs) > 10
+        exact = dict(zip(theirs, store.vectors(theirs) @ q))
+        assert [score for _, score in after] == pytest.approx([exact[c] for c, _ in after], abs=1e-5)
+        assert [score for _, score in after] == sorted((score for _, score in after), reverse=True)
+        assert store.dense(q, 3, few) == after[:3]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_second_update_is_atomic_and_incremental(backend, tmp_path, embedder):
     s = settings_for(backend, tmp_path)
     check_second_update(s, embedder)
@@ -349,6 +375,29 @@ def test_milvus_one_writer_per_embedded_file(tmp_path, embedder):
     finally:
         first.abort()
     open_writer(s, embedder).abort()             # released by abort
+
+
+def test_milvus_count_agrees_with_the_rows_after_each_update(tmp_path, embedder):
+    """A Milvus store counts its chunks from the committed update's manifest (a filtered count(*) reads every row on
+    Milvus Lite): after a build, an addition and a removal it is the number of rows a reader finds."""
+    from rag.indexer import build_index
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for d in corpus():
+        (folder / d.id).write_text(f"# {d.title}\n\n{d.text}\n", encoding="utf-8")
+    s = Settings(docs=folder, index=tmp_path / "index", store="milvus")
+    steps = [lambda: None, lambda: (folder / "bees.md").write_text("# Bees\n\nA forager dances.\n", encoding="utf-8"),
+             lambda: (folder / "log.md").unlink()]
+    for step in steps:
+        step()
+        build_index(s, progress=False, embedder=embedder)
+        store = open_store(s)
+        try:
+            rows = store.client.query(store.chunks_coll, filter=store.visible, output_fields=["count(*)"])
+            assert store.count() == rows[0]["count(*)"] == sum(m.n_chunks for m in store.catalog().values()) > 0
+        finally:
+            store.close()
 
 
 def test_milvus_updates_scan_the_big_collections_only_when_needed(tmp_path, embedder, monkeypatch):
