@@ -246,12 +246,18 @@ def _maker():
     return mod
 
 
-def test_xquad_unanswerable_invariants_and_it_is_rebuilt_exactly():
+def _rebuilt(source: str, made: str):
+    """The maker, the source set's corpus and questions, and the made set's, checked to be the script's output."""
     mk = _maker()
-    src, made = DATASETS / "xquad-en", DATASETS / "xquad-unanswerable"
+    src, out = DATASETS / source, DATASETS / made
     corpus, questions = mk.read_jsonl(src / "corpus.jsonl"), mk.read_jsonl(src / "questions.jsonl")
-    kept, rows = mk.read_jsonl(made / "corpus.jsonl"), mk.read_jsonl(made / "questions.jsonl")
+    kept, rows = mk.read_jsonl(out / "corpus.jsonl"), mk.read_jsonl(out / "questions.jsonl")
     assert mk.make(corpus, questions)[:2] == (kept, rows)          # the committed files are the script's output
+    return mk, corpus, questions, kept, rows
+
+
+def test_xquad_unanswerable_invariants_and_it_is_rebuilt_exactly():
+    mk, corpus, questions, kept, rows = _rebuilt("xquad-en", "xquad-unanswerable")
     assert kept == [d for d in corpus if not mk.left_out(d["id"])] and 0.25 < 1 - len(kept) / len(corpus) < 0.42
     kept_ids = {d["id"] for d in kept}
     original = {q["id"]: q for q in questions}
@@ -270,11 +276,7 @@ def test_xquad_unanswerable_invariants_and_it_is_rebuilt_exactly():
 
 
 def test_hotpotqa_unanswerable_is_rebuilt_exactly_and_its_unanswerable_questions_lost_their_answer():
-    mk = _maker()
-    src, made = DATASETS / "hotpotqa-dev500", DATASETS / "hotpotqa-unanswerable"
-    corpus, questions = mk.read_jsonl(src / "corpus.jsonl"), mk.read_jsonl(src / "questions.jsonl")
-    kept, rows = mk.read_jsonl(made / "corpus.jsonl"), mk.read_jsonl(made / "questions.jsonl")
-    assert mk.make(corpus, questions)[:2] == (kept, rows)          # the committed files are the script's output
+    mk, corpus, questions, kept, rows = _rebuilt("hotpotqa-dev500", "hotpotqa-unanswerable")
     kept_ids = {d["id"] for d in kept}
     kept_texts = [f" {normalize_answer(d['text'])} " for d in kept]
     original = {q["id"]: q for q in questions}
