@@ -338,6 +338,26 @@ def test_milvus_through_a_server(tmp_path, embedder):
         store = open_store(s)
         assert "contract" in repr(store) and store.state() == store.latest()
         assert store.contains({"ance", "ANCE", "Brit", "9999"}) == {"ance", "Brit"}    # inside words, case as written
+
+        # the vectors a writer reuses: looked up by key alone (a query) or with the embedded texts (on a server a
+        # BM25 search), the same ones; a text without keyword tokens and an unknown one are not found by either
+        from rag.store import embed_text
+
+        w = open_writer(s, embedder)
+        try:
+            ids = [r["chunk_id"] for r in w._all(w.chunks_coll, w.old_visible, ["chunk_id"])]
+            catalog = store.catalog()
+            texts = {}
+            for c in store.chunks(ids).values():
+                text = embed_text(catalog[c.doc_id].title, catalog[c.doc_id].source, c.text)
+                texts[sha256(text)] = text
+            texts.update({sha256(t): t for t in ("the of and", "no such passage anywhere")})
+            by_key, by_text = w.known_vectors(list(texts)), w.known_vectors(texts)
+            assert by_key.keys() == by_text.keys() == set(texts) - {sha256("the of and"),
+                                                                   sha256("no such passage anywhere")}
+            assert all(np.array_equal(by_key[k], by_text[k]) for k in by_key)
+        finally:
+            w.abort()
         store.close()
 
         # a second writer on the server (another replica) waits for the first one's commit, then starts from it
