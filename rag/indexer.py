@@ -119,7 +119,7 @@ class _Batch:
     def flush(self) -> None:
         if not self.waiting:
             return
-        vectors = self.writer.known_vectors(list(self.text_of)) if self.text_of else {}
+        vectors = self.writer.known_vectors(dict(self.text_of)) if self.text_of else {}
         fresh = [k for k in self.text_of if k not in vectors]      # each distinct new text is embedded once
         if fresh:
             if self.progress and self.bar is None:

@@ -50,6 +50,8 @@ ROW_CACHE = 20_000         # chunk rows kept from searches (about 2 KB each)
 CHUNK_FIELDS = ["chunk_id", "doc_id", "text", "start", "end", "n_tokens", "text_hash", "page", "clipped"]
 ROW_FIELDS = CHUNK_FIELDS + ["vec"]
 META_FIELDS = ["doc_id", "title", "source", "sha256", "date", "source_url", "n_chunks", "lead"]
+PARTS_STEP = 4             # text parts of a document asked for at a time by primary key
+FEW_ROWS = 50              # rows a combined `mentions` / `contains` check reads to settle several words at once
 
 
 class MilvusBase:
@@ -132,7 +134,7 @@ class MilvusStore(MilvusBase, Store):
         self.visible = f"born >= {head['floor']} and born <= {self.gen} and died > {self.gen}"
         for coll in (self.chunks_coll, self.docs_coll):
             client.load_collection(coll)
-        self._catalog = self._count = None
+        self._catalog = self._count = self._born = None
         self._rows: dict[str, dict] = {}   # chunk rows (fields and vector) a search returned, by id: one generation's
         return self
 
@@ -245,7 +247,7 @@ class MilvusStore(MilvusBase, Store):
         return out
 
     def documents(self, doc_ids: Iterable[str]) -> dict[str, DocInfo]:
-        rows = self._by_ids(self.docs_coll, "doc_id", doc_ids, self.visible, META_FIELDS + ["part", "text"])
+        rows = self._doc_rows(set(doc_ids))
         parts: dict[str, list[dict]] = {}
         for r in rows:
             parts.setdefault(r["doc_id"], []).append(r)
@@ -257,19 +259,49 @@ class MilvusStore(MilvusBase, Store):
                                   "".join(r["text"] for r in rs))
         return out
 
+    def _doc_rows(self, doc_ids: set[str]) -> list[dict]:
+        """The visible text parts of these documents. Once the catalog is loaded it names each visible document's
+        generation, and so the primary keys of its parts (`<born>:<part>:<doc id>`): read by key, a few ms, where a
+        filtered query walks every row (~400 ms at 87k documents on a Milvus Lite server)."""
+        fields = META_FIELDS + ["part", "text"]
+        if self._born is None:
+            return self._by_ids(self.docs_coll, "doc_id", doc_ids, self.visible, fields)
+        born = {d: self._born[d] for d in doc_ids if d in self._born}    # not in the catalog: not visible
+        rows, start = [], dict.fromkeys(born, 0)
+        while start:
+            pks = [f"{born[d]}:{i}:{d}" for d, a in start.items() for i in range(a, a + PARTS_STEP)]
+            got = []
+            for i in range(0, len(pks), BATCH_IDS):
+                got += self.client.get(self.docs_coll, ids=pks[i:i + BATCH_IDS], output_fields=fields + ["pk"])
+            rows += got
+            have = {r["pk"] for r in got}
+            start = {d: a + PARTS_STEP for d, a in start.items() if f"{born[d]}:{a + PARTS_STEP - 1}:{d}" in have}
+        lost = set(born) - {r["doc_id"] for r in rows if r["part"] == 0}
+        return [r for r in rows if r["doc_id"] not in lost] + \
+            (self._by_ids(self.docs_coll, "doc_id", lost, self.visible, fields) if lost else [])
+
     def catalog(self) -> dict[str, DocMeta]:
         if self._catalog is None:   # a store serves one generation: its catalog never changes
-            rows = self._all(self.docs_coll, f"{self.visible} and part == 0", META_FIELDS)
+            rows = self._all(self.docs_coll, f"{self.visible} and part == 0", META_FIELDS + ["pk"])
             self._catalog = {r["doc_id"]: _meta(r) for r in rows}
+            self._born = {r["doc_id"]: int(r["pk"].split(":", 1)[0]) for r in rows}
         return dict(self._catalog)
 
     def mentions(self, words: Iterable[str]) -> set[str]:
         """A word counts as used when its keyword stem is in some chunk's terms (titles included); a word with no
         stem (a stopword, one letter) counts as used: approximate toward "mentioned"."""
-        out = set()
-        for word in set(words):
-            toks = keyword.tokenize([word])[0]
-            if not toks or self._search(" ".join(toks), "sparse", "BM25", 1, None):
+        toks = {w: keyword.tokenize([w])[0] for w in set(words)}
+        out = {w for w, ts in toks.items() if not ts}
+        left = set(toks) - out
+        if len(left) > 1:   # one search for them all: a word whose stem is in a returned row's terms is used
+            query = " ".join(sorted({t for w in left for t in toks[w]}))
+            hits = self.client.search(self.chunks_coll, data=[query], anns_field="sparse", limit=FEW_ROWS,
+                                      filter=self.visible, output_fields=["terms"],
+                                      search_params={"metric_type": "BM25"})[0]
+            seen = {t for h in hits for t in h["entity"]["terms"].split(" ")}
+            out |= {w for w in left if seen.intersection(toks[w])}
+        for word in left - out:
+            if self._search(" ".join(toks[word]), "sparse", "BM25", 1, None):
                 out.add(word)
         return out
 
@@ -278,8 +310,18 @@ class MilvusStore(MilvusBase, Store):
         as written goes through `mentions`."""
         strings = set(strings)
         plain = {x for x in strings if x and not re.search(r'[%_\\"\n\r\t]', x)}
-        found = {x for x in plain if self.client.query(self.docs_coll, filter=f'{self.visible} and text like "%{x}%"',
-                                                        output_fields=["doc_id"], limit=1)}
+        found, left = set(), set(plain)
+        while left:     # each query walks every row (~0.4 s at 87k documents): one for all, reading some texts
+            like = " or ".join(f'text like "%{x}%"' for x in sorted(left))
+            rows = self.client.query(self.docs_coll, filter=f"{self.visible} and ({like})", output_fields=["text"],
+                                     limit=FEW_ROWS)
+            hit = {x for x in left if any(x in r["text"] for r in rows)}    # each row holds one of them at least
+            if not hit:     # no row (or, were LIKE to read a string otherwise, rows that say nothing): one by one
+                found |= {x for x in left if rows and self.client.query(
+                    self.docs_coll, filter=f'{self.visible} and text like "%{x}%"', output_fields=["doc_id"], limit=1)}
+                break
+            found |= hit
+            left -= hit
         return found | (super().contains(strings - plain) if strings - plain else set())
 
     def close(self) -> None:

@@ -141,7 +141,8 @@ class Writer(ABC):
 
     @abstractmethod
     def known_vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        """Vectors the store already holds for these embedding keys (sha256 of the embedded text), to reuse."""
+        """Vectors the store already holds for these embedding keys (sha256 of the embedded text), to reuse. `keys`
+        may be a mapping key -> embedded text, which a backend may search by."""
 
     @abstractmethod
     def keep(self, doc_id: str) -> int:

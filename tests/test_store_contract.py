@@ -149,6 +149,8 @@ def test_an_update_is_read_back_exactly(backend, tmp_path, embedder):
         assert catalog == {d: t.meta() for d, t in texts.items()}
         assert {d: (m.title, m.date, m.sha256, m.n_chunks) for d, m in catalog.items()} == \
             {d.id: (d.title, d.date, d.sha256, sum(c.doc_id == d.id for c in want.values())) for d in docs}
+        # read again once the catalog is loaded (Milvus then reads the parts by key): the same documents
+        assert store.documents([d.id for d in docs] + ["nope.md"]) == texts
 
         ids = sorted(want)
         vecs = store.vectors(ids)
@@ -338,6 +340,26 @@ def test_milvus_through_a_server(tmp_path, embedder):
         store = open_store(s)
         assert "contract" in repr(store) and store.state() == store.latest()
         assert store.contains({"ance", "ANCE", "Brit", "9999"}) == {"ance", "Brit"}    # inside words, case as written
+
+        # the vectors a writer reuses: looked up by key alone (a query) or with the embedded texts (on a server a
+        # BM25 search), the same ones; a text without keyword tokens and an unknown one are not found by either
+        from rag.store import embed_text
+
+        w = open_writer(s, embedder)
+        try:
+            ids = [r["chunk_id"] for r in w._all(w.chunks_coll, w.old_visible, ["chunk_id"])]
+            catalog = store.catalog()
+            texts = {}
+            for c in store.chunks(ids).values():
+                text = embed_text(catalog[c.doc_id].title, catalog[c.doc_id].source, c.text)
+                texts[sha256(text)] = text
+            texts.update({sha256(t): t for t in ("the of and", "no such passage anywhere")})
+            by_key, by_text = w.known_vectors(list(texts)), w.known_vectors(texts)
+            assert by_key.keys() == by_text.keys() == set(texts) - {sha256("the of and"),
+                                                                   sha256("no such passage anywhere")}
+            assert all(np.array_equal(by_key[k], by_text[k]) for k in by_key)
+        finally:
+            w.abort()
         store.close()
 
         # a second writer on the server (another replica) waits for the first one's commit, then starts from it
