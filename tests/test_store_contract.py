@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -173,14 +174,22 @@ def test_an_update_is_read_back_exactly(backend, tmp_path, embedder):
         store.close()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_filters_by_document_and_date(backend, tmp_path, embedder):
+@contextmanager
+def built(backend: str, tmp_path: Path, embedder):
+    """The test corpus indexed by `backend`: (open store, chunk id -> expected chunk); the store closes after."""
     s = settings_for(backend, tmp_path)
     docs = corpus()
     update(s, embedder, docs)
     store = open_store(s)
     try:
-        chunks = expected_chunks(s, docs)
+        yield store, expected_chunks(s, docs)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_filters_by_document_and_date(backend, tmp_path, embedder):
+    with built(backend, tmp_path, embedder) as (store, chunks):
         q = embedder.encode(["tidal turbines in an estuary"])[0]
 
         def docs_of(hits):
@@ -196,20 +205,13 @@ def test_filters_by_document_and_date(backend, tmp_path, embedder):
         assert docs_of(store.keyword("barrage levain", 50, Filter.of(date_from="2024-01-01"))) == {"tides.md"}
         assert store.dense(q, 5, Filter(doc_ids=frozenset())) == []
         assert store.dense(q, 5, Filter.of(doc_ids=["nope.md"])) == []
-    finally:
-        store.close()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_search_within_a_few_documents_scores_all_their_chunks(backend, tmp_path, embedder):
     """The second hop searches the documents a passage names: every chunk of theirs, scored exactly, the same
     before the catalog is loaded and after (Milvus then reads them with a search, knowing how many there are)."""
-    s = settings_for(backend, tmp_path)
-    docs = corpus()
-    update(s, embedder, docs)
-    store = open_store(s)
-    try:
-        chunks = expected_chunks(s, docs)
+    with built(backend, tmp_path, embedder) as (store, chunks):
         few = Filter.of(doc_ids=["log.md", "chess.md", "nope.md"])
         theirs = sorted(c for c in chunks if chunks[c].doc_id in few.doc_ids)
         q = embedder.encode(["the lamp burned all night at the lighthouse"])[0]
@@ -222,8 +224,6 @@ def test_a_search_within_a_few_documents_scores_all_their_chunks(backend, tmp_pa
         assert [score for _, score in after] == pytest.approx([exact[c] for c, _ in after], abs=1e-5)
         assert [score for _, score in after] == sorted((score for _, score in after), reverse=True)
         assert store.dense(q, 3, few) == after[:3]
-    finally:
-        store.close()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
