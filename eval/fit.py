@@ -260,6 +260,8 @@ def cross_validate(sets: tuple[str, ...], judged: tuple[str, ...], folds: int = 
     data = {n: collect(n, "train") for n in dict.fromkeys(sets + judged)}
     fold = {n: np.asarray([int(hashlib.sha256(f"cv:{i}".encode()).hexdigest()[:8], 16) % folds
                            for i in question_ids(n, "train")]) for n in data}
+    for n, f in fold.items():       # the cached features must be of these questions, in this order
+        assert len(f) == len(data[n]["answerable"]), f"{n}: eval/.cache/fit/ is stale; delete it and rerun"
     runs = []
     for f in range(folds):
         part, qpart = fit_answer_model({n: subset(data[n], fold[n] != f) for n in sets})
