@@ -76,13 +76,13 @@ ABOUT = {
         title="xquad-unanswerable — XQuAD questions asked without their own paragraph",
         origin="XQuAD's English part = 1,190 SQuAD v1.1 dev questions on 240 paragraphs of 48 Wikipedia articles",
         license="**CC BY-SA 4.0**, as XQuAD and SQuAD (credit the source and share alike if redistributed)",
-        unit="paragraph", ids="the SQuAD ids",
+        ids="the SQuAD ids",
         context="The article's other paragraphs stay in the corpus, so retrieval finds on-topic text"),
     "hotpotqa-dev500": dict(
         title="hotpotqa-unanswerable — HotpotQA questions asked without a paragraph that answers them",
         origin="500 HotpotQA dev (distractor setting) questions over 4,858 Wikipedia lead paragraphs",
         license="**CC BY-SA 4.0**, as HotpotQA (credit the source and share alike if redistributed)",
-        unit="paragraph", ids="the HotpotQA ids",
+        ids="the HotpotQA ids",
         context="A question keeps its other gold paragraph (when that was kept) and its eight TF-IDF distractors, "
                 "picked to look like the question, so retrieval finds on-topic text"),
 }
@@ -101,21 +101,21 @@ def source_md(source: str, corpus: list[dict], kept: list[dict], questions: list
   (`eval/datasets/{source}/`, itself {about["origin"]}; see its SOURCE.md).
   Rerun the script to rebuild this folder; it is deterministic.
 - License: {about["license"]}.
-- How: a {about["unit"]} is left out of the corpus when sha256(its id)[:8] as an integer is divisible by 3.
-  A question that lost a gold {about["unit"]} becomes unanswerable (`answerable: false`, `answers: []`,
+- How: a paragraph is left out of the corpus when sha256(its id)[:8] as an integer is divisible by 3.
+  A question that lost a gold paragraph becomes unanswerable (`answerable: false`, `answers: []`,
   `gold_doc_ids: []`, `removed_doc_ids` = what was left out), unless its gold answer still occurs
-  (SQuAD-normalised, on word boundaries) in some kept {about["unit"]}: then it is dropped, because the documents may
+  (SQuAD-normalised, on word boundaries) in some kept paragraph: then it is dropped, because the documents may
   still answer it; so is a yes/no question that lost one. Other questions are unchanged and answerable. Ids are
   {about["ids"]}, so `rag.metrics.split_of(id)` (sha256 of the id, even → train) gives the same halves as in {source}.
 
 ## Counts
-- `corpus.jsonl`: {len(kept)} of {len(corpus)} {about["unit"]}s kept ({len(corpus) - len(kept)} left out).
+- `corpus.jsonl`: {len(kept)} of {len(corpus)} paragraphs kept ({len(corpus) - len(kept)} left out).
 - `questions.jsonl`: {len(out)} of {len(questions)} questions: {len(out) - n_unans} answerable, {n_unans} unanswerable;
-  {dropped} dropped (answer still in a kept {about["unit"]}, or yes/no).
+  {dropped} dropped (answer still in a kept paragraph, or yes/no).
 {split_lines}
 
 ## Caveats
-- "Unanswerable" means the gold answer string is in no kept {about["unit"]}. A kept one may still imply the
+- "Unanswerable" means the gold answer string is in no kept paragraph. A kept one may still imply the
   answer in other words (a paraphrase or a different number format); such cases are rare but exist.
 - {about["context"]}: the test is whether the answerer declines instead of quoting a related sentence.
 """
@@ -131,12 +131,11 @@ def main(argv=None) -> None:
     src, out_dir = DATASETS / args.source, args.out or DATASETS / OUT_OF[args.source]
     corpus, questions = read_jsonl(src / "corpus.jsonl"), read_jsonl(src / "questions.jsonl")
     kept, out, dropped = make(corpus, questions)
-    args.out = out_dir
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(args.out / "corpus.jsonl", kept)
-    write_jsonl(args.out / "questions.jsonl", out)
-    (args.out / "SOURCE.md").write_text(source_md(args.source, corpus, kept, questions, out, dropped), encoding="utf-8")
-    print(f"{args.out}: {len(kept)} paragraphs, {len(out)} questions "
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out_dir / "corpus.jsonl", kept)
+    write_jsonl(out_dir / "questions.jsonl", out)
+    (out_dir / "SOURCE.md").write_text(source_md(args.source, corpus, kept, questions, out, dropped), encoding="utf-8")
+    print(f"{out_dir}: {len(kept)} paragraphs, {len(out)} questions "
           f"({sum(not q['answerable'] for q in out)} unanswerable, {dropped} dropped)")
 
 

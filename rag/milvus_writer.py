@@ -52,6 +52,8 @@ FEW_KEYS = 64              # at most this many keys are looked up by a BM25 sear
 class MilvusWriter(MilvusBase, Writer):
     """An update to generation N = G + 1 (see the module docstrings); one at a time."""
 
+    frozen = False       # gc.freeze() is in force for this update (see open)
+
     @classmethod
     def open(cls, settings, embedder) -> "MilvusWriter":
         if not settings.milvus_uri:      # the embedded file inside the index folder: that folder's rules apply
@@ -384,7 +386,7 @@ class MilvusWriter(MilvusBase, Writer):
         self._finish()
 
     def _finish(self) -> None:
-        if getattr(self, "frozen", False):
+        if self.frozen:
             gc.unfreeze()
             self.frozen = False
         if self.client is not None:
