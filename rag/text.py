@@ -184,3 +184,34 @@ def named_terms(question: str) -> tuple[list[str], list[str]]:
 def name_words(name: str) -> set[str]:
     """The folded words of 2+ letters of a name: a name counts as mentioned when a document uses any of them."""
     return {w for w in re.findall(r"\w+", fold(name)) if len(w) >= 2}
+
+
+# ---- negation ---------------------------------------------------------------------------------------------------
+_NEGATORS = frozenset({"not", "no", "never", "neither", "nor", "without", "cannot"})
+_CLAUSE_END = re.compile(r"[,;:()\[\]—–]|\b(?:though|although|but|while|whereas|if|unless)\b", re.IGNORECASE)
+
+
+def _negator(word: str) -> bool:
+    return word in _NEGATORS or word.endswith(("n't", "n’t"))
+
+
+def negates(text: str, question: str, within: int = 8) -> bool:
+    """Whether the first `within` words of `text`, up to the end of its clause, negate one of the question's own words
+    (a negation, then that word among the next three: "'s decision not to attend" for "Who attended …?"), while the
+    question itself negates nothing. Read after a candidate answer, it says the sentence denies of it what was asked.
+
+    >>> negates("’s decision not to attend meant it fell to Luxon", "Who attended the meeting?")
+    True
+    >>> negates(" did not attend.", "Who did not attend the meeting?"), negates(" chaired it.", "Who chaired it?")
+    (False, False)
+    >>> negates(" in 1972 (though Norway did not join)", "When did Denmark join the EU?")
+    False
+    """
+    asked = [w.lower() for w in _WORD.findall(question)]
+    if any(_negator(w) for w in asked):
+        return False
+    wanted = {stem(w) for w in asked if w not in STOPWORDS}
+    clause = _CLAUSE_END.split(text, maxsplit=1)[0]     # "… in 1972 (though Norway did not join)": another clause
+    words = [w.lower() for w in _WORD.findall(clause)][:within]
+    return any(_negator(w) and any(stem(x) in wanted for x in words[i + 1:i + 4] if x not in STOPWORDS)
+               for i, w in enumerate(words))

@@ -157,6 +157,20 @@ def test_no_short_answer_for_why_and_how_questions_or_a_phrase_of_the_question()
     assert short_answer("What did the empire do in 1453?", ["In 1453."]) is None
 
 
+def test_no_short_answer_whose_own_clause_denies_what_was_asked():
+    """The reader reads "Otto Brandt never signed" as the signer; the words right after the name deny it."""
+    reader = span_reader.get_reader()
+    for question, sentence in [("Who signed the treaty?", "Chancellor Otto Brandt never signed the treaty, which lapsed."),
+                               ("Who attended the opening of the bridge?",
+                                "Governor Tom Price’s decision not to attend the opening of the bridge surprised them.")]:
+        found = reader.best(question, [sentence])
+        assert found is not None and found.margin >= reader.threshold    # the reader alone would answer with the name
+        assert short_answer(question, [sentence]) is None
+    # a negation in another clause, or one the question asks about, is no denial
+    assert short_answer("When did Denmark join the EU?", ["Denmark joined in 1973 (though Norway did not join)."]).text == "1973"
+    assert short_answer("Who did not sign the treaty?", ["Chancellor Otto Brandt did not sign the treaty."]) is not None
+
+
 def test_a_very_long_question_or_context_is_read_not_refused():
     """The pair is cut to the model's 256 word pieces: a long question keeps its first 96, a long context its start."""
     long_q = "Who " + "really " * 400 + "wrote The Hobbit?"
