@@ -127,6 +127,25 @@ _APPROX = re.compile(r"(?i)\b(?:over|about|around|nearly|almost|approximately|ro
 _TOKEN = re.compile(r"[$€£¥]?\d+(?:[,.]\d+)*(?:[½¼¾%]|[a-z]+)?|\w+(?:[-'’.]\w+)*\.?|\S")
 
 
+_QUANTIFIER = re.compile(r"\b(?:several|many|few|numerous|multiple|countless|no)\b", re.IGNORECASE)
+
+
+def contradicts(question: str, phrase: str) -> bool:
+    """Whether `phrase` cannot be what `question` asks for: a "how many" question answered without a number ("the
+    ambassadors"), or a who-question answered with only a number or date ("four").
+
+    >>> contradicts("How many ambassadors were there?", "The ambassadors"), contradicts("Who translated?", "four")
+    (True, True)
+    >>> contradicts("How many were there?", "about forty"), contradicts("How many?", "several")
+    (False, False)
+    >>> contradicts("Who won in 1998?", "Team 1998")
+    False
+    """
+    if re.search(r"\bhow many\b", question, re.IGNORECASE):
+        return not (_NUM.search(phrase) or _QUANTIFIER.search(phrase))
+    return answer_type(question) == "person" and not re.search(r"[^\W\d_]", _NUM.sub(" ", phrase))
+
+
 def tokens(text: str) -> list[tuple[int, int, str]]:  # (start, end, token): words, numbers, punctuation
     return [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
 

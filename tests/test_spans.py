@@ -157,18 +157,31 @@ def test_no_short_answer_for_why_and_how_questions_or_a_phrase_of_the_question()
     assert short_answer("What did the empire do in 1453?", ["In 1453."]) is None
 
 
-def test_no_short_answer_whose_own_clause_denies_what_was_asked():
-    """The reader reads "Otto Brandt never signed" as the signer; the words right after the name deny it."""
+DENIED = [("Who signed the treaty?", "Chancellor Otto Brandt never signed the treaty, which lapsed."),
+          ("Who attended the opening of the bridge?",
+           "Governor Tom Price’s decision not to attend the opening of the bridge surprised them.")]
+WRONG_KIND = [("Who translated for the minister?",
+               "The minister, through a translator, referred to the three nations as the cornerstone of the alliance."),
+              ("How many monks lived in the abbey?", "The monks of the order lived in the abbey until the fire.")]
+
+
+@pytest.mark.parametrize("question, sentence", DENIED + WRONG_KIND)
+def test_no_short_answer_the_sentence_denies_or_of_the_wrong_kind(question, sentence):
+    """The reader alone would lead with these: a name whose own clause denies what was asked ("Otto Brandt never
+    signed"), a number for "Who…?", a time phrase for "How many…?"."""
     reader = span_reader.get_reader()
-    for question, sentence in [("Who signed the treaty?", "Chancellor Otto Brandt never signed the treaty, which lapsed."),
-                               ("Who attended the opening of the bridge?",
-                                "Governor Tom Price’s decision not to attend the opening of the bridge surprised them.")]:
-        found = reader.best(question, [sentence])
-        assert found is not None and found.margin >= reader.threshold    # the reader alone would answer with the name
-        assert short_answer(question, [sentence]) is None
-    # a negation in another clause, or one the question asks about, is no denial
-    assert short_answer("When did Denmark join the EU?", ["Denmark joined in 1973 (though Norway did not join)."]).text == "1973"
+    found = reader.best(question, [sentence])
+    assert found is not None and found.margin >= reader.threshold, found
+    assert short_answer(question, [sentence]) is None, found.text
+
+
+def test_a_negation_elsewhere_or_the_right_kind_still_answers():
+    joined = short_answer("When did Denmark join the EU?", ["Denmark joined in 1973 (though Norway did not join)."])
+    assert joined.text == "1973"
     assert short_answer("Who did not sign the treaty?", ["Chancellor Otto Brandt did not sign the treaty."]) is not None
+    assert short_answer("How many monks lived in the abbey?", ["Forty monks lived in the abbey."]).text == "Forty"
+    assert short_answer("Who translated for the minister?",
+                        ["Anna Berg translated for the minister at the three meetings."]).text == "Anna Berg"
 
 
 def test_a_very_long_question_or_context_is_read_not_refused():
