@@ -124,6 +124,11 @@ class Store(ABC):
         used = self.mentions(set().union(*parts.values())) if parts else set()
         return {s for s, words in parts.items() if words and words <= used}
 
+    def warm(self) -> None:
+        """Load now what the first question would otherwise wait for (the catalog, lookup tables), so a replica
+        can prepare a new state in the background while it serves the old one."""
+        self.catalog()
+
     def close(self) -> None:
         """Release connections and files."""
 

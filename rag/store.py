@@ -178,6 +178,10 @@ class FaissStore(Store):
     def mentions(self, words: Iterable[str]) -> set[str]:
         return {w for w in words if w in self._vocabulary}
 
+    def warm(self) -> None:
+        for table in ("_catalog", "_vocabulary", "_position", "_positions_of_doc"):
+            getattr(self, table)
+
     # ---- internals ----------------------------------------------------------------------------------
     @cached_property
     def _catalog(self) -> dict[str, DocMeta]:

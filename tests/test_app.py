@@ -474,3 +474,40 @@ def test_example_questions_name_real_titles_not_first_sentences(seed_settings):
     questions = example_questions(holder, 3)
     assert titled and len(questions) == len(titled)
     assert all(any(t in q for t in titled) for q in questions)
+
+
+def test_a_state_committed_elsewhere_loads_in_the_background(docs_copy, tmp_path):
+    """Another process commits a new state: the next question is answered at once from the loaded state while the
+    new one loads (catalog and title index included) off the request path; then the new one is served."""
+    from rag.answer import ask as do_ask
+    from rag.indexer import build_index
+    from ui.state import RetrieverHolder
+
+    settings = Settings(docs=docs_copy, index=tmp_path / "index")
+    holder = RetrieverHolder(settings)
+    old = holder.get()
+    assert "_titles" in old.__dict__                      # warmed when the app started
+    opening = threading.Event()
+    release = threading.Event()
+    real_open = holder._open
+
+    def slow_open(s, embedder=None):                      # hold the background load until the test lets it go
+        opening.set()
+        assert release.wait(60)
+        return real_open(s, embedder)
+
+    holder._open = slow_open
+    (docs_copy / "ferry.md").write_text("# Ferry\n\nThe Vikna ferry is crewed by Captain Ilse Marthinsen.\n",
+                                        encoding="utf-8")
+    build_index(settings, progress=False)                # as `rag index` in another process would
+    holder._checked = 0.0                                # due for a check now
+    assert holder.get() is old and opening.wait(60)      # the check started the load and did not wait for it
+    loader = holder._loading
+    answer = do_ask(holder.get(), "Who crews the Vikna ferry?", settings)
+    assert all(c.doc_id != "ferry.md" for c in answer.citations)   # served from the old state meanwhile
+    release.set()
+    loader.join(60)
+    fresh = holder.get()
+    assert fresh is not old and fresh.store.state() == fresh.store.latest() and "_titles" in fresh.__dict__
+    answer = do_ask(fresh, "Who crews the Vikna ferry?", settings)
+    assert "Ilse Marthinsen" in answer.text and any(c.doc_id == "ferry.md" for c in answer.citations)

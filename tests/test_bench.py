@@ -90,7 +90,7 @@ def test_goals_and_table_from_a_result(bench):
     modes = {m: lat for m in ("search_dense", "search_bm25", "search_hybrid", "ask_extractive")}
 
     def store(name, p50, add_s):
-        size = {"chunks": 300, "open_s": 0.1, **{m: lat for m in ("search_dense", "search_bm25", "search_hybrid")}}
+        size = {"chunks": 300, "open_s": 0.1, "warm_s": 0.1, **{m: lat for m in ("search_dense", "search_bm25", "search_hybrid")}}
         return {"backend": name, "ingest": {"chunks": 100, "seconds": 1.0, "chunks_per_s": 100.0, "model_embedded": 0},
                 "small": {**size, "chunks": 100}, "large": {**size, "search_bm25": {**lat, "p50_ms": p50}},
                 "grow": {"chunks": 300, "documents": 30, "seconds": 1.0, "chunks_per_s": 200.0, "model_embedded": 0},

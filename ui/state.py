@@ -50,8 +50,9 @@ class RetrieverHolder:
             build_index(settings, progress=True)
             base = self._open(settings)
         base.embedder.encode(["warm up"])       # load the model now, not during the first question
-        self._by_mode = {settings.mode: base}
+        self._by_mode = {settings.mode: base.warm()}
         self._checked = time.monotonic()
+        self._loading: threading.Thread | None = None   # loads a state committed elsewhere, off the request path
         self.skipped: list[str] = []            # "file: reason" lines of the last rebuild
 
     @staticmethod
@@ -75,20 +76,32 @@ class RetrieverHolder:
             return found
 
     def _follow(self) -> None:
-        """Load the newest committed state if it is not the one served (another process updated the index)."""
+        """When another process (`rag index`, another replica) has committed a newer state, start loading it in the
+        background; questions are answered from the loaded state until the new one is ready (catalog and lookup
+        tables included, `Retriever.warm`), then one reference is swapped."""
         now = time.monotonic()
-        if now - self._checked < RELOAD_CHECK or self.busy:
+        if now - self._checked < RELOAD_CHECK or self.busy or self._loading is not None:
             return
         self._checked = now
         base = next(iter(self._by_mode.values()))
         try:
             if base.store.latest() in ("", base.store.state()):
                 return
-            fresh = self._open(self.settings, base.embedder)
         except (RagError, OSError):
             return      # keep serving what is loaded; the next check tries again
+        self._loading = threading.Thread(target=self._load_newer, args=(base,), name="rag-reload", daemon=True)
+        self._loading.start()
+
+    def _load_newer(self, base: Retriever) -> None:
+        try:
+            fresh = self._open(self.settings, base.embedder).warm()
+        except (RagError, OSError):
+            fresh = None    # keep serving what is loaded; the next check tries again
         with self._lock:
-            self._by_mode = {self.settings.mode: fresh}
+            # a rebuild in this process may have swapped in its own state meanwhile: that one stays
+            if fresh is not None and next(iter(self._by_mode.values())) is base:
+                self._by_mode = {self.settings.mode: fresh}
+            self._loading = None
 
     @property
     def store(self):
@@ -105,7 +118,7 @@ class RetrieverHolder:
     def _update(self, **how) -> dict:
         with self._rebuilding:
             summary = build_index(self.settings, progress=True, **how)
-            fresh = self._open(self.settings, self.get().embedder)
+            fresh = self._open(self.settings, self.get().embedder).warm()    # ready before it is swapped in
             with self._lock:
                 self._by_mode = {self.settings.mode: fresh}
                 self.skipped = list(summary.get("skipped_files", []))
