@@ -15,7 +15,7 @@ import re
 from dataclasses import replace
 from typing import Iterator, Sequence
 
-from . import dates, followup, llm, scorer, span_reader, spans, text as T
+from . import compare, dates, followup, llm, scorer, span_reader, spans, text as T
 from .config import ANSWERERS, REFUSAL
 from .errors import RagError
 from .evidence import FEATURES, Evidence, Sent, missing_names
@@ -201,6 +201,10 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
 def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answer) -> Answer:
     """The best sentences (`_pick`), verbatim with their [n], led by the short answer when the question asks for
     one: a span of a quoted sentence, a relative date resolved, or the document's date when the sentence has none."""
+    comparison = compare.parse(ev.question)
+    decided = compare.decide(comparison, [s for _, s in scored]) if comparison else None
+    if decided is not None:       # "Who was born first, A or B?": the earlier of the two dates, both quoted
+        return _compared(ev, comparison.options[decided[0]], decided[1], base)
     picked = _pick(scored, ev.question)
     parts: list[tuple[str, tuple]] = []
     kind = spans.answer_type(ev.question)
@@ -220,6 +224,19 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
         answer = replace(answer, short_answer=ShortAnswer(span.text, ev.hits[first.n - 1].chunk.doc_id,
                                                           first.start + span.start, first.start + span.end, n))
     return answer
+
+
+def _compared(ev: Evidence, option: str, sents: list[Sent], base: Answer) -> Answer:
+    """The answer to a date comparison: the winning option (as its own sentence writes it when it does, else as the
+    question does), then the sentence dating each option, the winner's first."""
+    best = sents[0]
+    m = re.search(r"[\s\-]+".join(map(re.escape, option.split())), best.text, re.IGNORECASE)
+    answer = _compose(base, [(f"{m.group() if m else option} —", ()), *[(_display(s), ((s.n, s),)) for s in sents]], ev)
+    if m is None:
+        return answer
+    n = next(c.n for c in answer.citations if c.chunk_id == ev.hits[best.n - 1].chunk.id)
+    return replace(answer, short_answer=ShortAnswer(m.group(), ev.hits[best.n - 1].chunk.doc_id, best.start + m.start(),
+                                                    best.start + m.end(), n))
 
 
 def _compose(base: Answer, parts: Sequence[tuple[str, Sequence[tuple[int, Sent]]]], ev: Evidence) -> Answer:

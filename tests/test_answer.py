@@ -304,3 +304,39 @@ def test_the_title_line_is_not_quoted_as_an_answer_sentence(tmp_path):
     assert ans.citations and all("Tidal Energy Station Opens" not in c.quote for c in ans.citations)
     assert "Tidal Energy Station Opens" not in ans.text
     assert_quotes_are_verbatim(r, ans)
+
+
+@pytest.fixture(scope="module")
+def scientists(tmp_path_factory):
+    """Two Wikipedia-style articles, not from the seeds, each dating its own subject."""
+    from rag.config import Settings
+    from rag.indexer import build_index
+    from rag.retrieve import open_retriever
+
+    tmp = tmp_path_factory.mktemp("compare")
+    docs = tmp / "docs"
+    docs.mkdir()
+    (docs / "lovelace.md").write_text("# Ada Lovelace\n\nAugusta Ada King, Countess of Lovelace (10 December 1815 – "
+                                      "27 November 1852), known as Ada Lovelace, was an English mathematician and writer "
+                                      "chiefly known for her work on Charles Babbage's Analytical Engine.\n")
+    (docs / "somerville.md").write_text("# Mary Somerville\n\nMary Somerville (26 December 1780 – 29 November 1872) "
+                                        "was a Scottish scientist, writer and polymath who studied mathematics and "
+                                        "astronomy.\n")
+    settings = Settings(docs=docs, index=tmp / "index")
+    build_index(settings, progress=False)
+    return open_retriever(settings), settings
+
+
+@pytest.mark.parametrize("question, winner", [
+    ("Who was born first, Ada Lovelace or Mary Somerville?", "Mary Somerville"),
+    ("Who is younger, Mary Somerville or Ada Lovelace?", "Ada Lovelace"),
+    ("Who died first, Mary Somerville or Ada Lovelace?", "Ada Lovelace")])
+def test_a_date_comparison_leads_with_the_winner_and_quotes_both_dates(scientists, question, winner):
+    r, settings = scientists
+    ans = A.ask(r, question, settings)
+    assert not ans.refused and ans.text.startswith(f"{winner} —")
+    assert {c.doc_id for c in ans.citations} == {"lovelace.md", "somerville.md"}     # both dates cited
+    assert ans.short_answer is not None and ans.short_answer.text == winner
+    doc = r.store.documents([ans.short_answer.doc_id])[ans.short_answer.doc_id]
+    assert doc.text[ans.short_answer.start:ans.short_answer.end] == winner
+    assert_quotes_are_verbatim(r, ans)

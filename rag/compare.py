@@ -1,0 +1,93 @@
+"""Questions that compare two named things by date: "Who was born first, A or B?", "Which band formed earlier, A or
+B?", "Who is younger, A or B?", "Who died first, A or B?". The question names both candidates; the answer is the one
+whose date comes first (or last), each date read from a retrieved sentence about that candidate, and the answer
+quotes both sentences, so each date is cited.
+
+General rules, no word of any question set: the candidates are the two phrases around the question's " or ", after
+its last comma or colon (else right after the comparative word); the comparative (first, earlier, older, before ...
+or last, later, younger, more recent ...) must close the clause before them, so "the first Russian composer to make
+a lasting impression, A or B?" is not a date comparison. A candidate's sentence is one of its own document (the
+title names it) or one that opens with its name; its date is the first year the sentence gives, or for "died" the
+end of a "(1859 – 1930)" range. When either date is missing or both are the same, there is no decision here.
+
+    >>> parse("Who was born first, Arthur Conan Doyle or Penelope Lively?")
+    Comparison(options=('Arthur Conan Doyle', 'Penelope Lively'), earliest=True, died=False)
+    >>> parse("who is younger Ulrich Walter or  Luca Parmitano?").options, parse("Who died first, A b or C d?").died
+    (('Ulrich Walter', 'Luca Parmitano'), True)
+    >>> parse("Who was the first Russian composer to be famous abroad, Alessandro Scarlatti or Tchaikovsky?") is None
+    True
+    >>> year_of("Sir Arthur Conan Doyle (22 May 1859 – 7 July 1930) was a British writer.", died=True)
+    1930
+"""
+from __future__ import annotations
+
+import re
+from typing import NamedTuple, Sequence
+
+from . import text as T
+
+_EARLY = r"first|earlier|earliest|older|oldest|before|sooner"
+_LATE = r"last|later|latest|younger|youngest|more recently|more recent|newer|newest"
+_COMPARATIVE = re.compile(rf"\b(?:(?P<early>{_EARLY})|(?P<late>{_LATE}))\b", re.IGNORECASE)
+_LEAD_IN = re.compile(r"^(?:(?:in|on|at|of|among|during|between)\b[^,:]{0,40})?$", re.IGNORECASE)
+_YEAR = re.compile(r"(?<![\w.,])(1\d{3}|20\d{2})(?![\w])")
+_RANGE = re.compile(r"\([^()]*?(?:1\d{3}|20\d{2})[^()]*?[–—-][^()]*?\b(1\d{3}|20\d{2})\b[^()]*\)")
+_DIED = re.compile(r"\b(?:died|dies|death)\b", re.IGNORECASE)
+
+
+class Comparison(NamedTuple):
+    options: tuple[str, str]
+    earliest: bool      # the candidate with the earlier date is the answer
+    died: bool          # compare when they died, not when they began
+
+
+def parse(question: str) -> Comparison | None:
+    """The two candidates of a date comparison and its direction, or None for any other question."""
+    q = " ".join(question.split()).rstrip("?").strip()
+    found = [m for m in _COMPARATIVE.finditer(q)]
+    if len(found) != 1 or q.count(" or ") != 1:
+        return None
+    m = found[0]
+    cut = max(q.rfind(","), q.rfind(":"))
+    between, tail = (q[m.end():cut], q[cut + 1:]) if cut >= m.end() else ("", q[m.end():])
+    if not _LEAD_IN.match(between.strip()):
+        return None       # "first Russian composer to …": the comparative belongs to something else
+    a, b = (p.strip(" ,:;\"'") for p in tail.split(" or "))
+    if not a or not b or max(len(a.split()), len(b.split())) > 8:
+        return None
+    return Comparison((a, b), bool(m.group("early")), bool(_DIED.search(q)))
+
+
+def year_of(sentence: str, died: bool = False) -> int | None:
+    """The year a sentence gives for its subject: its first year, or for `died` the end of a life range."""
+    if died:
+        r = _RANGE.search(sentence)
+        return int(r.group(1)) if r else None
+    y = _YEAR.search(sentence)
+    return int(y.group(1)) if y else None
+
+
+def _about(option: str, title: str, sentence: str) -> int:
+    """2: a sentence of the option's own document; 1: a sentence that opens with the option's name; 0: neither."""
+    key = T.fold(option)
+    own = T.fold(re.sub(r"\s*\([^)]*\)\s*$", "", title or ""))
+    if own == key:
+        return 2
+    return int(T.fold(sentence).lstrip("\"'“ ").startswith(key))
+
+
+def decide(comparison: Comparison, sentences: Sequence) -> tuple[int, list] | None:
+    """(index of the winning option, [its sentence, the other's]) from `sentences` (best first, each with .text and
+    .title), or None when the sentences do not date both candidates differently."""
+    chosen = []
+    for option in comparison.options:
+        dated = [(_about(option, s.title, s.text), -i, s) for i, s in enumerate(sentences)
+                 if _about(option, s.title, s.text) and year_of(s.text, comparison.died) is not None]
+        if not dated:
+            return None
+        chosen.append(max(dated, key=lambda d: d[:2])[2])
+    years = [year_of(s.text, comparison.died) for s in chosen]
+    if years[0] == years[1]:
+        return None
+    win = years.index(min(years) if comparison.earliest else max(years))
+    return win, [chosen[win], chosen[1 - win]]
