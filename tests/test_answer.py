@@ -316,9 +316,9 @@ def scientists(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("compare")
     docs = tmp / "docs"
     docs.mkdir()
-    (docs / "lovelace.md").write_text("# Ada Lovelace\n\nAugusta Ada King, Countess of Lovelace (10 December 1815 – "
-                                      "27 November 1852), known as Ada Lovelace, was an English mathematician and writer "
-                                      "chiefly known for her work on Charles Babbage's Analytical Engine.\n")
+    (docs / "lovelace.md").write_text("# Ada Lovelace\n\nAugusta Ada King, Countess of Lovelace (10 December 1815 "
+                                      "– 27 November 1852), known as Ada Lovelace, was an English mathematician and "
+                                      "writer chiefly known for her work on Charles Babbage's Analytical Engine.\n")
     (docs / "somerville.md").write_text("# Mary Somerville\n\nMary Somerville (26 December 1780 – 29 November 1872) "
                                         "was a Scottish scientist, writer and polymath who studied mathematics and "
                                         "astronomy.\n")
