@@ -205,6 +205,10 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     decided = compare.decide(comparison, [s for _, s in scored]) if comparison else None
     if decided is not None:       # "Who was born first, A or B?": the earlier of the two dates, both quoted
         return _compared(ev, comparison.options[decided[0]], decided[1], base)
+    both = compare.parse_both(ev.question)
+    said = compare.decide_both(both, [s for _, s in scored]) if both else None
+    if said is not None:          # "Are A and B both magazines?": a sentence of each that says so
+        return _compose(base, [("Yes —", ()), *[(_display(s), ((s.n, s),)) for s in said]], ev)
     picked = _pick(scored, ev.question)
     parts: list[tuple[str, tuple]] = []
     kind = spans.answer_type(ev.question)

@@ -1,4 +1,6 @@
-"""Questions that compare two named things by date: "Who was born first, A or B?", "Which band formed earlier, A or
+"""Questions about two named things: which came first, and whether both have a property.
+
+Date comparisons: "Who was born first, A or B?", "Which band formed earlier, A or
 B?", "Who is younger, A or B?", "Who died first, A or B?". The question names both candidates; the answer is the one
 whose date comes first (or last), each date read from a retrieved sentence about that candidate, and the answer
 quotes both sentences, so each date is cited.
@@ -10,6 +12,11 @@ a lasting impression, A or B?" is not a date comparison. A candidate's sentence 
 title names it) or one that opens with its name; its date is the first year the sentence gives, or for "died" the
 end of a "(1859 – 1930)" range. When either date is missing or both are the same, there is no decision here.
 
+"Are A and B both P?" (also "Are both A and B P?", "Were …", "Do …"): answered "Yes" when a sentence of each one's
+own document (or opening with its name) holds every content word of P (stemmed: "magazines" in "is a monthly
+magazine"). Never "No": a word missing is no proof (a "singer" is a musician), so such a question is answered as any
+other, quoting what was found.
+
     >>> parse("Who was born first, Arthur Conan Doyle or Penelope Lively?")
     Comparison(options=('Arthur Conan Doyle', 'Penelope Lively'), earliest=True, died=False)
     >>> parse("who is younger Ulrich Walter or  Luca Parmitano?").options, parse("Who died first, A b or C d?").died
@@ -18,6 +25,8 @@ end of a "(1859 – 1930)" range. When either date is missing or both are the sa
     True
     >>> year_of("Sir Arthur Conan Doyle (22 May 1859 – 7 July 1930) was a British writer.", died=True)
     1930
+    >>> parse_both("Are both Cooking Light and Vibe magazines?"), parse_both("Are A and B in the same city?")
+    (Both(names=('Cooking Light', 'Vibe'), property='magazines'), None)
 """
 from __future__ import annotations
 
@@ -91,3 +100,35 @@ def decide(comparison: Comparison, sentences: Sequence) -> tuple[int, list] | No
         return None
     win = years.index(min(years) if comparison.earliest else max(years))
     return win, [chosen[win], chosen[1 - win]]
+
+
+class Both(NamedTuple):
+    names: tuple[str, str]
+    property: str
+
+
+_BOTH = [re.compile(p, re.IGNORECASE) for p in (
+    r"^(?:are|were|is|was|do|does|did)\s+both\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+(?P<p>.+?)$",
+    r"^(?:are|were|is|was|do|does|did)\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+both\s+(?P<p>.+?)$")]
+
+
+def parse_both(question: str) -> Both | None:
+    """The two names and the property of an "Are A and B both P?" question, or None."""
+    q = " ".join(question.split()).rstrip("?").strip()
+    m = next((m for m in (p.match(q) for p in _BOTH) if m), None)
+    if m is None or " and " in m.group("a") or " and " in m.group("b") or not T.stems(m.group("p")):
+        return None
+    return Both((m.group("a").strip("\"' "), m.group("b").strip("\"' ")), m.group("p"))
+
+
+def decide_both(both: Both, sentences: Sequence) -> list | None:
+    """A sentence about each name holding every content word of the property (best first in `sentences`), or None
+    when either is not found."""
+    wanted = T.stems(both.property)
+    chosen = []
+    for name in both.names:
+        about = [s for s in sentences if _about(name, s.title, s.text) and wanted <= T.stems(s.text)]
+        if not about:
+            return None
+        chosen.append(about[0])
+    return chosen if chosen[0] is not chosen[1] else None

@@ -340,3 +340,31 @@ def test_a_date_comparison_leads_with_the_winner_and_quotes_both_dates(scientist
     doc = r.store.documents([ans.short_answer.doc_id])[ans.short_answer.doc_id]
     assert doc.text[ans.short_answer.start:ans.short_answer.end] == winner
     assert_quotes_are_verbatim(r, ans)
+
+
+@pytest.fixture(scope="module")
+def magazines(tmp_path_factory):
+    from rag.config import Settings
+    from rag.indexer import build_index
+    from rag.retrieve import open_retriever
+
+    tmp = tmp_path_factory.mktemp("both")
+    docs = tmp / "docs"
+    docs.mkdir()
+    (docs / "vibe.md").write_text("# Vibe\n\nVibe is an American music and entertainment magazine founded by "
+                                  "producer Quincy Jones. It covers R&B and hip-hop artists.\n")
+    (docs / "cooking.md").write_text("# Cooking Light\n\nCooking Light is an American monthly food and lifestyle "
+                                     "magazine founded in 1987. It publishes healthy recipes.\n")
+    settings = Settings(docs=docs, index=tmp / "index")
+    build_index(settings, progress=False)
+    return open_retriever(settings), settings
+
+
+def test_both_questions_are_answered_yes_with_a_sentence_of_each(magazines):
+    r, settings = magazines
+    ans = A.ask(r, "Are both Cooking Light and Vibe magazines?", settings)
+    assert ans.text.startswith("Yes —") and {c.doc_id for c in ans.citations} == {"vibe.md", "cooking.md"}
+    assert_quotes_are_verbatim(r, ans)
+    # one of them is not said to be a food magazine: no "Yes", and never a "No" made from a missing word
+    ans = A.ask(r, "Are Vibe and Cooking Light both food magazines?", settings)
+    assert not ans.text.startswith(("Yes", "No"))
