@@ -205,6 +205,10 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     decided = compare.decide(comparison, [s for _, s in scored]) if comparison else None
     if decided is not None:       # "Who was born first, A or B?": the earlier of the two dates, both quoted
         return _compared(ev, comparison.options[decided[0]], decided[1], base)
+    which = compare.parse_which(ev.question)
+    chosen = compare.decide_which(which, [s for _, s in scored]) if which else None
+    if chosen is not None:        # "Which band is from England, A or B?": the one a sentence says it of
+        return _compared(ev, which.options[chosen[0]], chosen[1], base)
     both = compare.parse_both(ev.question)
     said = compare.decide_both(both, [s for _, s in scored]) if both else None
     if said is not None:          # "Are A and B both magazines?": a sentence of each that says so

@@ -12,6 +12,9 @@ a lasting impression, A or B?" is not a date comparison. A candidate's sentence 
 title names it) or one that opens with its name; its date is the first year the sentence gives, or for "died" the
 end of a "(1859 – 1930)" range. When either date is missing or both are the same, there is no decision here.
 
+"Which band is from England, A or B?": the option one of whose sentences holds every content word of the property,
+when exactly one does (not for properties by amount: "more", "larger", "longer").
+
 "Are A and B both P?" (also "Are both A and B P?", "Were …", "Do …"): answered "Yes" when a sentence of each one's
 own document (or opening with its name) holds every content word of P (stemmed: "magazines" in "is a monthly
 magazine"). Never "No": a word missing is no proof (a "singer" is a musician), so such a question is answered as any
@@ -132,3 +135,36 @@ def decide_both(both: Both, sentences: Sequence) -> list | None:
             return None
         chosen.append(about[0])
     return chosen if chosen[0] is not chosen[1] else None
+
+
+class Which(NamedTuple):
+    options: tuple[str, str]
+    property: str
+
+
+_WHICH = re.compile(r"^(?:which|who|what)\b(?P<p>[^,:]+)[,:]\s*(?P<a>[^,:]+?)\s+or\s+(?P<b>[^,:]+)$", re.IGNORECASE)
+_MEASURED = re.compile(r"\b(?:more|most|less|least|fewer|larger|largest|longer|longest|bigger|biggest|higher|"
+                       r"highest|busier|further|farther|closer|greater|smaller|shorter|taller|often)\b", re.IGNORECASE)
+
+
+def parse_which(question: str) -> Which | None:
+    """The options and the property of "Which band is from England, A or B?", or None (a date comparison, or one
+    by amount — "more", "larger", "longer" — which a property's words cannot settle)."""
+    q = " ".join(question.split()).rstrip("?").strip()
+    m = _WHICH.match(q)
+    if m is None or parse(q) is not None or _MEASURED.search(m.group("p")) or not T.stems(m.group("p")):
+        return None
+    a, b = (m.group(x).strip("\"' ") for x in "ab")
+    return Which((a, b), m.group("p")) if a and b and max(len(a.split()), len(b.split())) <= 10 else None
+
+
+def decide_which(which: Which, sentences: Sequence) -> tuple[int, list] | None:
+    """(index of the option, [the sentence about it that holds every content word of the property, the best sentence
+    about the other]) when exactly one option's sentences hold them all; None otherwise."""
+    wanted = T.stems(which.property)
+    about = [[s for s in sentences if _about(o, s.title, s.text)] for o in which.options]
+    holds = [[s for s in group if wanted <= T.stems(f"{s.title} {s.prev} {s.text}")] for group in about]
+    if not all(about) or sum(bool(h) for h in holds) != 1:
+        return None
+    win = 0 if holds[0] else 1
+    return win, [holds[win][0], about[1 - win][0]]

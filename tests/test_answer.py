@@ -10,7 +10,7 @@ import pytest
 
 from rag.storage import Filter
 
-from rag import answer as A
+from rag import answer as A, compare
 from rag import present as P
 from rag.errors import RagError
 from rag.evidence import Evidence
@@ -368,3 +368,13 @@ def test_both_questions_are_answered_yes_with_a_sentence_of_each(magazines):
     # one of them is not said to be a food magazine: no "Yes", and never a "No" made from a missing word
     ans = A.ask(r, "Are Vibe and Cooking Light both food magazines?", settings)
     assert not ans.text.startswith(("Yes", "No"))
+
+
+def test_which_of_two_is_answered_by_the_one_a_sentence_says_it_of(magazines):
+    r, settings = magazines
+    ans = A.ask(r, "Which magazine publishes healthy recipes, Vibe or Cooking Light?", settings)
+    assert ans.text.startswith("Cooking Light —") and {c.doc_id for c in ans.citations} == {"vibe.md", "cooking.md"}
+    assert [c.doc_id for c in ans.citations if c.n == 1] == ["cooking.md"]       # the sentence that says it first
+    assert_quotes_are_verbatim(r, ans)
+    # an amount ("more") is not settled by a property's words
+    assert compare.parse_which("Which magazine has more readers, Vibe or Cooking Light?") is None
