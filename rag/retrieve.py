@@ -77,9 +77,20 @@ class Retriever:
         docs = self.store.documents({d for h in hits for d in h.doc_ids}) if with_docs else {}
         terms, full_names = T.named_terms(query) if with_docs else ((), ())
         words = set().union(*map(T.name_words, full_names))
-        mentioned = frozenset(self.store.mentions(words)) if words else frozenset()
-        contained = frozenset(self.store.contains(terms)) if terms else frozenset()
+        mentioned, contained = self._used(words, set(terms), [d.text for d in docs.values()])
         return Found(query, tuple(hits), docs, qvec, vectors, mentioned, contained, size)
+
+    def _used(self, words: set[str], terms: set[str], texts: list[str]) -> tuple[frozenset, frozenset]:
+        """Which of the question's name `words` some document uses (`Store.mentions`) and which of its `terms` some
+        document contains (`Store.contains`). What the retrieved documents' `texts` already hold as whole words is
+        settled here, the same answer the store gives; only the rest goes to the store (on a large Milvus
+        collection, a call that walks every row)."""
+        vocabulary = set().union(*(re.findall(r"\w+", T.fold(t)) for t in texts)) if words else set()
+        seen_words = words & vocabulary
+        seen_terms = {t for t in terms if any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", x) for x in texts)}
+        rest_words, rest_terms = words - seen_words, terms - seen_terms
+        return (frozenset(seen_words | (self.store.mentions(rest_words) if rest_words else set())),
+                frozenset(seen_terms | (self.store.contains(rest_terms) if rest_terms else set())))
 
     def _linked(self, query: str, best_id: str, mode: str, depth: int, where) -> list[tuple[str, float]]:
         """Second hop: the passages of documents whose title the best passage mentions (the bridge entity a

@@ -602,3 +602,28 @@ def test_milvus_survives_sigkill_mid_update(point, tmp_path, embedder):
     store.close()
     for row in raw_rows(s):
         assert row["born"] <= g and row["died"] in (g, 2**62), row
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_names_and_numbers_the_retrieved_documents_hold_are_not_asked_of_the_store(backend, tmp_path, embedder):
+    """Whether the corpus uses a question's names and numbers (the refusal's "never mention" check) is settled from
+    the retrieved documents where they hold them, with the store's own answer; only the rest is asked of the store
+    (on a large Milvus collection each such call walks every row)."""
+    from rag import text as T
+    from rag.retrieve import Retriever
+
+    with built(backend, tmp_path, embedder) as (store, _):
+        r = Retriever(store, embedder, settings_for(backend, tmp_path))
+        asked: list[set] = []
+        contains, mentions = store.contains, store.mentions
+        store.contains = lambda xs: asked.append(set(xs)) or contains(xs)
+        store.mentions = lambda xs: asked.append(set(xs)) or mentions(xs)
+        for question, sent_to_store in [("When did the Rance barrage in Brittany open, 1966?", set()),
+                                        ("Did Mark Zanzibar visit the Rance barrage in 1999?", {"mark", "zanzibar",
+                                                                                               "1999"})]:
+            asked.clear()
+            found = r.retrieve(question, k=3)
+            assert set().union(*asked) == sent_to_store     # "1966", "Rance" are in the retrieved tides.md
+            terms, names = T.named_terms(question)
+            words = set().union(*map(T.name_words, names))
+            assert found.mentioned == mentions(words) and found.contained == contains(set(terms))
