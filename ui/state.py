@@ -11,6 +11,7 @@ folder, or refused:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
@@ -22,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.config import ANSWERERS, Settings
+from rag.llm import redact
 from rag.errors import RagError
 from rag.followup import turns
 from rag.indexer import build_index
@@ -29,6 +31,7 @@ from rag.loaders import SUPPORTED, load_file, load_named
 from rag.retrieve import RETRIEVAL_MODES, Retriever, open_retriever
 from rag.storage import index_exists
 
+log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^\w.\-]+")
 RELOAD_CHECK = 2.0    # seconds between checks for a state committed elsewhere (another replica, `rag index`)
 MAX_NAME = 120
@@ -95,8 +98,11 @@ class RetrieverHolder:
     def _load_newer(self, base: Retriever) -> None:
         try:
             fresh = self._open(self.settings, base.embedder).warm()
-        except (RagError, OSError):
-            fresh = None    # keep serving what is loaded; the next check tries again
+        except Exception as e:      # a background thread: keep serving what is loaded; the next check tries again
+            fresh = None
+            if not isinstance(e, (RagError, OSError)):
+                log.warning("loading the newer index state failed (%s); still serving the loaded one",
+                            redact(f"{type(e).__name__}: {e}"))
         with self._lock:
             # a rebuild in this process may have swapped in its own state meanwhile: that one stays
             if fresh is not None and next(iter(self._by_mode.values())) is base:
