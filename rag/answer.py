@@ -183,7 +183,7 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
     """The words of one of `sentences` that answer `question`, when it asks for a name, number, date, place or short
     phrase and the reader (rag.span_reader) prefers them to "no answer" (margin at least its threshold, 0);
     a phrase the question itself contains does not answer it ("Indo Pacific" for "…Indo-Pacific 4…?"), nor does a
-    phrase the words right after it deny what was asked of it (`text.negates`), or one of the wrong kind
+    phrase the words right after it deny something of (`text.negates`), or one of the wrong kind
     (`spans.contradicts`: no number for "how many", only a number for "who")."""
     reader = span_reader.get_reader()
     if not spans.answer_type(question) or not reader.available():
@@ -191,7 +191,7 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
     found = reader.best(question, sentences)
     if found is None or found.margin < reader.threshold or T.fold(found.text) in T.fold(question):
         return None
-    if T.negates(sentences[found.sentence][found.end:], question):  # "Albanese's decision not to attend": not who did
+    if T.negates(sentences[found.sentence][found.end:], question):  # "Albanese's decision not to attend…"
         return None
     if spans.contradicts(question, found.text):     # "four" for "Who …?", "the ambassadors" for "How many …?"
         return None
