@@ -284,21 +284,28 @@ def test_brackets_inside_a_quoted_document_are_not_citations(tmp_path):
     assert set(markers) == {c.n for c in ans.citations} == set(range(1, len(set(markers)) + 1))
 
 
+def indexed(folder, files: dict[str, str]):
+    """A real index of `files` (name -> text) written into `folder`/docs: (retriever, settings)."""
+    from rag.config import Settings
+    from rag.indexer import build_index
+    from rag.retrieve import open_retriever
+
+    docs = folder / "docs"
+    docs.mkdir()
+    for name, text in files.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    settings = Settings(docs=docs, index=folder / "index")
+    build_index(settings, progress=False)
+    return open_retriever(settings), settings
+
+
 def test_the_title_line_is_not_quoted_as_an_answer_sentence(tmp_path):
     """A press release's first line is its title (shown with every citation); the answer quotes the sentence that
     says what happened, not the heading that repeats the question's words."""
-    from rag.config import Settings
-    from rag.retrieve import open_retriever
-    from rag.indexer import build_index
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "tidal.md").write_text("# Tidal Energy Station Opens At Port Ellis\n\nThe new tidal energy station at Port "
-                                   "Ellis was opened on Monday by Energy Minister Sarah Quill. It will power 40,000 "
-                                   "homes. The project cost 120 million pounds and took four years to build.\n")
-    settings = Settings(docs=docs, index=tmp_path / "index")
-    build_index(settings, progress=False)
-    r = open_retriever(settings)
+    r, settings = indexed(tmp_path, {
+        "tidal.md": "# Tidal Energy Station Opens At Port Ellis\n\nThe new tidal energy station at Port Ellis was "
+                    "opened on Monday by Energy Minister Sarah Quill. It will power 40,000 homes. The project cost 120 "
+                    "million pounds and took four years to build.\n"})
     ans = A.ask(r, "Who opened the tidal energy station at Port Ellis?", settings)
     assert not ans.refused and "Sarah Quill" in ans.text
     assert ans.citations and all("Tidal Energy Station Opens" not in c.quote for c in ans.citations)
@@ -309,22 +316,12 @@ def test_the_title_line_is_not_quoted_as_an_answer_sentence(tmp_path):
 @pytest.fixture(scope="module")
 def scientists(tmp_path_factory):
     """Two Wikipedia-style articles, not from the seeds, each dating its own subject."""
-    from rag.config import Settings
-    from rag.indexer import build_index
-    from rag.retrieve import open_retriever
-
-    tmp = tmp_path_factory.mktemp("compare")
-    docs = tmp / "docs"
-    docs.mkdir()
-    (docs / "lovelace.md").write_text("# Ada Lovelace\n\nAugusta Ada King, Countess of Lovelace (10 December 1815 "
-                                      "– 27 November 1852), known as Ada Lovelace, was an English mathematician and "
-                                      "writer chiefly known for her work on Charles Babbage's Analytical Engine.\n")
-    (docs / "somerville.md").write_text("# Mary Somerville\n\nMary Somerville (26 December 1780 – 29 November 1872) "
-                                        "was a Scottish scientist, writer and polymath who studied mathematics and "
-                                        "astronomy.\n")
-    settings = Settings(docs=docs, index=tmp / "index")
-    build_index(settings, progress=False)
-    return open_retriever(settings), settings
+    return indexed(tmp_path_factory.mktemp("compare"), {
+        "lovelace.md": "# Ada Lovelace\n\nAugusta Ada King, Countess of Lovelace (10 December 1815 – 27 November "
+                       "1852), known as Ada Lovelace, was an English mathematician and writer chiefly known for her "
+                       "work on Charles Babbage's Analytical Engine.\n",
+        "somerville.md": "# Mary Somerville\n\nMary Somerville (26 December 1780 – 29 November 1872) was a Scottish "
+                         "scientist, writer and polymath who studied mathematics and astronomy.\n"})
 
 
 @pytest.mark.parametrize("question, winner", [
@@ -344,20 +341,11 @@ def test_a_date_comparison_leads_with_the_winner_and_quotes_both_dates(scientist
 
 @pytest.fixture(scope="module")
 def magazines(tmp_path_factory):
-    from rag.config import Settings
-    from rag.indexer import build_index
-    from rag.retrieve import open_retriever
-
-    tmp = tmp_path_factory.mktemp("both")
-    docs = tmp / "docs"
-    docs.mkdir()
-    (docs / "vibe.md").write_text("# Vibe\n\nVibe is an American music and entertainment magazine founded by "
-                                  "producer Quincy Jones. It covers R&B and hip-hop artists.\n")
-    (docs / "cooking.md").write_text("# Cooking Light\n\nCooking Light is an American monthly food and lifestyle "
-                                     "magazine founded in 1987. It publishes healthy recipes.\n")
-    settings = Settings(docs=docs, index=tmp / "index")
-    build_index(settings, progress=False)
-    return open_retriever(settings), settings
+    return indexed(tmp_path_factory.mktemp("both"), {
+        "vibe.md": "# Vibe\n\nVibe is an American music and entertainment magazine founded by producer Quincy "
+                   "Jones. It covers R&B and hip-hop artists.\n",
+        "cooking.md": "# Cooking Light\n\nCooking Light is an American monthly food and lifestyle magazine founded "
+                      "in 1987. It publishes healthy recipes.\n"})
 
 
 def test_both_questions_are_answered_yes_with_a_sentence_of_each(magazines):
