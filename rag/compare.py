@@ -56,7 +56,7 @@ class Comparison(NamedTuple):
 def parse(question: str) -> Comparison | None:
     """The two candidates of a date comparison and its direction, or None for any other question."""
     q = " ".join(question.split()).rstrip("?").strip()
-    found = [m for m in _COMPARATIVE.finditer(q)]
+    found = list(_COMPARATIVE.finditer(q))
     if len(found) != 1 or q.count(" or ") != 1:
         return None
     m = found[0]
@@ -91,14 +91,15 @@ def _about(option: str, title: str, sentence: str) -> int:
 def decide(comparison: Comparison, sentences: Sequence) -> tuple[int, list] | None:
     """(index of the winning option, [its sentence, the other's]) from `sentences` (best first, each with .text and
     .title), or None when the sentences do not date both candidates differently."""
-    chosen = []
+    chosen, years = [], []
     for option in comparison.options:
-        dated = [(_about(option, s.title, s.text), -i, s) for i, s in enumerate(sentences)
-                 if _about(option, s.title, s.text) and year_of(s.text, comparison.died) is not None]
+        dated = [(about, -i, s, year) for i, s in enumerate(sentences)
+                 if (about := _about(option, s.title, s.text)) and (year := year_of(s.text, comparison.died))]
         if not dated:
             return None
-        chosen.append(max(dated, key=lambda d: d[:2])[2])
-    years = [year_of(s.text, comparison.died) for s in chosen]
+        _, _, sentence, year = max(dated, key=lambda d: d[:2])   # its own document's first, then the best scored
+        chosen.append(sentence)
+        years.append(year)
     if years[0] == years[1]:
         return None
     win = years.index(min(years) if comparison.earliest else max(years))
