@@ -77,14 +77,14 @@ class Retriever:
         docs = self.store.documents({d for h in hits for d in h.doc_ids}) if with_docs else {}
         terms, full_names = T.named_terms(query) if with_docs else ((), ())
         words = set().union(*map(T.name_words, full_names))
-        mentioned, contained = self._used(words, set(terms), [d.text for d in docs.values()])
+        mentioned, contained = self._used(words, set(terms), [h.chunk.text for h in hits])
         return Found(query, tuple(hits), docs, qvec, vectors, mentioned, contained, size)
 
     def _used(self, words: set[str], terms: set[str], texts: list[str]) -> tuple[frozenset, frozenset]:
         """Which of the question's name `words` some document uses (`Store.mentions`) and which of its `terms` some
-        document contains (`Store.contains`). What the retrieved documents' `texts` already hold as whole words is
-        settled here, the same answer the store gives; only the rest goes to the store (on a large Milvus
-        collection, a call that walks every row)."""
+        document contains (`Store.contains`). What the retrieved passages' `texts` (spans of their documents)
+        already hold as whole words is settled here, the same answer the store gives; only the rest goes to the
+        store (on a large Milvus collection, a call that walks every row)."""
         vocabulary = set().union(*(re.findall(r"\w+", T.fold(t)) for t in texts)) if words else set()
         seen_words = words & vocabulary
         seen_terms = {t for t in terms if any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", x) for x in texts)}
