@@ -55,3 +55,17 @@ class HashEmbedder:
         out = np.stack([np.random.default_rng(s).normal(size=self.dim) for s in seeds]) if texts else \
             np.zeros((0, self.dim))
         return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+
+def indexed(folder: Path, files: dict[str, str]):
+    """A real index of `files` (name -> text) written into `folder`/docs: (retriever, settings)."""
+    from rag.indexer import build_index
+    from rag.retrieve import open_retriever
+
+    docs = folder / "docs"
+    docs.mkdir()
+    for name, text in files.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    settings = Settings(docs=docs, index=folder / "index")
+    build_index(settings, progress=False)
+    return open_retriever(settings), settings

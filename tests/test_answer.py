@@ -18,6 +18,8 @@ from rag.text import sentence_spans
 from rag.followup import deterministic_rewrite, is_followup, rewrite
 from rag.types import Answer
 
+from conftest import indexed
+
 AUSTRALIA = "Who represented Australia at the meeting with NATO's Indo-Pacific partners?"
 
 
@@ -282,21 +284,6 @@ def test_brackets_inside_a_quoted_document_are_not_citations(tmp_path):
     assert "Paris.[3]" in ans.text                       # the document's own bracket, shown as written
     markers = [int(n) for n in re.findall(r"(?<=\s)\[(\d+)\]", ans.text)]   # the answer's markers follow a space
     assert set(markers) == {c.n for c in ans.citations} == set(range(1, len(set(markers)) + 1))
-
-
-def indexed(folder, files: dict[str, str]):
-    """A real index of `files` (name -> text) written into `folder`/docs: (retriever, settings)."""
-    from rag.config import Settings
-    from rag.indexer import build_index
-    from rag.retrieve import open_retriever
-
-    docs = folder / "docs"
-    docs.mkdir()
-    for name, text in files.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    settings = Settings(docs=docs, index=folder / "index")
-    build_index(settings, progress=False)
-    return open_retriever(settings), settings
 
 
 def test_the_title_line_is_not_quoted_as_an_answer_sentence(tmp_path):

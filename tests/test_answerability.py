@@ -9,7 +9,8 @@ import re
 import pytest
 
 from rag import answer as A
-from rag.config import Settings
+
+from conftest import indexed
 
 DOCS = {
     "tidal.md": "---\ntitle: Tidal station opens\ndate: 2024-07-11\n---\n"
@@ -28,17 +29,7 @@ DOCS = {
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from rag.retrieve import open_retriever
-    from rag.indexer import build_index
-
-    root = tmp_path_factory.mktemp("press")
-    docs = root / "docs"
-    docs.mkdir()
-    for name, text in DOCS.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    settings = Settings(docs=docs, index=root / "index")
-    build_index(settings, progress=False)
-    return open_retriever(settings), settings
+    return indexed(tmp_path_factory.mktemp("press"), DOCS)
 
 
 def verbatim(retriever, ans):
