@@ -227,24 +227,25 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
         parts.append((f"{published[:1].upper()}{published[1:]} —", ()))
     parts += [(_display(s), ((s.n, s),)) for s in picked]
     answer = _compose(base, parts, ev)
-    if span is not None:
-        n = next(c.n for c in answer.citations if c.chunk_id == ev.hits[first.n - 1].chunk.id)
-        answer = replace(answer, short_answer=ShortAnswer(span.text, ev.hits[first.n - 1].chunk.doc_id,
-                                                          first.start + span.start, first.start + span.end, n))
-    return answer
+    return _with_short(answer, ev, first, span.start, span.end) if span is not None else answer
 
 
 def _compared(ev: Evidence, option: str, sents: list[Sent], base: Answer) -> Answer:
-    """The answer to a date comparison: the winning option (as its own sentence writes it when it does, else as the
-    question does), then the sentence dating each option, the winner's first."""
+    """The answer to a question about two named things (which came first, which one is P): the chosen option (as its
+    own sentence writes it when it does, else as the question does), then the sentence about each, the chosen's
+    first."""
     best = sents[0]
     m = re.search(r"[\s\-]+".join(map(re.escape, option.split())), best.text, re.IGNORECASE)
     answer = _compose(base, [(f"{m.group() if m else option} —", ()), *[(_display(s), ((s.n, s),)) for s in sents]], ev)
-    if m is None:
-        return answer
-    n = next(c.n for c in answer.citations if c.chunk_id == ev.hits[best.n - 1].chunk.id)
-    return replace(answer, short_answer=ShortAnswer(m.group(), ev.hits[best.n - 1].chunk.doc_id, best.start + m.start(),
-                                                    best.start + m.end(), n))
+    return _with_short(answer, ev, best, m.start(), m.end()) if m else answer
+
+
+def _with_short(answer: Answer, ev: Evidence, sent: Sent, start: int, end: int) -> Answer:
+    """`answer` with its short answer: `sent.text[start:end]`, located in its document and cited by number."""
+    hit = ev.hits[sent.n - 1]
+    n = next(c.n for c in answer.citations if c.chunk_id == hit.chunk.id)
+    return replace(answer, short_answer=ShortAnswer(sent.text[start:end], hit.chunk.doc_id, sent.start + start,
+                                                    sent.start + end, n))
 
 
 def _compose(base: Answer, parts: Sequence[tuple[str, Sequence[tuple[int, Sent]]]], ev: Evidence) -> Answer:
