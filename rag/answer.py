@@ -146,12 +146,16 @@ _LEANS_BACK = re.compile(r"^[\"'“‘`(\s]*(?:it|its|he|his|him|she|her|they|th
                          r"the (?:latter|former))\b", re.IGNORECASE)
 
 
+# A further sentence that says little the quoted ones do not (this share of its words already quoted) is left out.
+REPEATS = 0.8
+
+
 def _pick(scored: list[tuple[float, Sent]], question: str) -> list[Sent]:
-    """The best sentence, then up to two more: a near-equal one that covers words of the question the others leave
-    out, or, for a question in two parts, a sentence of another document that answers the part the first leaves open
-    (best when it names the bridge the first introduced: "built by John Rennie" → "Rennie also designed Waterloo
-    Bridge"). When the best sentence leans on the one before it (opens with "It", "They", "This", …), that sentence
-    is quoted first as well."""
+    """The best sentence, then up to two more: one that also answers (its probability at least the sentence
+    threshold and `extra_ratio` of the best's) unless it repeats what is quoted, or, for a question in two parts, a
+    sentence of another document that answers the part the first leaves open (best when it names the bridge the
+    first introduced: "built by John Rennie" → "Rennie also designed Waterloo Bridge"). When the best sentence leans
+    on the one before it (opens with "It", "They", "This", …), that sentence is quoted first as well."""
     wanted = T.stems(question)
     best_p, first = scored[0]
     picked, covered = [first], wanted & T.stems(f"{first.prev} {first.text}")
@@ -161,13 +165,15 @@ def _pick(scored: list[tuple[float, Sent]], question: str) -> list[Sent]:
     in_question = T.fold(question)
     bridges = {T.fold(n) for n in T.names(first.text) if T.fold(n) not in in_question}
     titles = {first.title}
+    quoted = set().union(*(T.stems(s.text) for s in picked))
     for p, s in scored[1:]:
         if len(picked) == 3 + (picked[0] is not first):
             break
-        if s in picked:
+        words = T.stems(s.text)
+        if s in picked or len(words & quoted) >= REPEATS * len(words):
             continue
         new = (wanted & T.stems(f"{s.prev} {s.text}")) - covered
-        near = p >= max(scorer.threshold(), scorer.extra_ratio() * best_p) and (new or p >= 0.9 * best_p)
+        near = p >= max(scorer.threshold(), scorer.extra_ratio() * best_p)
         said = T.fold(f"{s.prev} {s.text}")
         other_part = bool(new) and s.title not in titles and (
             any(b in said for b in bridges) or T.fold(s.title) in T.fold(first.text)
@@ -176,6 +182,7 @@ def _pick(scored: list[tuple[float, Sent]], question: str) -> list[Sent]:
             picked.append(s)
             covered |= new
             titles.add(s.title)
+            quoted |= words
     return picked
 
 

@@ -353,3 +353,23 @@ def test_which_of_two_is_answered_by_the_one_a_sentence_says_it_of(magazines):
     assert_quotes_are_verbatim(r, ans)
     # an amount ("more") is not settled by a property's words
     assert compare.parse_which("Which magazine has more readers, Vibe or Cooking Light?") is None
+
+
+def test_a_second_sentence_that_answers_is_quoted_unless_it_repeats_the_first():
+    """The sentences the model scores as answering are quoted (up to three), not only those that add a question word:
+    a long answer ("Why …?") often needs the next sentence too. One that says again what is quoted, or scores under
+    the sentence threshold, is left out."""
+    from rag import scorer
+    from rag.evidence import Sent
+
+    def sent(n, text):
+        return Sent(n, 0, len(text), text, "", True, f"Doc {n}", text, None)
+
+    why = sent(1, "The bridge was closed because its cables had corroded after decades of salt spray.")
+    more = sent(2, "Engineers found that two of the main supports had lost a third of their strength.")
+    again = sent(3, "Its cables had corroded after decades of salt spray, so the bridge was closed.")
+    weak = sent(4, "The city has several other bridges across the river.")
+    best = 0.9
+    scored = [(best, why), (max(scorer.threshold(), scorer.extra_ratio() * best) + 0.01, more), (0.5, again),
+              (scorer.threshold() - 0.01, weak)]
+    assert A._pick(scored, "Why was the bridge closed?") == [why, more]
