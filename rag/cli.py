@@ -48,6 +48,13 @@ def _run(fn):
         raise click.ClickException(str(e)) from None
 
 
+def _question(ctx, param, value: str) -> str:
+    """QUESTION with its spaces trimmed; an empty one is a usage error, not a search for nothing."""
+    if not value.strip():
+        raise click.BadParameter('is empty: write the question in quotes, e.g. "Who chaired the meeting?"')
+    return value.strip()
+
+
 def _emit(obj) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
 
@@ -105,7 +112,7 @@ def _retrieval_options(f):
 
 
 @main.command()
-@click.argument("question")
+@click.argument("question", callback=_question)
 @common
 @_retrieval_options
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as one JSON document.")
@@ -132,7 +139,7 @@ def search(question, docs, index, store, milvus_uri, top_k, mode, doc_ids, since
 
 
 @main.command()
-@click.argument("question")
+@click.argument("question", callback=_question)
 @common
 @_retrieval_options
 @click.option("--answerer", type=click.Choice(ANSWERERS), default=None,

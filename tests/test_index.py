@@ -157,6 +157,13 @@ def test_cli_errors_are_one_line(tmp_path):
     assert not (tmp_path / "ix").exists()          # nothing is made for a run that cannot start
 
 
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_an_empty_question_is_a_usage_error_not_a_search(command, tmp_path):
+    out = _rag(command, "  ", env={"RAG_INDEX": str(tmp_path / "none")})
+    assert out.returncode == 2 and "Invalid value for 'QUESTION': is empty" in out.stderr
+    assert "Traceback" not in out.stderr and not (tmp_path / "none").exists()
+
+
 def test_large_indexes_switch_to_hnsw_and_still_update(docs_copy, tmp_path, monkeypatch):
     """Past segments.HNSW_FROM rows a segment's vectors go into an HNSW graph; lowered here so the seeds cross it."""
     from rag import segments
