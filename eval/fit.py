@@ -35,7 +35,11 @@ sys.path.insert(0, str(ROOT))
 from rag import metrics as M, scorer, text as T  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.evaluate import load_questions, prepare  # noqa: E402
+from rag.embed import ANSWER_ENCODER, answer_encoder  # noqa: E402
 from rag.evidence import FEATURES, Evidence  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "eval"))
+from train_answer_encoder import FOLDS as ENCODER_FOLDS, fold_of  # noqa: E402
 
 # hotpotqa-unanswerable joined because `--cv`'s leave-one-set-out figures (train halves) said so: a kind of
 # unanswerable question left out of the fit was declined better with it than without (ClapNQ refusal F1
@@ -69,14 +73,24 @@ def usable(row: dict) -> bool:
         M.normalize_answer(a) not in ("yes", "no", "") for a in row["answers"])
 
 
+def encoders(split: str) -> str:
+    """Which answer encoders read a split's questions, as the cache records it: for the train halves the two fold
+    models (each question read by the one that never saw it), for the held-out halves the shipped one."""
+    folders = [ENCODER_FOLDS / f"fold{k}" for k in (0, 1)] if split == "train" else [ANSWER_ENCODER]
+    missing = [str(f.relative_to(ROOT)) for f in folders if not (f / "model.onnx").is_file()]
+    if missing:
+        sys.exit(f"fit.py: no answer encoder in {', '.join(missing)}; run `make encoder` first")
+    return json.dumps([[str(f.relative_to(ROOT)), (f / "model.onnx").stat().st_mtime_ns] for f in folders])
+
+
 def collect(name: str, split: str) -> dict:
     """Features and labels of every sentence retrieved for the questions of one split of one dataset (cached in
-    eval/.cache/fit/ with the feature names; a cache made with other features is made again)."""
+    eval/.cache/fit/ with the feature names and the answer encoders; a cache made otherwise is made again)."""
     path = CACHE / f"{name}-{split}.npz"
     if path.exists():
         data = dict(np.load(path, allow_pickle=False))
         have = [str(f) for f in data.get("names", ())]
-        if all(f in have for f in FEATURES):
+        if all(f in have for f in FEATURES) and str(data.get("encoders", "")) == encoders(split):
             data["x"] = data["x"][:, [have.index(f) for f in FEATURES]]
             return data
     _collect(name, split, path)
@@ -91,10 +105,12 @@ def _collect(name: str, split: str, path: Path) -> None:
     rows = [r for r in load_questions(qpath) if M.split_of(r["id"]) == split and usable(r)]
     xs, ys, qs, ans = [], [], [], []
     t0 = time.perf_counter()
+    fold = [answer_encoder(ENCODER_FOLDS / f"fold{k}") for k in (0, 1)] if split == "train" else None
     for i, row in enumerate(rows):
         found = retriever.retrieve(row["question"], k=K)
         ev = Evidence(row["question"], found.hits, found.docs, retriever.embedder,
-                      question_vector=found.question_vector, passage_vectors=found.passage_vectors)
+                      question_vector=found.question_vector, passage_vectors=found.passage_vectors,
+                      encoder=fold[fold_of(row["question"])] if fold else answer_encoder())
         if ev.sents:
             xs.append(ev.features())
             ys += label(row, ev)
@@ -104,7 +120,8 @@ def _collect(name: str, split: str, path: Path) -> None:
           f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=np.concatenate(xs).astype(np.float32), names=np.asarray(FEATURES), y=np.asarray(ys, dtype=np.int8),
-             q=np.asarray(qs, dtype=np.int32), answerable=np.asarray(ans, dtype=bool))
+             q=np.asarray(qs, dtype=np.int32), answerable=np.asarray(ans, dtype=bool),
+             encoders=np.asarray(encoders(split)))
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, names, c: float | None = None) -> dict:
@@ -316,6 +333,9 @@ def main() -> None:
         "format_version": scorer.FORMAT_VERSION,
         "fitted_by": "eval/fit.py", "fitted_at": time.strftime("%Y-%m-%d"), "learner": "sklearn LogisticRegression",
         "embedding": Settings().model, "retrieval": f"hybrid, k={K}",
+        "answer_encoder": {"train halves": "read by the fold models of eval/train_answer_encoder.py (each question by "
+                                           "the one that never saw it)",
+                           "held-out halves and the app": str(ANSWER_ENCODER.relative_to(ROOT))},
         "data": {n: {"split": "train", "questions": int(len(d["answerable"])), "sentences": int(len(d["y"])),
                      "positive": int(d["y"].sum())} for n, d in train.items()},
         "support_data": {"clapnq-dev-a": {"split": "train", "pairs": int(len(sy)), "positive": int(sy.sum())}},

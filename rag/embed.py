@@ -12,6 +12,10 @@ pooling runs on `torch`, whatever is asked for.
 
 Speed on CPU also comes from encoding all new chunks in one length-sorted stream (short texts batch with short
 texts, so little padding), using every core.
+
+The answer encoder (`answer_encoder`) is the same network fine-tuned on the public sets' train halves to place a
+question near the sentence that answers it; it ships as int8 ONNX in rag/models/answer_encoder/ and only the
+answerer reads it (question–sentence cosines); retrieval and the index use the packaged model.
 """
 from __future__ import annotations
 
@@ -184,7 +188,9 @@ class _OnnxEngine:
         self.tokenizer.enable_truncation(self.max_tokens)
         pad = self.tokenizer.padding or {}
         self.tokenizer.enable_padding(pad_id=pad.get("pad_id", 0), pad_token=pad.get("pad_token", "[PAD]"))
-        self.session = onnx_session(export_onnx(path, quantized), max(1, os.cpu_count() or 1))
+        shipped = folder / "model.onnx"      # a folder that carries its own graph (the answer encoder) is not exported
+        self.session = onnx_session(shipped if shipped.is_file() else export_onnx(path, quantized),
+                                    max(1, os.cpu_count() or 1))
         self._inputs = [i.name for i in self.session.get_inputs()]
 
     def count_wordpieces(self, texts: list[str]) -> list[int]:
@@ -226,9 +232,9 @@ def export_onnx(path: str, quantized: bool) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
         if not fp32.is_file():
-            _atomic(fp32, lambda tmp: _export(path, tmp))
+            _atomic(fp32, lambda tmp: export_model(path, tmp))
         if quantized:
-            _atomic(int8, lambda tmp: _quantize(fp32, tmp))
+            _atomic(int8, lambda tmp: quantize_model(fp32, tmp))
         (out / "SOURCE.json").write_text(json.dumps({"model": str(folder.resolve()), "export_version": EXPORT_VERSION,
                                                      "int8": "dynamic, per-channel, MatMul weights"}, indent=2))
     except OSError as e:
@@ -246,7 +252,9 @@ def _atomic(dest: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _export(path: str, dest: Path) -> None:
+def export_model(path: str, dest: Path) -> None:
+    """The sentence-transformers folder at `path` as one ONNX graph at `dest`: word pieces in, unit mean-pooled
+    vectors out."""
     import torch
 
     st = _sentence_transformer(path)
@@ -275,14 +283,16 @@ def _export(path: str, dest: Path) -> None:
                           opset_version=17, dynamo=False)
 
 
-def _quantize(fp32: Path, dest: Path) -> None:
+def quantize_model(fp32: Path, dest: Path, ops: tuple[str, ...] = ("MatMul",)) -> None:
+    """`fp32` with the weights of `ops` quantised to int8 (dynamic, per channel) at `dest` ("Gather" too: the word
+    embeddings, a quarter of the file size)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()
     level, root.level = root.level, logging.ERROR     # its "consider pre-processing" hint is not for users
     try:
         quantize_dynamic(str(fp32), str(dest), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"])
+                         op_types_to_quantize=list(ops))
     finally:
         root.setLevel(level)
 
@@ -291,3 +301,16 @@ def _quantize(fp32: Path, dest: Path) -> None:
 def get_embedder(model: str = MODEL_NAME, batch_size: int = 64, backend: str = "onnx-int8") -> Embedder:
     """One shared Embedder per model and backend, so the app and CLI load the weights once."""
     return Embedder(model, batch_size, backend)
+
+
+ANSWER_ENCODER = Path(__file__).parent / "models" / "answer_encoder"
+
+
+def answer_encoder(folder: str | Path | None = None) -> Embedder:
+    """The answer encoder (`eval/train_answer_encoder.py`): the packaged MiniLM fine-tuned to place a question near
+    the sentence that answers it, shipped as int8 ONNX in rag/models/answer_encoder/. The answerer reads question–
+    sentence cosines from it; retrieval keeps the packaged model. `folder` picks another (the fitting's fold models)."""
+    path = Path(folder) if folder is not None else ANSWER_ENCODER
+    if not (path / "model.onnx").is_file():
+        raise RagError(f"the answer encoder is missing from {path}; reinstall, or rebuild it with `make encoder`")
+    return get_embedder(str(path), 64, "onnx-int8")

@@ -41,13 +41,20 @@ _FITS = {"person": {"name"}, "place": {"name"}, "name": {"name"}, "date": {"date
 class Evidence:
     """The sentences of the retrieved passages, embedded once, for picking answers and checking claims."""
 
-    def __init__(self, question: str, hits: Sequence[Hit], docs: Mapping, embedder, question_vector: np.ndarray | None = None, passage_vectors: np.ndarray | None = None):
-        """`question_vector` and `passage_vectors` (row i for hits[i], as the index stores them) save embedding the
-        question and the passages again when the retriever already has them."""
+    def __init__(self, question: str, hits: Sequence[Hit], docs: Mapping, embedder,
+                 question_vector: np.ndarray | None = None, passage_vectors: np.ndarray | None = None, encoder=None):
+        """`embedder` is the retrieval model: `question_vector` and `passage_vectors` (row i for hits[i], as the index
+        stores them) are its vectors, given when the retriever already has them. `encoder` reads the question
+        against each sentence: the answer encoder (`rag.embed.answer_encoder`, fine-tuned to tell the sentence that
+        answers from one that is only on topic) unless another is given."""
+        from .embed import answer_encoder
+
         self.question, self.hits, self.docs, self.embedder = question, tuple(hits), docs, embedder
+        self.encoder = encoder if encoder is not None else answer_encoder()
         self.sents = self._sentences()
         self._given = (question_vector, passage_vectors)
         self._vecs = None
+        self._passage_cos = None
 
     def _sentences(self) -> list[Sent]:
         seen, out = set(), []
@@ -73,16 +80,23 @@ class Evidence:
 
     @property
     def vecs(self) -> np.ndarray:
-        """Row 0: the question; then one row per hit passage; then one per sentence."""
+        """Row 0: the question, then one row per sentence, both by the answer encoder."""
         if self._vecs is None:
+            self._vecs = self.encoder.encode([self.question] + [s.text for s in self.sents]).astype(np.float32)
+        return self._vecs
+
+    @property
+    def passage_cos(self) -> np.ndarray:
+        """The retrieval model's cosine of the question with each hit's passage (its own vectors when given)."""
+        if self._passage_cos is None:
             qv, pv = self._given
             texts = ([] if qv is not None else [self.question]) + \
-                    ([] if pv is not None else [f"{h.title}\n{h.chunk.text}" for h in self.hits]) + [s.text for s in self.sents]
+                    ([] if pv is not None else [f"{h.title}\n{h.chunk.text}" for h in self.hits])
             made = list(self.embedder.encode(texts)) if texts else []
             qv = made.pop(0) if qv is None else qv
-            pv = [made.pop(0) for _ in self.hits] if pv is None else list(pv)
-            self._vecs = np.vstack([qv, *pv, *made]).astype(np.float32)
-        return self._vecs
+            pv = np.vstack([made.pop(0) for _ in self.hits]) if pv is None else np.asarray(pv)
+            self._passage_cos = (pv @ qv).astype(np.float32) if len(self.hits) else np.zeros(0, np.float32)
+        return self._passage_cos
 
     def features(self) -> np.ndarray:
         """One row of FEATURES per sentence."""
@@ -90,9 +104,8 @@ class Evidence:
         if not sents:
             return np.zeros((0, len(FEATURES)), dtype=np.float32)
         v = self.vecs
-        qv, pv, sv = v[0], v[1:1 + len(self.hits)], v[1 + len(self.hits):]
-        cos = sv @ qv
-        cos_p = pv @ qv
+        cos = v[1:] @ v[0]
+        cos_p = self.passage_cos
         q_stems = [T.stem(w) for w in T.content_words(q.replace("-", " "))]
         s_words = [[T.stem(w) for w in T.content_words(s.text.replace("-", " "))] for s in sents]
         s_stems = [set(words) for words in s_words]          # == T.stems(s.text)
@@ -149,8 +162,9 @@ class Evidence:
         """For each claim and each source n: (best support score, the sentence of source n that gives it)."""
         from . import scorer
 
+        # the retrieval model's cosine, as the support model was fitted with (eval/fit.py, support_pairs)
         cv = self.embedder.encode(claims)
-        sims = cv @ self.vecs[1 + len(self.hits):].T if self.sents else np.zeros((len(claims), 0))
+        sims = cv @ self.embedder.encode([s.text for s in self.sents]).T if self.sents else np.zeros((len(claims), 0))
         rows = []
         for i, claim in enumerate(claims):
             row = [(0.0, None)] * len(self.hits)
