@@ -61,12 +61,12 @@ gates: install
 eval: install
 	$(BIN)/rag eval
 
-# the fit reads its training questions with the answer encoder's fold models (made once, ~3 min, not shipped)
+# the fit reads its training questions with the answer encoder's fold models (made once, ~8 min, not shipped)
 fit: install
 	@test -f eval/.cache/answer_encoder/fold1/model.onnx || OMP_NUM_THREADS=2 $(BIN)/python eval/train_answer_encoder.py --folds-only
 	$(BIN)/python eval/fit.py
 
-# the answer encoder the answerer reads question-sentence cosines from, and the fold models `make fit` needs (~5 min)
+# the answer encoder the answerer reads question-sentence cosines from, and the fold models `make fit` needs (~10 min)
 encoder: install
 	OMP_NUM_THREADS=2 $(BIN)/python eval/train_answer_encoder.py
 

@@ -39,7 +39,7 @@ from rag.embed import ANSWER_ENCODER, answer_encoder  # noqa: E402
 from rag.evidence import FEATURES, Evidence  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "eval"))
-from train_answer_encoder import FOLDS as ENCODER_FOLDS, fold_of  # noqa: E402
+from train_answer_encoder import FOLDS as ENCODER_FOLDS, N_FOLDS, fold_of  # noqa: E402
 
 # hotpotqa-unanswerable joined because `--cv`'s leave-one-set-out figures (train halves) said so: a kind of
 # unanswerable question left out of the fit was declined better with it than without (ClapNQ refusal F1
@@ -74,9 +74,9 @@ def usable(row: dict) -> bool:
 
 
 def encoders(split: str) -> str:
-    """Which answer encoders read a split's questions, as the cache records it: for the train halves the two fold
+    """Which answer encoders read a split's questions, as the cache records it: for the train halves the fold
     models (each question read by the one that never saw it), for the held-out halves the shipped one."""
-    folders = [ENCODER_FOLDS / f"fold{k}" for k in (0, 1)] if split == "train" else [ANSWER_ENCODER]
+    folders = [ENCODER_FOLDS / f"fold{k}" for k in range(N_FOLDS)] if split == "train" else [ANSWER_ENCODER]
     missing = [str(f.relative_to(ROOT)) for f in folders if not (f / "model.onnx").is_file()]
     if missing:
         sys.exit(f"fit.py: no answer encoder in {', '.join(missing)}; run `make encoder` first")
@@ -105,7 +105,7 @@ def _collect(name: str, split: str, path: Path) -> None:
     rows = [r for r in load_questions(qpath) if M.split_of(r["id"]) == split and usable(r)]
     xs, ys, qs, ans = [], [], [], []
     t0 = time.perf_counter()
-    fold = [answer_encoder(ENCODER_FOLDS / f"fold{k}") for k in (0, 1)] if split == "train" else None
+    fold = [answer_encoder(ENCODER_FOLDS / f"fold{k}") for k in range(N_FOLDS)] if split == "train" else None
     for i, row in enumerate(rows):
         found = retriever.retrieve(row["question"], k=K)
         ev = Evidence(row["question"], found.hits, found.docs, retriever.embedder,
