@@ -13,6 +13,7 @@ from typing import Mapping, NamedTuple, Sequence
 import numpy as np
 
 from . import spans, text as T
+from .embed import answer_encoder
 from .types import Citation, Hit
 
 
@@ -47,8 +48,6 @@ class Evidence:
         stores them) are its vectors, given when the retriever already has them. `encoder` reads the question
         against each sentence: the answer encoder (`rag.embed.answer_encoder`, fine-tuned to tell the sentence that
         answers from one that is only on topic) unless another is given."""
-        from .embed import answer_encoder
-
         self.question, self.hits, self.docs, self.embedder = question, tuple(hits), docs, embedder
         self.encoder = encoder if encoder is not None else answer_encoder()
         self.sents = self._sentences()
