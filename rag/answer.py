@@ -191,9 +191,10 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
     phrase and the reader (rag.span_reader) prefers them to "no answer" (margin at least its threshold, 0);
     a phrase the question itself contains does not answer it ("Indo Pacific" for "…Indo-Pacific 4…?"), nor does a
     phrase the words right after it deny something of (`text.negates`), or one of the wrong kind
-    (`spans.contradicts`: no number for "how many", only a number for "who")."""
+    (`spans.contradicts`: no number for "how many", only a number for "who"). "Who is <a name>?" asks what the
+    person is, which the quote says, so it gets no short answer (`spans.asks_identity`)."""
     reader = span_reader.get_reader()
-    if not spans.answer_type(question) or not reader.available():
+    if not spans.answer_type(question) or spans.asks_identity(question) or not reader.available():
         return None
     found = reader.best(question, sentences)
     if found is None or found.margin < reader.threshold or T.fold(found.text) in T.fold(question):

@@ -130,6 +130,20 @@ _TOKEN = re.compile(r"[$€£¥]?\d+(?:[,.]\d+)*(?:[½¼¾%]|[a-z]+)?|\w+(?:[-'�
 _QUANTIFIER = re.compile(r"\b(?:several|many|few|numerous|multiple|countless|no)\b", re.IGNORECASE)
 
 
+_WHO_IS = re.compile(r"^\W*(?i:who\s+(?:is|was|are|were))\s+(?P<name>(?:[A-Z][\w\-'’.]*\s*)+?)\W*$")
+
+
+def asks_identity(question: str) -> bool:
+    """Whether `question` is "Who is <a name>?": it asks what the person is (the quoted sentence says it), not for
+    another name, so no short phrase leads the answer. A name with a linking word is a title, which a name answers
+    ("Who was Count of Melfi?" → "William Iron Arm").
+
+    >>> asks_identity("Who is Richard Marles?"), asks_identity("Who was Count of Melfi?"), asks_identity("Who is he?")
+    (True, False, False)
+    """
+    return _WHO_IS.match(question.strip()) is not None
+
+
 def contradicts(question: str, phrase: str) -> bool:
     """Whether `phrase` cannot be what `question` asks for: a "how many" question answered without a number ("the
     ambassadors"), or a who-question answered with only a number or date ("four").

@@ -163,12 +163,13 @@ DENIED = [("Who signed the treaty?", "Chancellor Otto Brandt never signed the tr
 WRONG_KIND = [("Who translated for the minister?",
                "The minister, through a translator, referred to the three nations as the cornerstone of the alliance."),
               ("How many monks lived in the abbey?", "The monks of the order lived in the abbey until the fire.")]
+IDENTITY = [("Who is Maria Lindqvist?", "Maria Lindqvist met Prime Minister Johan Berg at the summit in Oslo.")]
 
 
-@pytest.mark.parametrize("question, sentence", DENIED + WRONG_KIND)
+@pytest.mark.parametrize("question, sentence", DENIED + WRONG_KIND + IDENTITY)
 def test_no_short_answer_the_sentence_denies_or_of_the_wrong_kind(question, sentence):
     """The reader alone would lead with these: a name whose own clause denies what was asked ("Otto Brandt never
-    signed"), a number for "Who…?", a time phrase for "How many…?"."""
+    signed"), a number for "Who…?", a time phrase for "How many…?", another person for "Who is <a name>?"."""
     reader = span_reader.get_reader()
     found = reader.best(question, [sentence])
     assert found is not None and found.margin >= reader.threshold, found
@@ -182,6 +183,9 @@ def test_a_negation_elsewhere_or_the_right_kind_still_answers():
     assert short_answer("How many monks lived in the abbey?", ["Forty monks lived in the abbey."]).text == "Forty"
     assert short_answer("Who translated for the minister?",
                         ["Anna Berg translated for the minister at the three meetings."]).text == "Anna Berg"
+    # "Who was <a title>?" asks for the name that holds it
+    assert short_answer("Who was Count of Apulia?",
+                        ["In 1059 the Count of Apulia was Robert Guiscard, a Norman adventurer."]).text == "Robert Guiscard"
 
 
 def test_a_very_long_question_or_context_is_read_not_refused():
