@@ -100,6 +100,50 @@ def annotate(sentence: str, doc_date: str | None) -> str:
     return "".join(out) + sentence[pos:]
 
 
+_MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_FULL_DATE = re.compile(r"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
+                        r"(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+(?P<m1>" + _MON + r"),?\s+(?P<y1>\d{4})"
+                        r"|(?P<m2>" + _MON + r")\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{4})"
+                        r"|(?P<iso>\d{4}-\d{2}-\d{2}))", re.I)
+_ANY_DATE = re.sub(r"\(\?P<\w+>", "(?:", _FULL_DATE.pattern)
+_OPENING = re.compile(
+    r"^\s*(?:(?:published|updated|last updated|posted|date|dated|issued)\b[^\n\d]{0,20}?" + _ANY_DATE +
+    r"|[A-Z][A-Za-z .'’()-]{1,40},\s*" + _ANY_DATE + r"\s*[—–-]"
+    r"|" + _ANY_DATE + r"\s*$)", re.I | re.M)
+
+
+def opening_date(text: str, lines: int = 5) -> str | None:
+    """The date a document gives itself in its first lines, as YYYY-MM-DD: a labelled date ("Last updated: 3 March
+    2025", "Published May 14, 2025"), a news dateline ("SHEFFIELD, 14 May 2025 — …") or a line that is only a date.
+    A date further down, or inside a sentence, is what the text is about, not when it was written.
+
+    >>> opening_date("Factory opens\\n\\nSHEFFIELD, 14 May 2025 — The firm yesterday opened a plant.")
+    '2025-05-14'
+    >>> opening_date("# Handbook\\n\\nLast updated: 3 March 2025\\n\\nCore hours are 10:00 to 16:00.")
+    '2025-03-03'
+    >>> opening_date("The treaty of 14 May 1955 created the pact."), opening_date("Published 31 February 2025")
+    (None, None)
+    """
+    head = "\n".join([line for line in text.splitlines() if line.strip()][:lines])
+    for line in _OPENING.finditer(head):
+        g = {k: v for k, v in _FULL_DATE.search(line.group()).groupdict().items() if v}
+        iso = next((v for k, v in g.items() if k.startswith("iso")), None)
+        try:
+            if iso:
+                return dt.date.fromisoformat(iso).isoformat()
+            day = next(v for k, v in g.items() if k.startswith("d"))
+            month = next(v for k, v in g.items() if k.startswith("m"))
+            year = next(v for k, v in g.items() if k.startswith("y"))
+            return dt.date(int(year), _month(month), int(day)).isoformat()
+        except (ValueError, StopIteration):
+            continue
+    return None
+
+
+def _month(name: str) -> int:
+    return next(i + 1 for i, m in enumerate(MONTHS) if m.lower().startswith(name.lower().rstrip(".")[:3]))
+
+
 def has_date(sentence: str) -> bool:
     """Does `sentence` mention a date, absolute ("10 July 2024", "1530", "the 1990s") or relative ("yesterday")?"""
     return bool(_REL.search(sentence)) or any(c.kind == "date" for c in candidates(sentence))

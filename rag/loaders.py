@@ -3,7 +3,8 @@
 A document's id is its path relative to the docs root (or the JSONL record id); ids are unique across every
 source: a file's path always keeps its id, and a record whose id is already taken is skipped with a warning
 naming both. Title: front-matter title, else a first short line, else the file name. A date in front matter or
-a leading `date YYYY-MM-DD` line is kept as metadata, and that header line is dropped from the text. Markdown
+a leading `date YYYY-MM-DD` line is kept as metadata, and that header line is dropped from the text; without one,
+a date the first lines give the document (a dateline, "Last updated: …"; `dates.opening_date`) is its date. Markdown
 becomes plain text here (headings, emphasis, code and link markup removed), so a quote never shows markup.
 
 Nothing outside the docs folder is read: a symlink that leads out of it is skipped (unless `follow_links`), as
@@ -22,6 +23,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
 
+from .dates import opening_date
 from .errors import RagError
 from .types import Document, sha256
 
@@ -233,9 +235,10 @@ def load_file(path: Path, doc_id: str, limit: int = 20 * MB,
     return _document(doc_id, text, doc_id, sha256(raw), meta, Path(doc_id).name)
 
 
-def _document(doc_id, text, source, digest, meta, fallback_title, page_starts=()) -> Document:
+def _document(doc_id, text, source, digest, meta, fallback_title, page_starts=(), sniff_date=True) -> Document:
     title = str(meta.get("title") or "").strip() or _first_short_line(text) or fallback_title
-    date = meta.get("date")
+    # a file without a date of record: the one its first lines give it ("SHEFFIELD, 14 May 2025 — …")
+    date = meta.get("date") or (opening_date(text) if sniff_date else None)
     return Document(id=doc_id, title=title, text=text, source=source, sha256=digest,
                     date=str(date)[:10] if date else None,
                     source_url=str(meta["source_url"]) if meta.get("source_url") else None,
@@ -398,7 +401,7 @@ def _load_jsonl(path: Path, rel: str, limit: int, owner: dict[str, str],
                 continue
             owner[doc_id] = where
             meta = {k: rec.get(k) for k in ("title", "date", "source_url")}
-            yield _document(doc_id, text, rel, sha256(line), meta, doc_id)
+            yield _document(doc_id, text, rel, sha256(line), meta, doc_id, sniff_date=False)
     if not loaded and lines:
         raise _Skip("no valid {id, title, text} records")
 

@@ -37,6 +37,24 @@ def test_markdown_html_and_nested_folders(tmp_path):
     assert "var x" not in page.text and "p{}" not in page.text
 
 
+def test_a_file_without_a_date_of_record_takes_the_one_its_first_lines_give(tmp_path):
+    """A news dateline or a "Last updated" line dates the document (so "yesterday" in it can be resolved); a date
+    inside a sentence is what the text is about; a JSONL record's date is only its own field; front matter wins."""
+    (tmp_path / "press.txt").write_text("Factory opens in Sheffield\n\nSHEFFIELD, 14 May 2025 — The firm yesterday "
+                                        "opened a plant that will employ 320 people.\n")
+    (tmp_path / "handbook.md").write_text("# Handbook\n\n*Last updated: March 3, 2025*\n\nCore hours are 10 to 4.\n")
+    (tmp_path / "history.txt").write_text("The treaty signed on 14 May 1955 created the pact.\n")
+    (tmp_path / "memo.md").write_text("---\ndate: 2025-01-02\n---\nPublished 9 June 2025\n\nThe budget is 12.\n")
+    docs = {d.id: d for d in load(tmp_path).documents}
+    assert docs["press.txt"].date == "2025-05-14" and docs["handbook.md"].date == "2025-03-03"
+    assert docs["history.txt"].date is None and docs["memo.md"].date == "2025-01-02"
+    assert "SHEFFIELD, 14 May 2025" in docs["press.txt"].text          # the text itself is unchanged
+    corpus = tmp_path / "corpus" / "corpus.jsonl"
+    corpus.parent.mkdir()
+    corpus.write_text(json.dumps({"id": "r", "title": "R", "text": "PARIS, 14 July 1789 — The Bastille fell."}) + "\n")
+    assert load(corpus).documents[0].date is None
+
+
 def test_pdf_text_keeps_page_numbers(tmp_path):
     import pypdf
     from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
