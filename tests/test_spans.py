@@ -184,8 +184,8 @@ def test_a_negation_elsewhere_or_the_right_kind_still_answers():
     assert short_answer("Who translated for the minister?",
                         ["Anna Berg translated for the minister at the three meetings."]).text == "Anna Berg"
     # "Who was <a title>?" asks for the name that holds it
-    assert short_answer("Who was Count of Apulia?",
-                        ["In 1059 the Count of Apulia was Robert Guiscard, a Norman adventurer."]).text == "Robert Guiscard"
+    titled = short_answer("Who was Count of Apulia?", ["In 1059 the Count of Apulia was Robert Guiscard, a Norman."])
+    assert titled.text == "Robert Guiscard"
 
 
 def test_a_very_long_question_or_context_is_read_not_refused():
