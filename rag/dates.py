@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .spans import candidates
+from .spans import DAY, MONTH, candidates
 
 MONTHS = ("January February March April May June July August September October November December").split()
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -100,10 +100,9 @@ def annotate(sentence: str, doc_date: str | None) -> str:
     return "".join(out) + sentence[pos:]
 
 
-_MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 _FULL_DATE = re.compile(r"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
-                        r"(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+(?P<m1>" + _MON + r"),?\s+(?P<y1>\d{4})"
-                        r"|(?P<m2>" + _MON + r")\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{4})"
+                        rf"(?:(?P<d1>{DAY})\s+(?P<m1>{MONTH}),?\s+(?P<y1>\d{{4}})"
+                        rf"|(?P<m2>{MONTH})\s+(?P<d2>{DAY}),?\s+(?P<y2>\d{{4}})"
                         r"|(?P<iso>\d{4}-\d{2}-\d{2}))", re.I)
 _ANY_DATE = re.sub(r"\(\?P<\w+>", "(?:", _FULL_DATE.pattern)
 _OPENING = re.compile(
@@ -131,7 +130,7 @@ def opening_date(text: str, lines: int = 5) -> str | None:
         try:
             if iso:
                 return dt.date.fromisoformat(iso).isoformat()
-            day = next(v for k, v in g.items() if k.startswith("d"))
+            day = re.match(r"\d+", next(v for k, v in g.items() if k.startswith("d"))).group()
             month = next(v for k, v in g.items() if k.startswith("m"))
             year = next(v for k, v in g.items() if k.startswith("y"))
             return dt.date(int(year), _month(month), int(day)).isoformat()

@@ -102,15 +102,15 @@ _NUM = re.compile(rf"(?<![\w.])(?:\d+(?:[,.]\d+)*\s?[–-]\s?\d+(?:[,.]\d+)*|"
                   rf"(?:[A-Z]{{0,2}}[$€£¥]\s?)?\d+(?:[,.]\d+)*[½¼¾]?|(?i:{_SPELLED}(?:[-\s]{_SPELLED})*))"
                   rf"{_SCALE}?(?:\s?%|\s(?:percent|per cent)\b)?(?![\w])")
 _UNIT = re.compile(r"\s([a-z][a-z\-]{0,14})\b")
-_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
           r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?)(?![a-z])")
-_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _ORD = (r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
         r"twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first)")
 _ERA = r"(?:BCE|BC|CE|AD|B\.C\.|A\.D\.)"
 _DATES = [re.compile(p) for p in (
-    r"\b\d{4}-\d{2}-\d{2}\b", rf"\b{_DAY}\s+{_MONTH}(?:,?\s+\d{{1,4}}\b)?",
-    rf"\b{_MONTH}\s+{_DAY}(?:,?\s+\d{{1,4}})?\b", rf"\b{_MONTH}(?:,?\s+\d{{3,4}}\b)?",
+    r"\b\d{4}-\d{2}-\d{2}\b", rf"\b{DAY}\s+{MONTH}(?:,?\s+\d{{1,4}}\b)?",
+    rf"\b{MONTH}\s+{DAY}(?:,?\s+\d{{1,4}})?\b", rf"\b{MONTH}(?:,?\s+\d{{3,4}}\b)?",
     r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
     r"(?<![\w'])(?:\d{1,3}0s|'\d0s)\b", rf"(?i:\b{_ORD}(?:\s|-)centur(?:y|ies))(?:\s+{_ERA})?",
     rf"\b\d{{1,4}}\s?{_ERA}|\b(?:AD|A\.D\.)\s?\d{{1,4}}\b")]
