@@ -71,6 +71,11 @@ def fold_of(question: str) -> int:
     return int(hashlib.sha256(f"answer-encoder:{question}".encode()).hexdigest()[:8], 16) % N_FOLDS
 
 
+def closest(question: str, texts, n: int) -> list[str]:
+    """The `n` of `texts` sharing most words with `question`, most first (a stable sort: ties keep their order)."""
+    return sorted(texts, key=lambda t: -overlap(question, t))[:n]
+
+
 def triples(chosen: dict, rng: random.Random) -> list[tuple[str, str, str]]:
     """(question, answering sentence, non-answering sentence) examples from per-set question groups."""
     out = []
@@ -78,7 +83,7 @@ def triples(chosen: dict, rng: random.Random) -> list[tuple[str, str, str]]:
         for g in chosen[name]:
             pos = [s[2] for s, y in g["own"] if y]
             pool = [s[2] for s, y in g["own"] if not y]
-            pool += sorted((s[2] for s in g["other"]), key=lambda t: -overlap(g["q"], t))[:5]
+            pool += closest(g["q"], (s[2] for s in g["other"]), 5)
             for p in pos[:2]:
                 for _ in range(1 if name == "xquad" else 2):     # the scarcer sets twice, with other negatives
                     out.append((g["q"], p, rng.choice(pool) if pool else p))
@@ -91,9 +96,9 @@ def unanswered(chosen: dict, rng: random.Random) -> list[tuple[str, list[str]]]:
     unanswerable passages, and each XQuAD question against its article's other paragraphs."""
     out = []
     for g in chosen["clapnq_unans"]:
-        out.append((g["q"], sorted((s[2] for s, _ in g["own"]), key=lambda t: -overlap(g["q"], t))[:CONTEXT]))
+        out.append((g["q"], closest(g["q"], (s[2] for s, _ in g["own"]), CONTEXT)))
     for g in chosen["xquad"]:
-        out.append((g["q"], sorted((s[2] for s in g["other"]), key=lambda t: -overlap(g["q"], t))[:CONTEXT]))
+        out.append((g["q"], closest(g["q"], (s[2] for s in g["other"]), CONTEXT)))
     out = [(q, ss) for q, ss in out if ss]
     rng.shuffle(out)
     return out
@@ -165,8 +170,8 @@ def judge(model, chosen: dict) -> dict:
     out["clapnq_answerability_auc"] = round(float(roc_auc_score([1] * len(ans) + [0] * len(una), ans + una)), 3)
     # an XQuAD question against its own paragraph, and against the other paragraphs' closest sentences
     ans = [float(best(g["q"], [s[2] for s, _ in g["own"]]).max()) for g in chosen["xquad"]]
-    una = [float(best(q, ss).max()) for q, ss in unanswered({"xquad": chosen["xquad"], "clapnq_unans": []},
-                                                             random.Random(0))]
+    una = [float(best(g["q"], closest(g["q"], (s[2] for s in g["other"]), CONTEXT)).max())
+           for g in chosen["xquad"] if g["other"]]
     out["xquad_made_answerability_auc"] = round(float(roc_auc_score([1] * len(ans) + [0] * len(una), ans + una)), 3)
     # a HotpotQA question against both gold documents, and without the one holding the answer (with distractors)
     ans = [float(best(g["q"], [s[2] for s, _ in g["own"]]).max()) for g in chosen["hotpot"]]
@@ -182,7 +187,7 @@ def _unanswered_hotpot(groups_: list[dict]) -> list[tuple[str, list[str]]]:
     for g in groups_:
         holder = {s[0] for s, y in g["own"] if y}
         pool = [s[2] for s, _ in g["own"] if s[0] not in holder] + [s[2] for s in g["other"]]
-        out.append((g["q"], sorted(pool, key=lambda t: -overlap(g["q"], t))[:CONTEXT]))
+        out.append((g["q"], closest(g["q"], pool, CONTEXT)))
     return [(q, ss) for q, ss in out if ss]
 
 
