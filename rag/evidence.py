@@ -30,8 +30,10 @@ class Sent(NamedTuple):
 
 
 # Features of a (question, sentence) pair, in the order the fitted model reads them; every one is general text or
-# retrieval evidence, none names a word of any question set.
-FEATURES = ("cos", "cos_rel", "cos_passage", "lex", "lex_rel", "lex_ctx", "lex_passage", "bigram", "names",
+# retrieval evidence, none names a word of any question set. "cos" is the answer encoder's question–sentence
+# cosine, "cos_base" the retrieval model's: beside "cos" it says what the fine-tuning adds over topic alone. It
+# ranks sentences; the decision to decline does not read it (eval/fit.py, RANKING_ONLY).
+FEATURES = ("cos", "cos_rel", "cos_passage", "cos_base", "lex", "lex_rel", "lex_ctx", "lex_passage", "bigram", "names",
             "names_passage", "type_asked", "type_match", "type_missing", "novel", "rank", "first", "length", "qlen")
 
 
@@ -54,6 +56,7 @@ class Evidence:
         self._given = (question_vector, passage_vectors)
         self._vecs = None
         self._passage_cos = None
+        self._base_cos = None
 
     def _sentences(self) -> list[Sent]:
         seen, out = set(), []
@@ -97,6 +100,18 @@ class Evidence:
             self._passage_cos = (pv @ qv).astype(np.float32) if len(self.hits) else np.zeros(0, np.float32)
         return self._passage_cos
 
+    @property
+    def base_cos(self) -> np.ndarray:
+        """The retrieval model's cosine of the question with each sentence: a second reading beside the answer
+        encoder's, from the model before it was fine-tuned on a few thousand Wikipedia questions."""
+        if self._base_cos is None:
+            qv = self._given[0]
+            made = self.embedder.encode(([] if qv is not None else [self.question]) + [s.text for s in self.sents])
+            qv = made[0] if qv is None else np.asarray(qv)
+            sv = made[1:] if self._given[0] is None else made
+            self._base_cos = (np.asarray(sv) @ qv).astype(np.float32) if len(self.sents) else np.zeros(0, np.float32)
+        return self._base_cos
+
     def features(self) -> np.ndarray:
         """One row of FEATURES per sentence."""
         sents, q = self.sents, self.question
@@ -105,6 +120,7 @@ class Evidence:
         v = self.vecs
         cos = v[1:] @ v[0]
         cos_p = self.passage_cos
+        cos_b = self.base_cos
         q_stems = [T.stem(w) for w in T.content_words(q.replace("-", " "))]
         s_words = [[T.stem(w) for w in T.content_words(s.text.replace("-", " "))] for s in sents]
         s_stems = [set(words) for words in s_words]          # == T.stems(s.text)
@@ -128,7 +144,7 @@ class Evidence:
             cands = [c for c in spans.candidates(s.text) if T.fold(c.text) not in q_folded]
             match = any(c.kind in _FITS.get(kind, ()) for c in cands)
             rows.append([
-                cos[i], 0.0, cos_p[s.n - 1], lex, 0.0,
+                cos[i], 0.0, cos_p[s.n - 1], cos_b[i], lex, 0.0,
                 sum(w for t, w in weight.items() if t in ctx) / total,
                 sum(w for t, w in weight.items() if t in passage) / total,
                 len(bigrams & s_bigrams) / len(bigrams) if bigrams else 0.0,

@@ -2,8 +2,10 @@
 
 - `sentence_probability(X)`: P(this sentence answers the question) from `rag.evidence.FEATURES`;
 - `answer_probability(p, x)`: P(the retrieved sentences answer the question at all), from the sentence
-  probabilities and a few features of the best ones; a question below `answer_threshold()` is declined (the threshold
-  is chosen on the training halves for the best refusal F1 that still answers 85 % of answerable questions);
+  probabilities of its own sentence model (which leaves out the features that only rank: `eval/fit.py`,
+  RANKING_ONLY) and a few features of the best sentences; a question below `answer_threshold()` is declined (the
+  threshold is chosen on the training halves for the best refusal F1 that still answers 85 % of answerable
+  questions);
 - `threshold()`: the sentence probability a further sentence needs to join an answer;
 - `support(claim, sentence, passage, cosine)`: P(a source sentence supports a claim an LLM wrote).
 
@@ -45,9 +47,9 @@ def _logistic(part: dict, x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def sentence_probability(x: np.ndarray, features: tuple[str, ...]) -> np.ndarray:
+def sentence_probability(x: np.ndarray, features: tuple[str, ...], part: dict | None = None) -> np.ndarray:
     """P(answers) for rows of `features`; the model reads the columns it was fitted on, by name."""
-    part = model()["sentence"]
+    part = part or model()["sentence"]
     cols = [features.index(f) for f in part["features"]]
     return _logistic(part, x[:, cols]) if len(x) else np.zeros(0)
 
@@ -66,9 +68,13 @@ def question_features(p: np.ndarray, x: np.ndarray, features: tuple[str, ...]) -
 
 
 def answer_probability(p: np.ndarray, x: np.ndarray, features: tuple[str, ...]) -> float:
-    """P(the retrieved sentences answer the question), from `question_features`."""
+    """P(the retrieved sentences answer the question), from `question_features` of the sentence probabilities by
+    the answer model's own sentence model (`p`, the ranking's, when the file has none)."""
+    part = model()["question"]
+    if "sentences" in part:     # the answer model reads its own sentence model's probabilities
+        p = sentence_probability(x, features, part["sentences"])
     q = np.asarray([question_features(p, x, features)], dtype=np.float64)
-    return float(_logistic(model()["question"], q)[0])
+    return float(_logistic(part, q)[0])
 
 
 def answer_threshold() -> float:

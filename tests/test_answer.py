@@ -14,7 +14,7 @@ from rag.storage import Filter
 from rag import answer as A, compare, dates
 from rag import present as P
 from rag.errors import RagError
-from rag.evidence import Evidence
+from rag.evidence import FEATURES, Evidence
 from rag.text import sentence_spans
 from rag.followup import deterministic_rewrite, is_followup, rewrite
 from rag.types import Answer
@@ -403,6 +403,28 @@ def test_evidence_reads_sentences_with_the_answer_encoder_and_passages_with_the_
     assert np.allclose(x[:, 0], enc[1:] @ enc[0], atol=1e-5)                        # "cos"
     passage = np.asarray(found.passage_vectors)[ev.sents[0].n - 1] @ found.question_vector
     assert abs(float(x[0, 2]) - float(passage)) < 1e-4                              # "cos_passage"
+    plain = retriever.embedder.encode([s.text for s in ev.sents]) @ np.asarray(found.question_vector)
+    assert np.allclose(x[:, FEATURES.index("cos_base")], plain, atol=1e-4)         # the retrieval model's cosine
+    assert not np.allclose(x[:, 0], plain, atol=1e-2)
+
+
+def test_the_retrieval_cosine_ranks_sentences_but_does_not_decide_whether_to_decline(retriever):
+    """`cos_base` moves a sentence's probability, not P(answered): the answer model reads its own sentence model,
+    fitted without the features that only rank (eval/fit.py, RANKING_ONLY)."""
+    from rag import scorer
+
+    model = scorer.model()
+    assert "cos_base" in model["sentence"]["features"]
+    assert "cos_base" not in model["question"]["sentences"]["features"]
+    found = retriever.retrieve(AUSTRALIA, k=5)
+    ev = Evidence(AUSTRALIA, found.hits, found.docs, retriever.embedder, question_vector=found.question_vector,
+                  passage_vectors=found.passage_vectors)
+    x = ev.features()
+    moved = x.copy()
+    moved[:, FEATURES.index("cos_base")] = 1.0
+    p, p_moved = scorer.sentence_probability(x, FEATURES), scorer.sentence_probability(moved, FEATURES)
+    assert np.abs(p_moved - p).max() > 0.01
+    assert scorer.answer_probability(p, x, FEATURES) == pytest.approx(scorer.answer_probability(p_moved, moved, FEATURES))
 
 
 def test_a_missing_answer_encoder_is_a_one_line_error(tmp_path):
