@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import cached_property
 from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -54,9 +55,6 @@ class Evidence:
         self.encoder = encoder if encoder is not None else answer_encoder()
         self.sents = self._sentences()
         self._given = (question_vector, passage_vectors)
-        self._vecs = None
-        self._passage_cos = None
-        self._base_cos = None
 
     def _sentences(self) -> list[Sent]:
         seen, out = set(), []
@@ -80,37 +78,36 @@ class Evidence:
                 prev = text[a:b]
         return out
 
-    @property
+    @cached_property
     def vecs(self) -> np.ndarray:
         """Row 0: the question, then one row per sentence, both by the answer encoder."""
-        if self._vecs is None:
-            self._vecs = self.encoder.encode([self.question] + [s.text for s in self.sents]).astype(np.float32)
-        return self._vecs
+        return self.encoder.encode([self.question] + [s.text for s in self.sents]).astype(np.float32)
 
-    @property
+    @cached_property
+    def question_vector(self) -> np.ndarray:
+        """The retrieval model's vector of the question (the retriever's own when given)."""
+        qv = self._given[0]
+        return np.asarray(qv) if qv is not None else self.embedder.encode([self.question])[0]
+
+    @cached_property
+    def sentence_vectors(self) -> np.ndarray:
+        """The retrieval model's vector of each sentence: for "cos_base" and for checking LLM claims."""
+        return self.embedder.encode([s.text for s in self.sents])
+
+    @cached_property
     def passage_cos(self) -> np.ndarray:
         """The retrieval model's cosine of the question with each hit's passage (its own vectors when given)."""
-        if self._passage_cos is None:
-            qv, pv = self._given
-            texts = ([] if qv is not None else [self.question]) + \
-                    ([] if pv is not None else [f"{h.title}\n{h.chunk.text}" for h in self.hits])
-            made = list(self.embedder.encode(texts)) if texts else []
-            qv = made.pop(0) if qv is None else qv
-            pv = np.vstack([made.pop(0) for _ in self.hits]) if pv is None else np.asarray(pv)
-            self._passage_cos = (pv @ qv).astype(np.float32) if len(self.hits) else np.zeros(0, np.float32)
-        return self._passage_cos
+        pv = self._given[1]
+        if pv is None:
+            pv = self.embedder.encode([f"{h.title}\n{h.chunk.text}" for h in self.hits])
+        return (np.asarray(pv) @ self.question_vector).astype(np.float32) if len(self.hits) else np.zeros(0, np.float32)
 
-    @property
+    @cached_property
     def base_cos(self) -> np.ndarray:
         """The retrieval model's cosine of the question with each sentence: a second reading beside the answer
         encoder's, from the model before it was fine-tuned on a few thousand Wikipedia questions."""
-        if self._base_cos is None:
-            qv = self._given[0]
-            made = self.embedder.encode(([] if qv is not None else [self.question]) + [s.text for s in self.sents])
-            qv = made[0] if qv is None else np.asarray(qv)
-            sv = made[1:] if self._given[0] is None else made
-            self._base_cos = (np.asarray(sv) @ qv).astype(np.float32) if len(self.sents) else np.zeros(0, np.float32)
-        return self._base_cos
+        return (self.sentence_vectors @ self.question_vector).astype(np.float32) if self.sents \
+            else np.zeros(0, np.float32)
 
     def features(self) -> np.ndarray:
         """One row of FEATURES per sentence."""
@@ -179,7 +176,7 @@ class Evidence:
 
         # the retrieval model's cosine, as the support model was fitted with (eval/fit.py, support_pairs)
         cv = self.embedder.encode(claims)
-        sims = cv @ self.embedder.encode([s.text for s in self.sents]).T if self.sents else np.zeros((len(claims), 0))
+        sims = cv @ self.sentence_vectors.T if self.sents else np.zeros((len(claims), 0))
         rows = []
         for i, claim in enumerate(claims):
             row = [(0.0, None)] * len(self.hits)
