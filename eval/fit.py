@@ -12,8 +12,8 @@ What is fitted, all with scikit-learn's LogisticRegression over standardised fea
    features of the best sentences (`scorer.QUESTION_FEATURES`); its sentence probabilities come from a sentence model
    of its own, fitted like the first without the features that only rank (RANKING_ONLY); and its refusal threshold:
    the best mean refusal F1 over the sets with unanswerable questions, among thresholds that still answer 85 % of
-   every set's answerable questions (train halves; `--answered`); the same rule on the best sentence's probability gives the sentence threshold a further
-   sentence must reach to join an answer;
+   every set's answerable questions (train halves; `--answered`); the same rule on the best sentence's probability
+   gives the sentence threshold a further sentence must reach to join an answer;
 3. the support model for LLM claims: ClapNQ's annotator-written answers (train half) sentence by sentence against
    the evidence sentence that backs them (1) and against other sentences of the same and other passages (0).
 Questions are split by `rag.metrics.split_of` (a hash of the id). eval/questions.jsonl and eval/heldout.jsonl are

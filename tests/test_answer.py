@@ -424,7 +424,8 @@ def test_the_retrieval_cosine_ranks_sentences_but_does_not_decide_whether_to_dec
     moved[:, FEATURES.index("cos_base")] = 1.0
     p, p_moved = scorer.sentence_probability(x, FEATURES), scorer.sentence_probability(moved, FEATURES)
     assert np.abs(p_moved - p).max() > 0.01
-    assert scorer.answer_probability(p, x, FEATURES) == pytest.approx(scorer.answer_probability(p_moved, moved, FEATURES))
+    decided = scorer.answer_probability(p, x, FEATURES)
+    assert scorer.answer_probability(p_moved, moved, FEATURES) == pytest.approx(decided)
 
 
 def test_a_missing_answer_encoder_is_a_one_line_error(tmp_path):
