@@ -37,13 +37,15 @@ browser-deps:
 # README, Results, says so). With the answer encoder's answerability term (session 9) the model declines more: the
 # refusal floors rose (ClapNQ 0.7 -> 0.75, hotpotqa-unanswerable 0.08 -> 0.18, eval/heldout.jsonl refusal recall gated
 # at 0.6) and two answer floors fell (seeds answer contains 0.72 -> 0.70, XQuAD 0.79 -> 0.78); README, Results.
+# With the retrieval model's cosine in the sentence ranking (session 10) four answer floors rose: seeds 0.70 -> 0.72,
+# eval/heldout.jsonl 0.55 -> 0.60, ClapNQ evidence quoted 0.78 -> 0.80, HotpotQA answer contains 0.41 -> 0.43.
 EVAL := $(BIN)/rag eval --modes hybrid
-GATE_SEEDS := --min hit@5=0.95 --min answer_contains=0.70
-GATE_HELDOUT := --min hit@5=0.95 --min answer_contains=0.55 --min refusal_recall=0.6
-GATE_CLAPNQ := --min refusal_f1=0.75 --min answered=0.88 --min evidence_quoted=0.78
+GATE_SEEDS := --min hit@5=0.95 --min answer_contains=0.72
+GATE_HELDOUT := --min hit@5=0.95 --min answer_contains=0.60 --min refusal_recall=0.6
+GATE_CLAPNQ := --min refusal_f1=0.75 --min answered=0.88 --min evidence_quoted=0.80
 GATE_XQUAD_UNANSWERABLE := --min refusal_f1=0.78 --min answer_contains=0.8
 GATE_XQUAD := --min answer_contains=0.78 --min short_f1=0.35
-GATE_HOTPOT := --min answer_contains=0.41 --min citation_recall=0.68
+GATE_HOTPOT := --min answer_contains=0.43 --min citation_recall=0.68
 GATE_HOTPOT_UNANSWERABLE := --min refusal_f1=0.18 --min answered=0.85
 
 test: install browser-deps
