@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag import metrics as M, scorer, text as T  # noqa: E402
-from rag.config import Settings  # noqa: E402
+from rag.config import TEXT_VERSION, Settings  # noqa: E402
 from rag.evaluate import load_questions, prepare  # noqa: E402
 from rag.embed import ANSWER_ENCODER, answer_encoder  # noqa: E402
 from rag.evidence import FEATURES, Evidence  # noqa: E402
@@ -74,24 +74,26 @@ def usable(row: dict) -> bool:
         M.normalize_answer(a) not in ("yes", "no", "") for a in row["answers"])
 
 
-def encoders(split: str) -> str:
-    """Which answer encoders read a split's questions, as the cache records it: for the train halves the fold
-    models (each question read by the one that never saw it), for the held-out halves the shipped one."""
+def made_with(split: str) -> str:
+    """What the cached features of a split depend on besides the code: which answer encoders read its questions
+    (for the train halves the fold models, each question read by the one that never saw it; for the held-out halves
+    the shipped one) and the text version its passages were cut into sentences with."""
     folders = [ENCODER_FOLDS / f"fold{k}" for k in range(N_FOLDS)] if split == "train" else [ANSWER_ENCODER]
     missing = [str(f.relative_to(ROOT)) for f in folders if not (f / "model.onnx").is_file()]
     if missing:
         sys.exit(f"fit.py: no answer encoder in {', '.join(missing)}; run `make encoder` first")
-    return json.dumps([[str(f.relative_to(ROOT)), (f / "model.onnx").stat().st_mtime_ns] for f in folders])
+    return json.dumps([[str(f.relative_to(ROOT)), (f / "model.onnx").stat().st_mtime_ns] for f in folders]
+                      + [["text_version", TEXT_VERSION]])
 
 
 def collect(name: str, split: str) -> dict:
     """Features and labels of every sentence retrieved for the questions of one split of one dataset (cached in
-    eval/.cache/fit/ with the feature names and the answer encoders; a cache made otherwise is made again)."""
+    eval/.cache/fit/ with the feature names and `made_with`; a cache made otherwise is made again)."""
     path = CACHE / f"{name}-{split}.npz"
     if path.exists():
         data = dict(np.load(path, allow_pickle=False))
         have = [str(f) for f in data.get("names", ())]
-        if all(f in have for f in FEATURES) and str(data.get("encoders", "")) == encoders(split):
+        if all(f in have for f in FEATURES) and str(data.get("made_with", "")) == made_with(split):
             data["x"] = data["x"][:, [have.index(f) for f in FEATURES]]
             return data
     _collect(name, split, path)
@@ -122,7 +124,7 @@ def _collect(name: str, split: str, path: Path) -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=np.concatenate(xs).astype(np.float32), names=np.asarray(FEATURES), y=np.asarray(ys, dtype=np.int8),
              q=np.asarray(qs, dtype=np.int32), answerable=np.asarray(ans, dtype=bool),
-             encoders=np.asarray(encoders(split)))
+             made_with=np.asarray(made_with(split)))
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, names, c: float | None = None) -> dict:

@@ -163,6 +163,15 @@ def test_sentence_spans_skip_initials_and_abbreviations():
         "President Joseph R. Biden, Jr.\nbriefly met U.S. allies.", "They left.", "Next paragraph without end"]
 
 
+def test_an_abbreviation_before_a_number_ends_no_sentence_but_no_still_can():
+    """Wikipedia-style text (HotpotQA's): "No. 1", "Op. 5", "ca. 1650" are one sentence; "said no." ends one."""
+    text = ("The single reached No. 1 on the Billboard Hot 100. Vivaldi wrote a set of sonatas, Op. 5, in ca. 1716. "
+            "Asked to stay, she said no. 2019 was her last year.")
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "The single reached No. 1 on the Billboard Hot 100.", "Vivaldi wrote a set of sonatas, Op. 5, in ca. 1716.",
+        "Asked to stay, she said no.", "2019 was her last year."]
+
+
 def test_json_rendering_has_every_field_and_serialises(retriever, seed_settings):
     ans = A.ask(retriever, AUSTRALIA, seed_settings)
     data = json.loads(json.dumps(P.answer_to_json(ans)))
