@@ -228,7 +228,10 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     found = short_answer(ev.question, [s.text for s in picked])
     span, first = (found, picked[found.sentence]) if found else (None, scored[0][1])
     if span is not None:
-        lead = dates.annotate(span.text, first.date) if first.date else span.text
+        span = _event_date(span, first)
+        lead = dates.annotate(first.text, first.date, span.start, span.end)
+        if kind == "date":
+            lead = lead[:1].upper() + lead[1:]     # "Yesterday (13 May 2025) —"
         parts.append((f"{' '.join(lead.split())} —", ()))
     elif kind == "date" and dates.document_date_answer(first.text, first.date):
         published = dates.document_date_answer(first.text, first.date)   # the sentence has no date; its document has
@@ -236,6 +239,16 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     parts += [(_display(s), ((s.n, s),)) for s in picked]
     answer = _compose(base, parts, ev)
     return _with_short(answer, ev, first, span.start, span.end) if span is not None else answer
+
+
+def _event_date(span: span_reader.Span, sent: Sent) -> span_reader.Span:
+    """A short answer taken from the sentence's news dateline ("SHEFFIELD, 14 May 2025 — …") is when the story was
+    filed; a relative date later in the sentence ("… yesterday opened …") is when it happened, and answers instead."""
+    cut = dates.dateline_end(sent.text)
+    if span.end > cut or not sent.date:
+        return span
+    later = [(a, b) for a, b, _ in dates.relative_dates(sent.text, sent.date) if a >= cut]
+    return replace(span, start=later[0][0], end=later[0][1], text=sent.text[slice(*later[0])]) if later else span
 
 
 def _compared(ev: Evidence, option: str, sents: list[Sent], base: Answer) -> Answer:

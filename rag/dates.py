@@ -10,7 +10,7 @@ Rules: a bare or "on"/"this" weekday is the most recent such day on or before th
 sentence speaks of the future ("will", "is to", "going to", "plans to", "'ll") when it is the next one on or after;
 "last <weekday>" is strictly before, "next <weekday>" strictly after. Weeks are labelled by their Monday ("the week
 of 1 July 2024"), months and years by name ("June 2024", "2023"). "Tonight", "this morning/afternoon/evening" are
-the document's own day.
+the document's own day. A weekday in a range ("Monday to Friday") or after "every"/"each" recurs and is left alone.
 """
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ _REL = re.compile(
     r"this (?:morning|afternoon|evening))"
     r"|(?:(?P<wmod>last|next|this|this past|this coming|past|coming)\s+)?(?P<weekday>" + "|".join(WEEKDAYS) + r")"
     r"|(?P<pmod>last|this|next)\s+(?P<period>week|month|year))\b", re.I)
+# A weekday in a range or after "every"/"each" is a recurring day, not a date: "Monday to Friday", "Mon–Fri".
+_WEEKDAY = "(?:" + "|".join(WEEKDAYS) + ")"
+_RANGE_AFTER = re.compile(r"\s*(?:to|through|till|until|[-–—])\s*" + _WEEKDAY)
+_RANGE_BEFORE = re.compile(_WEEKDAY + r"\s*(?:to|through|till|until|[-–—])\s*$|\b(?:every|each)\s+$", re.I)
 _FUTURE = re.compile(r"\b(?:will|shall|is to|are to|going to|plans? to|planned|scheduled|expected to|due to)\b|'ll\b",
                      re.I)
 
@@ -50,6 +54,9 @@ def relative_dates(sentence: str, doc_date: str) -> list[tuple[int, int, str]]:
         elif m.group("weekday"):
             if not m.group("weekday")[0].isupper():
                 continue  # weekdays are capitalised; "monday" in running text is rare and unreliable
+            if not m.group("wmod") and (_RANGE_AFTER.match(sentence, m.end())
+                                        or _RANGE_BEFORE.search(sentence[max(0, m.start() - 20):m.start()])):
+                continue  # "Monday to Friday", "every Thursday": a day of the week, not a date
             mod = (m.group("wmod") or "").lower()
             out.append((m.start(), m.end(), weekday(base, WEEKDAYS.index(m.group("weekday").title()), mod, future)))
         else:
@@ -82,22 +89,26 @@ def period(base: dt.date, mod: str, unit: str) -> str:
     return str(base.year + step)
 
 
-def annotate(sentence: str, doc_date: str | None) -> str:
-    """`sentence` with each relative date followed by its resolution in parentheses; unchanged without a doc date.
+def annotate(sentence: str, doc_date: str | None, start: int = 0, end: int | None = None) -> str:
+    """`sentence[start:end]` with each relative date followed by its resolution in parentheses, read in the context of
+    the whole sentence (its tense, a range the date is part of); unchanged without a doc date.
 
     >>> annotate("He will arrive on Friday.", "2024-07-11")
     'He will arrive on Friday (12 July 2024).'
+    >>> annotate("He will arrive on Friday.", "2024-07-11", 18, 24)      # a short answer taken from it
+    'Friday (12 July 2024)'
     """
+    end = len(sentence) if end is None else end
     if not doc_date:
-        return sentence
-    out, pos = [], 0
+        return sentence[start:end]
+    out, pos = [], start
     for a, b, res in relative_dates(sentence, doc_date):
-        if re.match(r"\s*\(", sentence[b:]):
-            continue  # already followed by a parenthesis (perhaps the date itself)
+        if a < start or b > end or re.match(r"\s*\(", sentence[b:]):
+            continue  # outside the part shown, or already followed by a parenthesis (perhaps the date itself)
         label = format_date(res) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", res) else res
         out += [sentence[pos:b], f" ({label})"]
         pos = b
-    return "".join(out) + sentence[pos:]
+    return "".join(out) + sentence[pos:end]
 
 
 _FULL_DATE = re.compile(r"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
@@ -105,10 +116,22 @@ _FULL_DATE = re.compile(r"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
                         rf"|(?P<m2>{MONTH})\s+(?P<d2>{DAY}),?\s+(?P<y2>\d{{4}})"
                         r"|(?P<iso>\d{4}-\d{2}-\d{2}))", re.I)
 _ANY_DATE = re.sub(r"\(\?P<\w+>", "(?:", _FULL_DATE.pattern)
+_DATELINE = r"[A-Z][A-Za-z .'’()-]{1,40},\s*" + _ANY_DATE + r"\s*[—–-]"      # "SHEFFIELD, 14 May 2025 —"
 _OPENING = re.compile(
     r"^\s*(?:(?:published|updated|last updated|posted|date|dated|issued)\b[^\n\d]{0,20}?" + _ANY_DATE +
-    r"|[A-Z][A-Za-z .'’()-]{1,40},\s*" + _ANY_DATE + r"\s*[—–-]"
-    r"|" + _ANY_DATE + r"\s*$)", re.I | re.M)
+    r"|" + _DATELINE + r"|" + _ANY_DATE + r"\s*$)", re.I | re.M)
+
+
+def dateline_end(sentence: str) -> int:
+    """Where a news dateline that opens `sentence` ends ("SHEFFIELD, 14 May 2025 — "), 0 when there is none: the
+    date in it is when the story was filed, not when what it tells happened.
+
+    >>> s = "SHEFFIELD, 14 May 2025 — Northwind yesterday opened a factory."
+    >>> s[dateline_end(s):]
+    'Northwind yesterday opened a factory.'
+    """
+    m = re.match(r"\s*" + _DATELINE + r"\s*", sentence, re.I)
+    return m.end() if m else 0
 
 
 def opening_date(text: str, lines: int = 5) -> str | None:

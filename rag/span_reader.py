@@ -16,6 +16,9 @@ times…?" is not answered with a place. The answerer shows it when the reader's
     >>> ctx = "It was built by (John Rennie) in 1797."
     >>> ctx[slice(*_snap(ctx, 17, 28))]     # widened to whole words, the unbalanced bracket left out
     'John Rennie'
+    >>> hours = "Core hours are 10:00 to 16:00."
+    >>> hours[slice(*_snap(hours, 24, 26))]  # a time is not cut at its colon
+    '16:00'
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ MAX_LENGTH = 256       # word pieces per (question, context) pair, special token
 MAX_ANSWER = 30        # word pieces in an answer span
 MAX_QUESTION = 96      # word pieces of the question read (a longer one is cut)
 _TRIM = " \t\n,;:"
+_IN_NUMBER = ":.,"     # between two digits: part of the number ("16:00", "3.5", "1,200")
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,13 @@ class Span:
 
 
 def _snap(ctx: str, a: int, b: int) -> tuple[int, int]:
-    """Widen to whole words, then trim spaces and clause punctuation, and quotes or brackets left unbalanced."""
-    while a > 0 and ctx[a - 1].isalnum():
+    """Widen to whole words (a number keeps its separators: "16:00", "3.5", "1,200"), then trim spaces and clause
+    punctuation, and quotes or brackets left unbalanced."""
+    while a > 0 and (ctx[a - 1].isalnum() or a > 1 and ctx[a - 1] in _IN_NUMBER and ctx[a - 2].isdigit()
+                     and ctx[a].isdigit()):
         a -= 1
-    while b < len(ctx) and ctx[b].isalnum():
+    while b < len(ctx) and (ctx[b].isalnum() or b + 1 < len(ctx) and ctx[b] in _IN_NUMBER and ctx[b - 1].isdigit()
+                            and ctx[b + 1].isdigit()):
         b += 1
     while a < b and ctx[a] in _TRIM:
         a += 1

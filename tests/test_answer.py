@@ -310,6 +310,25 @@ def test_the_title_line_is_not_quoted_as_an_answer_sentence(tmp_path):
     assert_quotes_are_verbatim(r, ans)
 
 
+def test_a_when_question_is_answered_with_the_event_date_not_the_dateline(tmp_path):
+    """A news dateline's date is when the story was filed; "yesterday" after it is when the factory opened, shown
+    resolved. A weekday in "Monday to Friday" is a day of the week, not a date, in the quote and in a lead."""
+    r, settings = indexed(tmp_path, {
+        "press.txt": "Northwind Tools opens new factory in Sheffield\n\nSHEFFIELD, 14 May 2025 — Northwind Tools Ltd "
+                     "yesterday opened a new factory in Sheffield that will employ 320 people. The plant was opened "
+                     "by the Mayor of South Yorkshire.\n",
+        "handbook.md": "# Employee Handbook\n\nLast updated: 3 March 2025\n\nCore hours are 10:00 to 16:00, Monday "
+                       "to Friday. Staff may start as early as 7:30.\n"})
+    ans = A.ask(r, "When did Northwind open the factory in Sheffield?", settings)
+    assert not ans.refused and ans.text.startswith("Yesterday (13 May 2025) —"), ans.text
+    assert ans.short_answer.text == "yesterday" and ans.short_answer.n == 1
+    doc = r.store.docs[ans.short_answer.doc_id]
+    assert doc.text[ans.short_answer.start:ans.short_answer.end] == "yesterday"
+    hours = A.ask(r, "When are the core hours?", settings)
+    assert not hours.refused and "Monday to Friday" in hours.text and "2025)" not in hours.text, hours.text
+    assert_quotes_are_verbatim(r, hours)
+
+
 @pytest.fixture(scope="module")
 def scientists(tmp_path_factory):
     """Two Wikipedia-style articles, not from the seeds, each dating its own subject."""

@@ -32,6 +32,11 @@ def resolved(sentence: str, doc_date: str) -> list[tuple[str, str]]:
     ("Sales fell last year and will rise next year.", "2024-05-05", [("last year", "2023"), ("next year", "2025")]),
     ("Tonight and this morning.", "2024-07-11", [("Tonight", "2024-07-11"), ("this morning", "2024-07-11")]),
     ("The 1530 edition appeared in July.", "2024-07-11", []),
+    # a day of the week that recurs is not a date
+    ("Core hours are 10:00 to 16:00, Monday to Friday.", "2025-03-03", []),
+    ("The desk is open Monday–Friday and every Saturday.", "2025-03-03", []),
+    ("They met on Thursday and left on Friday.", "2025-03-03", [("Thursday", "2025-02-27"), ("Friday", "2025-02-28")]),
+    ("Talks resume next Friday to Sunday.", "2024-12-27", [("next Friday", "2025-01-03")]),
 ])
 def test_relative_dates(sentence, doc_date, expected):
     assert resolved(sentence, doc_date) == expected
@@ -84,3 +89,22 @@ def test_a_when_question_falls_back_to_the_document_date():
     assert document_date_answer("Luxon met Marles on 9 July 2024.", "2024-07-11") is None
     assert document_date_answer("Luxon met Marles yesterday.", "2024-07-11") is None
     assert document_date_answer("Luxon met Marles at the summit.", None) is None
+
+
+def test_a_short_answer_is_annotated_in_the_context_of_its_sentence():
+    """The lead phrase is a piece of a quoted sentence: its dates are read with the whole sentence (a range, the
+    tense), so "Friday" out of "Monday to Friday" is not given a date, and "Friday" of "will arrive on Friday" is
+    the next one."""
+    import doctest
+
+    from rag import dates
+
+    assert doctest.testmod(dates).failed == 0
+    hours = "Core hours are 10:00 to 16:00, Monday to Friday."
+    a = hours.index("Friday")
+    assert annotate(hours, "2025-03-03", a, a + 6) == "Friday"
+    arrive = "He will arrive on Friday, his aide said yesterday."
+    a = arrive.index("Friday")
+    assert annotate(arrive, "2024-07-11", a, a + 6) == "Friday (12 July 2024)"
+    assert annotate(arrive, None, a, a + 6) == "Friday"
+

@@ -106,6 +106,15 @@ def test_answer_type(question, expected):
 
 
 # ---- the reader (rag/span_reader.py) and the answerer's short answer ---------------------------------------------
+def test_a_span_is_snapped_to_whole_words_and_whole_numbers():
+    import doctest
+
+    assert doctest.testmod(span_reader).failed == 0
+    ctx = "It cost 1,200 pounds, or 3.5 times more, and opened at 09:30."
+    for piece, whole in (("200", "1,200"), ("3", "3.5"), ("30", "09:30")):
+        a = ctx.index(piece, 8)
+        assert ctx[slice(*span_reader._snap(ctx, a, a + len(piece)))] == whole
+
 # Hand-written, Wikipedia-style; none of these sentences is in the eval sets.
 WRITTEN = [
     ("When was the Sydney Opera House opened?",
