@@ -111,7 +111,8 @@ def test_a_span_is_snapped_to_whole_words_and_whole_numbers():
 
     assert doctest.testmod(span_reader).failed == 0
     ctx = "It cost 1,200 pounds, or 3.5 times more, and opened at 09:30."
-    for piece, whole in (("200", "1,200"), ("3", "3.5"), ("30", "09:30")):
+    ctx += " It was a three-day summit in 1990-1995."
+    for piece, whole in (("200", "1,200"), ("3", "3.5"), ("30", "09:30"), ("three", "three"), ("1995", "1995")):
         a = ctx.index(piece, 8)
         assert ctx[slice(*span_reader._snap(ctx, a, a + len(piece)))] == whole
 
