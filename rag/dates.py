@@ -23,13 +23,13 @@ MONTHS = ("January February March April May June July August September October N
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAYS = {"the day before yesterday": -2, "the day after tomorrow": 2, "yesterday": -1, "last night": -1, "today": 0,
          "tonight": 0, "this morning": 0, "this afternoon": 0, "this evening": 0, "tomorrow": 1}
+_WEEKDAY = "(?:" + "|".join(WEEKDAYS) + ")"
 _REL = re.compile(
     r"\b(?:(?P<day>the day before yesterday|the day after tomorrow|yesterday|today|tonight|tomorrow|last night|"
     r"this (?:morning|afternoon|evening))"
-    r"|(?:(?P<wmod>last|next|this|this past|this coming|past|coming)\s+)?(?P<weekday>" + "|".join(WEEKDAYS) + r")"
+    r"|(?:(?P<wmod>last|next|this|this past|this coming|past|coming)\s+)?(?P<weekday>" + _WEEKDAY + r")"
     r"|(?P<pmod>last|this|next)\s+(?P<period>week|month|year))\b", re.I)
-# A weekday in a range or after "every"/"each" is a recurring day, not a date: "Monday to Friday", "Mon–Fri".
-_WEEKDAY = "(?:" + "|".join(WEEKDAYS) + ")"
+# A weekday in a range or after "every"/"each" is a recurring day, not a date: "Monday to Friday", "Monday–Friday".
 _RANGE_AFTER = re.compile(r"\s*(?:to|through|till|until|[-–—])\s*" + _WEEKDAY)
 _RANGE_BEFORE = re.compile(_WEEKDAY + r"\s*(?:to|through|till|until|[-–—])\s*$|\b(?:every|each)\s+$", re.I)
 _FUTURE = re.compile(r"\b(?:will|shall|is to|are to|going to|plans? to|planned|scheduled|expected to|due to)\b|'ll\b",
