@@ -122,7 +122,9 @@ def _refuse(base: Answer, text: str, why: str, ev: Evidence | None = None, score
     if ev is None or not scored:
         return replace(base, text=text, citations=(), refused=True, unsupported=(), note=note)
     closest = scored[0][1]
-    source = f"“{closest.title}”" + (f" ({dates.format_date(closest.date)})" if closest.date else "")
+    doc_id = ev.hits[closest.n - 1].chunk.doc_id
+    named = f"“{closest.title}”" if closest.title and closest.title != doc_id else doc_id    # untitled: its file
+    source = named + (f" ({dates.format_date(closest.date)})" if closest.date else "")
     lead = f"{text} The closest passage, from {source}, says:"
     return replace(_compose(base, [(lead, ()), (_display(closest), ((closest.n, closest),))], ev), refused=True,
                    note=note)

@@ -310,6 +310,16 @@ def test_the_title_line_is_not_quoted_as_an_answer_sentence(tmp_path):
     assert_quotes_are_verbatim(r, ans)
 
 
+def test_a_refusal_names_an_untitled_closest_document_by_its_file_not_as_a_quoted_title(tmp_path):
+    r, settings = indexed(tmp_path, {
+        "notes.txt": "The harbour board met on a wet morning and agreed, after a long debate about the dredging "
+                     "contract and the cost of the new quay, to ask the council for a loan of two million pounds.\n"})
+    ans = A.ask(r, "What did Mark Rutte tell the harbour board?", settings)
+    assert ans.refused and ans.text.startswith("The documents never mention Mark Rutte."), ans.text
+    assert "from notes.txt, says:" in ans.text and "“notes.txt”" not in ans.text, ans.text
+    assert_quotes_are_verbatim(r, ans)
+
+
 def test_a_when_question_is_answered_with_the_event_date_not_the_dateline(tmp_path):
     """A news dateline's date is when the story was filed; "yesterday" after it is when the factory opened, shown
     resolved. A weekday in "Monday to Friday" is a day of the week, not a date, in the quote and in a lead."""
