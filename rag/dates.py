@@ -17,21 +17,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .spans import DAY, MONTH, candidates
+from .spans import DAY, MONTH, WEEKDAY, WEEKDAYS, candidates
 
 MONTHS = ("January February March April May June July August September October November December").split()
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAYS = {"the day before yesterday": -2, "the day after tomorrow": 2, "yesterday": -1, "last night": -1, "today": 0,
          "tonight": 0, "this morning": 0, "this afternoon": 0, "this evening": 0, "tomorrow": 1}
-_WEEKDAY = "(?:" + "|".join(WEEKDAYS) + ")"
 _REL = re.compile(
     r"\b(?:(?P<day>the day before yesterday|the day after tomorrow|yesterday|today|tonight|tomorrow|last night|"
     r"this (?:morning|afternoon|evening))"
-    r"|(?:(?P<wmod>last|next|this|this past|this coming|past|coming)\s+)?(?P<weekday>" + _WEEKDAY + r")"
+    r"|(?:(?P<wmod>last|next|this|this past|this coming|past|coming)\s+)?(?P<weekday>" + WEEKDAY + r")"
     r"|(?P<pmod>last|this|next)\s+(?P<period>week|month|year))\b", re.I)
 # A weekday in a range or after "every"/"each" is a recurring day, not a date: "Monday to Friday", "Monday–Friday".
-_RANGE_AFTER = re.compile(r"\s*(?:to|through|till|until|[-–—])\s*" + _WEEKDAY)
-_RANGE_BEFORE = re.compile(_WEEKDAY + r"\s*(?:to|through|till|until|[-–—])\s*$|\b(?:every|each)\s+$", re.I)
+_RANGE_AFTER = re.compile(r"\s*(?:to|through|till|until|[-–—])\s*" + WEEKDAY)
+_RANGE_BEFORE = re.compile(WEEKDAY + r"\s*(?:to|through|till|until|[-–—])\s*$|\b(?:every|each)\s+$", re.I)
 _FUTURE = re.compile(r"\b(?:will|shall|is to|are to|going to|plans? to|planned|scheduled|expected to|due to)\b|'ll\b",
                      re.I)
 
@@ -111,7 +109,7 @@ def annotate(sentence: str, doc_date: str | None, start: int = 0, end: int | Non
     return "".join(out) + sentence[pos:end]
 
 
-_FULL_DATE = re.compile(r"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
+_FULL_DATE = re.compile(rf"(?:{WEEKDAY},?\s+)?"
                         rf"(?:(?P<d1>{DAY})\s+(?P<m1>{MONTH}),?\s+(?P<y1>\d{{4}})"
                         rf"|(?P<m2>{MONTH})\s+(?P<d2>{DAY}),?\s+(?P<y2>\d{{4}})"
                         r"|(?P<iso>\d{4}-\d{2}-\d{2}))", re.I)

@@ -105,13 +105,15 @@ _UNIT = re.compile(r"\s([a-z][a-z\-]{0,14})\b")
 MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
           r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?)(?![a-z])")
 DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAY = "(?:" + "|".join(WEEKDAYS) + ")"
 _ORD = (r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
         r"twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first)")
 _ERA = r"(?:BCE|BC|CE|AD|B\.C\.|A\.D\.)"
 _DATES = [re.compile(p) for p in (
     r"\b\d{4}-\d{2}-\d{2}\b", rf"\b{DAY}\s+{MONTH}(?:,?\s+\d{{1,4}}\b)?",
     rf"\b{MONTH}\s+{DAY}(?:,?\s+\d{{1,4}})?\b", rf"\b{MONTH}(?:,?\s+\d{{3,4}}\b)?",
-    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
+    rf"\b{WEEKDAY}\b",
     r"(?<![\w'])(?:\d{1,3}0s|'\d0s)\b", rf"(?i:\b{_ORD}(?:\s|-)centur(?:y|ies))(?:\s+{_ERA})?",
     rf"\b\d{{1,4}}\s?{_ERA}|\b(?:AD|A\.D\.)\s?\d{{1,4}}\b")]
 _ORD_ALONE = re.compile(rf"(?i:\b{_ORD})(?=(?:\s|-)centur)")
