@@ -15,7 +15,7 @@ import re
 from dataclasses import replace
 from typing import Iterator, Sequence
 
-from . import compare, dates, followup, llm, scorer, span_reader, spans, text as T
+from . import compare, dates, followup, llm, parts as P, scorer, span_reader, spans, text as T
 from .config import ANSWERERS, REFUSAL
 from .errors import RagError
 from .evidence import FEATURES, Evidence, Sent, missing_names
@@ -95,9 +95,25 @@ def decide(ev: Evidence, found: Found, base: Answer) -> list[tuple[float, Sent]]
     if missing:
         return _refuse(base, f"The documents never mention {', '.join(missing)}.",
                        f"the documents never mention {', '.join(missing)}", ev, scored)
-    if not scored or scorer.answer_probability(p, x, FEATURES) < scorer.answer_threshold():
+    if not scored or (scorer.answer_probability(p, x, FEATURES) < scorer.answer_threshold()
+                      and not any(answered for _, _, answered in _parts(ev))):
         return _refuse(base, refusal_text(ev.question), "no passage answers the question", ev, scored)
     return scored
+
+
+def _parts(ev: Evidence) -> list[tuple[str, list[tuple[float, Sent]], bool]]:
+    """For a question in two parts (`rag.parts`), each part: (the part, its sentences scored best first, whether the
+    answer model says the passages answer it); [] for a question in one part. A question whose parts ask different
+    things ("Who holds the news conferences, and where does the prime minister go?") is answered when either is."""
+    questions = P.split(ev.question)
+    out = []
+    for q in questions if len(questions) > 1 else ():
+        view = ev.asking(q)
+        x = view.features()
+        p = scorer.sentence_probability(x, FEATURES)
+        answered = bool(len(p)) and scorer.answer_probability(p, x, FEATURES) >= scorer.answer_threshold()
+        out.append((q, sorted(zip(p.tolist(), view.sents), key=lambda item: -item[0]), answered))
+    return out
 
 
 _ASKS = re.compile(r"^\W*(?:\w+\W+){0,3}?\b(who|whom|when|where|why|how (?:many|much|long|old|far|often))\b", re.IGNORECASE)
@@ -210,7 +226,8 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
 
 def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answer) -> Answer:
     """The best sentences (`_pick`), verbatim with their [n], led by the short answer when the question asks for
-    one: a span of a quoted sentence, a relative date resolved, or the document's date when the sentence has none."""
+    one: a span of a quoted sentence, a relative date resolved, or the document's date when the sentence has none.
+    A question in two parts gets each part's own (`_in_parts`)."""
     comparison = compare.parse(ev.question)
     decided = compare.decide(comparison, [s for _, s in scored]) if comparison else None
     if decided is not None:       # "Who was born first, A or B?": the earlier of the two dates, both quoted
@@ -223,24 +240,62 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     said = compare.decide_both(both, [s for _, s in scored]) if both else None
     if said is not None:          # "Are A and B both magazines?": a sentence of each that says so
         return _compose(base, [("Yes —", ()), *[(_display(s), ((s.n, s),)) for s in said]], ev)
+    split = _parts(ev)
+    answered_parts = _in_parts(ev, split, base) if split else None
+    if answered_parts is not None:
+        return answered_parts
     picked = _pick(scored, ev.question)
-    parts: list[tuple[str, tuple]] = []
-    kind = spans.answer_type(ev.question)
-    # the short answer: the reader's phrase among all the quoted sentences (for a two-part question, often the second's)
-    found = short_answer(ev.question, [s.text for s in picked])
-    span, first = (found, picked[found.sentence]) if found else (None, scored[0][1])
-    if span is not None:
-        span = _event_date(span, first)
+    lead, short = _lead(ev.question, picked, scored[0][1])
+    answer = _compose(base, [*lead, *[(_display(s), ((s.n, s),)) for s in picked]], ev)
+    return _with_short(answer, ev, *short) if short else answer
+
+
+def _lead(question: str, picked: list[Sent], best: Sent) -> tuple[list[tuple[str, tuple]], tuple | None]:
+    """The segment that leads the quotes of `picked` for `question` ([] when none does) and where its phrase is
+    ((sentence, start, end), or None): the reader's phrase among the quoted sentences (for a two-part question,
+    often the second's), a relative date resolved, or, for a when-question whose `best` sentence has no date, the
+    document's date, labelled "published …"."""
+    kind = spans.answer_type(question)
+    found = short_answer(question, [s.text for s in picked])
+    if found is not None:
+        first = picked[found.sentence]
+        span = _event_date(found, first)
         lead = dates.annotate(first.text, first.date, span.start, span.end)
         if kind == "date":
             lead = lead[:1].upper() + lead[1:]     # "Yesterday (13 May 2025) —"
-        parts.append((f"{' '.join(lead.split())} —", ()))
-    elif kind == "date" and dates.document_date_answer(first.text, first.date):
-        published = dates.document_date_answer(first.text, first.date)   # the sentence has no date; its document has
-        parts.append((f"{published[:1].upper()}{published[1:]} —", ()))
-    parts += [(_display(s), ((s.n, s),)) for s in picked]
-    answer = _compose(base, parts, ev)
-    return _with_short(answer, ev, first, span.start, span.end) if span is not None else answer
+        return [(f"{' '.join(lead.split())} —", ())], (first, span.start, span.end)
+    published = dates.document_date_answer(best.text, best.date) if kind == "date" else None
+    if published:                                  # the sentence has no date; its document has
+        return [(f"{published[:1].upper()}{published[1:]} —", ())], None
+    return [], None
+
+
+# A part's best sentence is quoted when the answer model says the passages answer the part, or when it scores at least
+# the sentence threshold (the whole question was answered); a part with neither is said to be missing.
+PART_QUOTES = 2   # sentences quoted for each part at most (its best, and one more that also answers it)
+
+
+def _in_parts(ev: Evidence, split: list[tuple[str, list[tuple[float, Sent]], bool]], base: Answer) -> Answer | None:
+    """The answer to a question in two parts (`rag.parts`): for each part its lead phrase and its own best sentences,
+    each cited; a part nothing answers says so ("The documents do not say where."). None when no part has a
+    sentence to quote (then the question is answered as a whole)."""
+    segments: list[tuple[str, tuple]] = []
+    quoted: list[Sent] = []
+    short = None
+    for q, scored, answered in split:
+        if not scored or not (answered or scored[0][0] >= scorer.threshold()):
+            said = refusal_text(q)
+            segments.append((said if said != REFUSAL else f"The documents do not answer “{q}”", ()))
+            continue
+        picked = [s for s in _pick(scored, q) if s not in quoted][:PART_QUOTES]
+        lead, found = _lead(q, picked, scored[0][1]) if picked else ([], None)
+        short = short or found
+        segments += lead + [(_display(s), ((s.n, s),)) for s in picked]
+        quoted += picked
+    if not quoted:
+        return None
+    answer = _compose(base, segments, ev)
+    return _with_short(answer, ev, *short) if short else answer
 
 
 def _event_date(span: span_reader.Span, sent: Sent) -> span_reader.Span:

@@ -6,6 +6,7 @@ The evidence gets data (the question, the hits, the documents' texts and an embe
 """
 from __future__ import annotations
 
+import copy
 import math
 import re
 from functools import cached_property
@@ -77,6 +78,19 @@ class Evidence:
                     first = False
                 prev = text[a:b]
         return out
+
+    def asking(self, question: str) -> Evidence:
+        """The same sentences read against another question (a part of this one, `rag.parts`): only the question
+        is embedded again; the sentences' vectors are shared. Asked twice, the same reading is returned."""
+        views = self.__dict__.setdefault("_views", {})
+        if question not in views:
+            other = copy.copy(self)
+            other.__dict__ = {k: v for k, v in self.__dict__.items()
+                              if k in ("hits", "docs", "embedder", "encoder", "sents", "sentence_vectors")}
+            other.question, other._given = question, (None, self._given[1])
+            other.__dict__["vecs"] = np.vstack([self.encoder.encode([question]).astype(np.float32), self.vecs[1:]])
+            views[question] = other
+        return views[question]
 
     @cached_property
     def vecs(self) -> np.ndarray:

@@ -82,6 +82,44 @@ def test_a_question_in_two_parts_cites_a_sentence_for_each(corpus):
     verbatim(r, ans)
 
 
+def test_each_part_of_a_two_part_question_leads_with_its_own_phrase_and_cites_its_own_source(corpus):
+    r, s = corpus
+    ans = A.ask(r, "How long is the Lune river, and when was the Lancaster Canal opened?", s)
+    assert not ans.refused
+    assert re.match(r"85 kilometres — “The Lune is a river[^”]*” \[1\] 1797 — “The Lancaster Canal was opened in 1797",
+                    ans.text), ans.text
+    assert [c.doc_id for c in ans.citations] == ["river.txt", "canal.txt"]
+    assert ans.short_answer.text == "85 kilometres"
+    verbatim(r, ans)
+
+
+def test_a_part_the_documents_do_not_answer_is_said_to_be_missing_while_the_other_is_answered(corpus):
+    r, s = corpus
+    # the only cost in the documents is the tidal station's, not the canal's
+    ans = A.ask(r, "How long is the Lune, and what did the canal cost to build?", s)
+    assert not ans.refused and ans.text.startswith("85 kilometres — “The Lune is a river"), ans.text
+    assert ans.text.endswith("The documents do not answer “What did the canal cost to build?”")
+    assert "120 million" not in ans.text
+    verbatim(r, ans)
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("where was the printing press invented and when did it reach england",
+     ["Where was the printing press invented?", "When did it reach england?"]),
+    ("When were the Lune Aqueduct and the Lancaster Canal each built?",
+     ["When were the Lune Aqueduct built?", "When were the Lancaster Canal built?"]),
+    # one question: a relative clause, a second part too short to stand alone, a list of two names
+    ("What is the anthem of the city whose port is on the Baltic and whose cathedral is the oldest in Europe?", None),
+    ("Who was the author of Leaves of Grass and who died in 1892?", None),
+    ("Which year and which league was the first season of the Boston Red Sox?", None),
+    ("Which countries were accused of helping the war, and by whom?", None),
+    ("Who met Biden and Kishida at the summit?", None),
+])
+def test_questions_in_two_parts_are_split_into_questions_of_their_own(question, parts):
+    from rag import parts as P
+    assert P.split(question) == (parts or [question])
+
+
 @pytest.mark.parametrize("question", [
     "What did Gustave Eiffel say about the Lune Aqueduct?",       # a full name no document uses
     "Who won the football World Cup in 1998?",                    # off topic
