@@ -3,13 +3,14 @@
 - `sentence_probability(X)`: P(this sentence answers the question) from `rag.evidence.FEATURES`;
 - `answer_probability(p, x)`: P(the retrieved sentences answer the question at all), from the sentence
   probabilities of its own sentence model (which leaves out the features that only rank: `eval/fit.py`,
-  RANKING_ONLY) and a few features of the best sentences; a question below `answer_threshold()` is declined (the
+  RANKING_ONLY) and a few features of the best sentences, each read as a broken line (`hats`); a question below `answer_threshold()` is declined (the
   threshold is chosen on the training halves for the best refusal F1 that still answers 85 % of answerable
   questions);
 - `threshold()`: the sentence probability a further sentence needs to join an answer;
 - `support(claim, sentence, passage, cosine)`: P(a source sentence supports a claim an LLM wrote).
 
-The file holds plain numbers (coefficients, standardisation, threshold) with what they were fitted on; no pickle.
+The file holds plain numbers (coefficients, standardisation or knots, thresholds) with what they were fitted on; no
+pickle.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from . import text as T
 from .errors import RagError
 
 MODEL_FILE = Path(__file__).parent / "models" / "answer.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2       # 2: the answer model reads its features through a piecewise-linear basis ("knots")
 SUPPORT_FEATURES = ("cos", "lex", "lex_passage", "numbers_missing", "names_missing")
 QUESTION_FEATURES = ("best", "second", "top3", "cos_max", "lex_max", "type_missing", "qlen", "cos_passage_max")
 
@@ -42,8 +43,30 @@ def model() -> dict:
     return data
 
 
+def hats(x: np.ndarray, knots) -> np.ndarray:
+    """Each column of `x` as a piecewise-linear curve's basis: one "hat" per knot (1 at its knot, falling to 0 at
+    the knots beside it; a value beyond the outer knots counts as the outer knot), so a logistic regression over
+    them fits each feature's effect as a broken line instead of a straight one (what scikit-learn's
+    SplineTransformer(degree=1) computes).
+
+    >>> hats(np.array([[0.25], [2.0]]), [[0.0, 0.5, 1.0]]).round(2).tolist()
+    [[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]]
+    """
+    cols = []
+    for j, k in enumerate(knots):
+        k = np.asarray(k, dtype=np.float64)
+        v = np.clip(x[:, j], k[0], k[-1])[:, None]
+        cols.append(np.clip(1.0 - np.abs(v - k[None, :]) / (k[1] - k[0]), 0.0, 1.0))
+    return np.concatenate(cols, axis=1)
+
+
 def _logistic(part: dict, x: np.ndarray) -> np.ndarray:
-    z = ((x - np.asarray(part["mean"])) / np.asarray(part["scale"])) @ np.asarray(part["coef"]) + part["intercept"]
+    """P from a fitted part: standardised features, or (a part with "knots") their piecewise-linear basis (`hats`)."""
+    if "knots" in part:
+        design = hats(np.asarray(x, dtype=np.float64), part["knots"])
+    else:
+        design = (x - np.asarray(part["mean"])) / np.asarray(part["scale"])
+    z = design @ np.asarray(part["coef"]) + part["intercept"]
     return 1.0 / (1.0 + np.exp(-z))
 
 

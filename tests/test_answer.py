@@ -106,6 +106,21 @@ def test_the_answer_model_was_fitted_on_training_halves_only():
     assert set(model["heldout_figures"]) == set(model["data"])
     assert 0 < scorer.threshold() < 1 and 0 < scorer.support_threshold() < 1 and 0 < scorer.answer_threshold() < 1
     assert model["question"]["features"] == list(scorer.QUESTION_FEATURES)
+    # the answer model reads each feature as a broken line: evenly spaced knots, one coefficient per knot
+    knots = model["question"]["knots"]
+    assert len(knots) == len(scorer.QUESTION_FEATURES)
+    assert all(np.allclose(np.diff(k), k[1] - k[0], atol=1e-5) and k[1] > k[0] for k in knots)
+    assert len(model["question"]["coef"]) == sum(map(len, knots))
+
+
+def test_a_broken_line_basis_is_one_hat_per_knot_that_sums_to_one():
+    from rag import scorer
+
+    x = np.array([[-5.0, 0.1], [0.0, 0.35], [0.7, 0.6], [9.0, 0.9]])
+    basis = scorer.hats(x, [[0.0, 0.5, 1.0], [0.1, 0.4, 0.7]])
+    assert basis.shape == (4, 6) and np.allclose(basis[:, :3].sum(1), 1) and np.allclose(basis[:, 3:].sum(1), 1)
+    assert basis[0, :3].tolist() == [1, 0, 0] and basis[3, :3].tolist() == [0, 0, 1]      # beyond: the outer knot
+    assert np.allclose(basis[2, :3], [0, 0.6, 0.4]) and np.allclose(basis[1, 3:], [1 / 6, 5 / 6, 0])
 
 
 def _checked(retriever, text: str, question: str = AUSTRALIA) -> Answer:
