@@ -3,15 +3,16 @@
     .venv/bin/python eval/fit.py              # features (cached in eval/.cache/fit/), fit, write, report
     .venv/bin/python eval/fit.py --cv         # decide a change: 5-fold cross-validation inside the train halves
 
-What is fitted, all with scikit-learn's LogisticRegression over standardised features:
+What is fitted, all with scikit-learn's LogisticRegression:
 1. the sentence model: P(a retrieved sentence answers the question), from `rag.evidence.FEATURES`. Each training
    question is retrieved exactly as `rag ask` does (hybrid, k=5) in its own corpus, its passages are cut into
    sentences, and a sentence is labelled 1 when it holds the gold answer in a gold document (XQuAD, HotpotQA), or is
    an annotated evidence sentence (ClapNQ); every sentence of an unanswerable question (ClapNQ's, XQuAD-made) is 0;
 2. the answer model: P(the question is answered by what was retrieved) from the sentence probabilities and a few
    features of the best sentences (`scorer.QUESTION_FEATURES`), each read as a broken line (`scorer.hats`: the
-   regression is over a piecewise-linear basis of each feature, not the standardised feature); its sentence probabilities come from a sentence model
-   of its own, fitted like the first without the features that only rank (RANKING_ONLY); and its refusal threshold:
+   regression is over a piecewise-linear basis of each feature, not the standardised feature); its sentence
+   probabilities come from a sentence model of its own, fitted like the first without the features that only rank
+   (RANKING_ONLY); and its refusal threshold:
    the best mean refusal F1 over the sets with unanswerable questions, among thresholds that still answer 85 % of
    every set's answerable questions (train halves; `--answered`); the same rule on the best sentence's probability
    gives the sentence threshold a further sentence must reach to join an answer;

@@ -3,9 +3,9 @@
 - `sentence_probability(X)`: P(this sentence answers the question) from `rag.evidence.FEATURES`;
 - `answer_probability(p, x)`: P(the retrieved sentences answer the question at all), from the sentence
   probabilities of its own sentence model (which leaves out the features that only rank: `eval/fit.py`,
-  RANKING_ONLY) and a few features of the best sentences, each read as a broken line (`hats`); a question below `answer_threshold()` is declined (the
-  threshold is chosen on the training halves for the best refusal F1 that still answers 85 % of answerable
-  questions);
+  RANKING_ONLY) and a few features of the best sentences, each read as a broken line (`hats`); a question below
+  `answer_threshold()` is declined (the threshold is chosen on the training halves for the best refusal F1 that
+  still answers 85 % of answerable questions);
 - `threshold()`: the sentence probability a further sentence needs to join an answer;
 - `support(claim, sentence, passage, cosine)`: P(a source sentence supports a claim an LLM wrote).
 
