@@ -10,7 +10,9 @@ Rules: a bare or "on"/"this" weekday is the most recent such day on or before th
 sentence speaks of the future ("will", "is to", "going to", "plans to", "'ll") when it is the next one on or after;
 "last <weekday>" is strictly before, "next <weekday>" strictly after. Weeks are labelled by their Monday ("the week
 of 1 July 2024"), months and years by name ("June 2024", "2023"). "Tonight", "this morning/afternoon/evening" are
-the document's own day. A weekday in a range ("Monday to Friday") or after "every"/"each" recurs and is left alone.
+the document's own day. A weekday in a range ("Monday to Friday") or after "every"/"each" recurs and is left alone,
+and so is a period after "the" ("carried over into the next year", "in the last week of June"): it is relative to a
+time the text speaks of, not to the document's date.
 """
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ _REL = re.compile(
 # A weekday in a range or after "every"/"each" is a recurring day, not a date: "Monday to Friday", "Monday–Friday".
 _RANGE_AFTER = re.compile(r"\s*(?:to|through|till|until|[-–—])\s*" + WEEKDAY)
 _RANGE_BEFORE = re.compile(WEEKDAY + r"\s*(?:to|through|till|until|[-–—])\s*$|\b(?:every|each)\s+$", re.I)
+# "the next year", "the last week of June", "the next Friday": "the" makes it relative to a time the text speaks of
+# (or a span: "in the last year"), not to the day the document is dated.
+_ANAPHORIC = re.compile(r"\bthe\s+$", re.I)
 _FUTURE = re.compile(r"\b(?:will|shall|is to|are to|going to|plans? to|planned|scheduled|expected to|due to)\b|'ll\b",
                      re.I)
 
@@ -47,6 +52,8 @@ def relative_dates(sentence: str, doc_date: str) -> list[tuple[int, int, str]]:
     future = bool(_FUTURE.search(sentence))
     out = []
     for m in _REL.finditer(sentence):
+        if (m.group("wmod") or m.group("pmod")) and _ANAPHORIC.search(sentence[max(0, m.start() - 8):m.start()]):
+            continue  # "carried over into the next year": the year after any year, not the document's
         if m.group("day"):
             out.append((m.start(), m.end(), (base + dt.timedelta(_DAYS[m.group("day").lower()])).isoformat()))
         elif m.group("weekday"):

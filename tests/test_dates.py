@@ -37,6 +37,10 @@ def resolved(sentence: str, doc_date: str) -> list[tuple[str, str]]:
     ("The desk is open Monday–Friday and every Saturday.", "2025-03-03", []),
     ("They met on Thursday and left on Friday.", "2025-03-03", [("Thursday", "2025-02-27"), ("Friday", "2025-02-28")]),
     ("Talks resume next Friday to Sunday.", "2024-12-27", [("next Friday", "2025-01-03")]),
+    # after "the", relative to a time the text speaks of, not to the document's date
+    ("Up to five unused days may be carried over into the next year.", "2025-03-03", []),
+    ("It grew in the last week of June and fell the next Friday.", "2025-07-30", []),
+    ("In the last year, sales fell; next year they will rise.", "2025-03-03", [("next year", "2026")]),
 ])
 def test_relative_dates(sentence, doc_date, expected):
     assert resolved(sentence, doc_date) == expected
