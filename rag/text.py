@@ -178,11 +178,13 @@ def names(text: str) -> list[str]:
 def named_terms(question: str) -> tuple[list[str], list[str]]:
     """What a question names that a corpus can be checked for: its numbers and acronyms as written, and its full
     names of two or more words (`rag.evidence.missing_names` declines a question whose names no document uses).
+    An amount of money written with its currency sign is a value the asker supplies, not a name: "Who must approve a
+    claim of £300?" is answered by "Claims above £250 need approval from a director."
 
-    >>> named_terms("Did NATO pay Mark Rutte 1,000 euros?")
-    (['NATO', '1,000'], ['Mark Rutte'])
+    >>> named_terms("Did NATO pay Mark Rutte 1,000 euros?"), named_terms("Who approves a claim of £300 or $5,000?")
+    ((['NATO', '1,000'], ['Mark Rutte']), ([], []))
     """
-    return (re.findall(r"\b(?:\d[\d,.]*\d|\d|[A-Z]{2,})\b", question),
+    return (re.findall(r"(?<![£$€¥\d,.])(?<![£$€¥] )\b(?:\d[\d,.]*\d|\d|[A-Z]{2,})\b", question),
             [n for n in names(question) if len(n.split()) >= 2])
 
 

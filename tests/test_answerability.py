@@ -131,3 +131,28 @@ def test_questions_the_documents_do_not_answer_are_declined(corpus, question):
     assert ans.refused, ans.text
     assert re.match(r"The documents (do not answer this|do not say who|never mention)", ans.text)
     verbatim(r, ans)
+
+
+@pytest.fixture(scope="module")
+def handbook(tmp_path_factory):
+    return indexed(tmp_path_factory.mktemp("handbook"), {
+        "handbook.md": "---\ntitle: Staff handbook\ndate: 2025-03-03\n---\n# Staff handbook\n\n## Holidays\n\n"
+                       "Full-time staff receive 27 days of paid holiday a year. Up to five unused days may be carried "
+                       "over into the next year.\n\n## Expenses\n\nClaims above £250 need approval from a director. "
+                       "Receipts must be submitted within 30 days.\n"})
+
+
+def test_an_amount_the_asker_supplies_is_not_a_name_the_documents_must_use(handbook):
+    r, s = handbook
+    ans = A.ask(r, "Who must approve a claim of £300?", s)      # no document says "300"
+    assert not ans.refused and "never mention" not in ans.text, ans.text
+    assert "Claims above £250 need approval from a director." in [c.quote for c in ans.citations]
+    verbatim(r, ans)
+
+
+def test_the_next_year_of_a_rule_is_not_resolved_against_the_document_date(handbook):
+    r, s = handbook
+    ans = A.ask(r, "How many unused holiday days can be carried over?", s)
+    assert not ans.refused and "carried over into the next year" in ans.text and "2026" not in ans.text, ans.text
+
+
