@@ -270,8 +270,8 @@ def _lead(question: str, picked: list[Sent], best: Sent) -> tuple[list[tuple[str
     return [], None
 
 
-# A part's best sentence is quoted when the answer model says the passages answer the part, or when it scores at least
-# the sentence threshold (the whole question was answered); a part with neither is said to be missing.
+# A part is quoted when the answer model says the passages answer it, or when its best sentence scores at least the
+# sentence threshold (the whole question may be what was answered); a part with neither is said to be missing.
 PART_QUOTES = 2   # sentences quoted for each part at most (its best, and one more that also answers it)
 
 
