@@ -240,6 +240,11 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     said = compare.decide_both(both, [s for _, s in scored]) if both else None
     if said is not None:          # "Are A and B both magazines?": a sentence of each that says so
         return _compose(base, [("Yes —", ()), *[(_display(s), ((s.n, s),)) for s in said]], ev)
+    same = compare.parse_same(ev.question)
+    alike = compare.decide_same(same, [s for _, s in scored]) if same else None
+    if alike is not None:         # "Were A and B of the same nationality?": what each one's own sentence says
+        return _compose(base, [("Yes —" if alike[0] else "No —", ()), *[(_display(s), ((s.n, s),)) for s in alike[1]]],
+                        ev)
     split = _parts(ev)
     answered_parts = _in_parts(ev, split, base) if split else None
     if answered_parts is not None:

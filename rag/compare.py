@@ -17,8 +17,12 @@ when exactly one does (not for properties by amount: "more", "larger", "longer")
 
 "Are A and B both P?" (also "Are both A and B P?", "Were …", "Do …"): answered "Yes" when a sentence of each one's
 own document (or opening with its name) holds every content word of P (stemmed: "magazines" in "is a monthly
-magazine"). Never "No": a word missing is no proof (a "singer" is a musician), so such a question is answered as any
-other, quoting what was found.
+magazine"; framing words such as "located" or "considered" aside). Never "No": a word missing is no proof (a
+"singer" is a musician), so such a question is answered as any other, quoting what was found.
+
+"Were A and B of the same nationality?" ("from the same country"), "Were A and B released in the same year?": each
+one's own sentence gives a value (the capitalised words it describes its subject with, "was a Scottish film
+director"; or its first year), and the answer is "Yes" when they agree, "No" when they differ.
 
     >>> parse("Who was born first, Arthur Conan Doyle or Penelope Lively?")
     Comparison(options=('Arthur Conan Doyle', 'Penelope Lively'), earliest=True, died=False)
@@ -125,10 +129,19 @@ def parse_both(question: str) -> Both | None:
     return Both((m.group("a").strip("\"' "), m.group("b").strip("\"' ")), m.group("p"))
 
 
+# Words that frame a property rather than state it: "both located in Istanbul" is said by "a bridge … in Istanbul",
+# "both considered rock bands" by "an English rock band".
+_FRAME = T.stems("located situated based considered regarded classified known type types kind kinds")
+
+
 def decide_both(both: Both, sentences: Sequence) -> list | None:
-    """A sentence about each name holding every content word of the property (best first in `sentences`), or None
-    when either is not found."""
-    wanted = T.stems(both.property)
+    """A sentence about each name holding every content word of the property but its framing words (best first in
+    `sentences`), or None when either is not found.
+
+    >>> sorted(T.stems("located in Istanbul") - _FRAME)
+    ['istanbul']
+    """
+    wanted = (T.stems(both.property) - _FRAME) or T.stems(both.property)
     chosen = []
     for name in both.names:
         about = [s for s in sentences if _about(name, s.title, s.text) and wanted <= T.stems(s.text)]
@@ -169,3 +182,76 @@ def decide_which(which: Which, sentences: Sequence) -> tuple[int, list] | None:
         return None
     win = 0 if holds[0] else 1
     return win, [holds[win][0], about[1 - win][0]]
+
+
+class Same(NamedTuple):
+    names: tuple[str, str]
+    what: str           # "nationality" (of people) or "year"
+
+
+_SAME = re.compile(r"^(?:are|were|is|was|do|does|did)\s+(?:both\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+"
+                   r"(?:(?:both\s+)?(?:of|from)\s+the\s+same\s+(?P<nat>nationality|country)"
+                   r"|(?:both\s+)?(?:\w+\s+)?in\s+the\s+same\s+(?P<year>year))$", re.IGNORECASE)
+# "is an American film director", "was a former Scottish footballer": the capitalised words of the first three after
+# the article that opens what the sentence says its subject is
+_IS_A = re.compile(r"\b(?:is|was|are|were)\s+(?:an?|the)\s+((?:\S+\s+){0,2}\S+)")
+
+
+def parse_same(question: str) -> Same | None:
+    """The two names of "Were A and B of the same nationality?" ("… from the same country?") or "Were A and B
+    released in the same year?" ("born", "formed", "founded" …), or None.
+
+    >>> parse_same("Were Thomas H. Ince and Joseph McGrath of the same nationality?")
+    Same(names=('Thomas H. Ince', 'Joseph McGrath'), what='nationality')
+    >>> parse_same("Were The Bomb and Rolling Papers released in the same year?")
+    Same(names=('The Bomb', 'Rolling Papers'), what='year')
+    >>> parse_same("Are the Laleli Mosque and Esma Sultan Mansion located in the same neighborhood?") is None
+    True
+    """
+    q = " ".join(question.split()).rstrip("?").strip()
+    m = _SAME.match(q)
+    if m is None or " and " in m.group("a") or " and " in m.group("b"):
+        return None
+    a, b = (m.group(x).strip("\"' ") for x in "ab")
+    if not a or not b or max(len(a.split()), len(b.split())) > 8:
+        return None
+    return Same((a, b), "nationality" if m.group("nat") else "year")
+
+
+def nationality(sentence: str, name: str = "") -> set[str]:
+    """The capitalised words a sentence describes its subject with ("is an Armenian American poet" -> {"Armenian",
+    "American"}), leaving out the subject's own name.
+
+    >>> sorted(nationality("Peter Balakian (born 1951) is an Armenian American poet and writer."))
+    ['American', 'Armenian']
+    >>> nationality("Joseph McGrath (born 1930) is a former Scottish film director."), nationality("It is a city.")
+    ({'Scottish'}, set())
+    """
+    m = _IS_A.search(sentence)
+    if m is None:
+        return set()
+    own = {w.lower() for w in name.split()}
+    return {w.strip(",;:()") for w in m.group(1).split()
+            if w[:1].isupper() and w.strip(",;:()").isalpha() and w.strip(",;:()").lower() not in own}
+
+
+def decide_same(same: Same, sentences: Sequence) -> tuple[bool, list] | None:
+    """(whether they are the same, [the sentence about each]) from each name's own sentence (its document's, else
+    one opening with its name; best first in `sentences`), or None when either gives no nationality or year."""
+    chosen, values = [], []
+    for name in same.names:
+        found = []
+        for i, s in enumerate(sentences):
+            about = _about(name, s.title, s.text)
+            value = (nationality(s.text, name) if same.what == "nationality" else year_of(s.text)) if about else None
+            if value:
+                found.append((about, -i, s, value))
+        if not found:
+            return None
+        _, _, sentence, value = max(found, key=lambda f: f[:2])
+        chosen.append(sentence)
+        values.append(value)
+    if chosen[0] is chosen[1]:
+        return None
+    alike = bool(values[0] & values[1]) if same.what == "nationality" else values[0] == values[1]
+    return alike, chosen

@@ -409,6 +409,38 @@ def test_which_of_two_is_answered_by_the_one_a_sentence_says_it_of(magazines):
     assert compare.parse_which("Which magazine has more readers, Vibe or Cooking Light?") is None
 
 
+@pytest.fixture(scope="module")
+def directors(tmp_path_factory):
+    """Three short Wikipedia-style biographies, not from the seeds."""
+    return indexed(tmp_path_factory.mktemp("same"), {
+        "varda.md": "# Agnès Varda\n\nAgnès Varda (30 May 1928 – 29 March 2019) was a Belgian-born French film "
+                    "director, screenwriter and photographer. Her work was central to the French New Wave.\n",
+        "rohmer.md": "# Éric Rohmer\n\nÉric Rohmer (21 March 1920 – 11 January 2010) was a French film director, "
+                     "film critic, journalist and novelist.\n",
+        "ray.md": "# Satyajit Ray\n\nSatyajit Ray (2 May 1921 – 23 April 1992) was an Indian film director, "
+                  "screenwriter and author, regarded as one of the greatest film-makers of the 20th century.\n"})
+
+
+@pytest.mark.parametrize("question, verdict, docs", [
+    ("Were Éric Rohmer and Satyajit Ray of the same nationality?", "No", {"rohmer.md", "ray.md"}),
+    ("Are Agnès Varda and Éric Rohmer from the same country?", "Yes", {"varda.md", "rohmer.md"}),
+    ("Were Satyajit Ray and Éric Rohmer born in the same year?", "No", {"rohmer.md", "ray.md"}),
+])
+def test_a_same_nationality_or_year_question_is_answered_from_each_ones_own_sentence(directors, question, verdict,
+                                                                                      docs):
+    r, settings = directors
+    ans = A.ask(r, question, settings)
+    assert ans.text.startswith(f"{verdict} —"), ans.text
+    assert {c.doc_id for c in ans.citations} == docs
+    assert_quotes_are_verbatim(r, ans)
+
+
+def test_framing_words_of_a_both_question_need_not_be_in_the_sentences(directors):
+    r, settings = directors
+    ans = A.ask(r, "Are Éric Rohmer and Satyajit Ray both considered film directors?", settings)
+    assert ans.text.startswith("Yes —") and {c.doc_id for c in ans.citations} == {"rohmer.md", "ray.md"}, ans.text
+
+
 def test_a_second_sentence_that_answers_is_quoted_unless_it_repeats_the_first():
     """The sentences the model scores as answering are quoted (up to three), not only those that add a question word:
     a long answer ("Why …?") often needs the next sentence too. One that says again what is quoted, or scores under
