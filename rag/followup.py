@@ -94,7 +94,7 @@ def deterministic_rewrite(question: str, previous: str, embedder=None, previous_
     if not about and core and not _WH.match(core) and set(content_words(core)) <= set(content_words(" ".join(_names(core)))):
         subject = core.rstrip(" ?")            # "And Korea?" asks the previous question about Korea
     if subject and _dangling(subject):   # "what about its population?": the previous question's verb, its name
-        resolved = _resolve(subject, prev_names, previous_answer)
+        resolved = _resolve(subject, prev_names, previous_answer, previous)
         wh = _WH.match(previous)
         return f"{(wh.group(0) if wh else 'What about ').rstrip()} {resolved}?"
     if subject:  # the previous question with the new name in place of its closest one
@@ -107,7 +107,7 @@ def deterministic_rewrite(question: str, previous: str, embedder=None, previous_
             if target:
                 return previous.replace(target, name, 1)
         return f"{previous.rstrip(' ?')} — {subject}?"
-    core = _resolve(core[:1].upper() + core[1:], prev_names, previous_answer)
+    core = _resolve(core[:1].upper() + core[1:], prev_names, previous_answer, previous)
     if len(content_words(core)) >= 3:
         return core
     context = _WH.sub("", previous).strip().rstrip("?").strip()
@@ -117,8 +117,25 @@ def deterministic_rewrite(question: str, previous: str, embedder=None, previous_
     return f"{core.rstrip(' ?')} — {context}?" if content_words(context) else core
 
 
-def _resolve(core: str, prev_names: list[str], previous_answer: str) -> str:
-    """`core` with its dangling pronoun replaced by the earlier turn's name (a person's for he/she)."""
+_NOT_IN_PHRASE = r"(?:in|at|on|of|for|from|with|by|to|and|or|as|than)\b"
+
+
+def _thing(previous: str, name: str) -> str:
+    """What "it" stands for in the previous question: the phrase "the … <name> …" that ends it and holds its name,
+    when the name only qualifies a thing ("the Indo-Pacific 4 meeting"); else the name ("the capital of France":
+    France; "the White House readout say about China": White House).
+
+    >>> _thing("Who chaired the Indo-Pacific 4 meeting?", "Indo-Pacific"), _thing("What is the capital of France?", "France")
+    ('the Indo-Pacific 4 meeting', 'France')
+    """
+    m = re.search(rf"\bthe\s+((?:(?!{_NOT_IN_PHRASE})[\w'’\-]+\s+)*?){re.escape(name)}"
+                  rf"((?:\s+(?!{_NOT_IN_PHRASE})[\w\-]+){{0,3}})(?=\s*[?.!]?\s*$)", previous, re.IGNORECASE)
+    return m.group(0) if m and m.group(2).strip() else name
+
+
+def _resolve(core: str, prev_names: list[str], previous_answer: str, previous: str = "") -> str:
+    """`core` with its dangling pronoun replaced by the earlier turn's name (a person's for he/she; for "it", the
+    thing the name qualifies: `_thing`)."""
     pron = _dangling(core)
     if pron and prev_names + _names(previous_answer):
         word = pron.group(1).lower()
@@ -126,6 +143,8 @@ def _resolve(core: str, prev_names: list[str], previous_answer: str) -> str:
                   if len(n.split()) >= 2 and not re.search(r"['’]s\b|\b[A-Z]{2,}\b", n)]
         who = (people or prev_names or _names(previous_answer))[0] if word in _PERSONAL else \
             (prev_names or _names(previous_answer))[0]
+        if word in {"it", "its"} and previous:
+            who = _thing(previous, who)
         if word in {"his", "her", "their", "its"}:
             who = re.sub(r"['’]s$", "", who) + "'s"
         core = core[:pron.start()] + who + core[pron.end():]

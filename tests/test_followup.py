@@ -48,3 +48,16 @@ def test_a_dangling_pronoun_takes_the_previous_answers_person():
 
 def test_the_first_turn_is_never_rewritten():
     assert rewrite("And in Germany?", []) == "And in Germany?"
+
+
+@pytest.mark.parametrize("question, previous, expected", [
+    # "it" is the thing the previous question's name qualifies, when that phrase ends the question
+    ("And where was it held?", "Who chaired the Indo-Pacific 4 meeting?", "Where was the Indo-Pacific 4 meeting held?"),
+    ("How much did it cost?", "Who opened the Sheffield tool factory?", "How much did the Sheffield tool factory cost?"),
+    # otherwise the name itself: "the capital of France" is not France, and a phrase in mid-question is not taken
+    ("What about its population?", "What is the capital of France?", "What is France's population?"),
+    ("When was it founded?", "What did the Lancaster Canal Trust say about the aqueduct?",
+     "When was Lancaster Canal Trust founded?"),
+])
+def test_it_stands_for_the_thing_the_previous_question_asked_about(question, previous, expected, embedder):
+    assert rewrite(question, [(previous, "…")], None, embedder) == expected
