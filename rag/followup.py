@@ -125,8 +125,10 @@ def _thing(previous: str, name: str) -> str:
     when the name only qualifies a thing ("the Indo-Pacific 4 meeting"); else the name ("the capital of France":
     France; "the White House readout say about China": White House).
 
-    >>> _thing("Who chaired the Indo-Pacific 4 meeting?", "Indo-Pacific"), _thing("What is the capital of France?", "France")
-    ('the Indo-Pacific 4 meeting', 'France')
+    >>> _thing("Who chaired the Indo-Pacific 4 meeting?", "Indo-Pacific")
+    'the Indo-Pacific 4 meeting'
+    >>> _thing("What is the capital of France?", "France")
+    'France'
     """
     m = re.search(rf"\bthe\s+((?:(?!{_NOT_IN_PHRASE})[\w'’\-]+\s+)*?){re.escape(name)}"
                   rf"((?:\s+(?!{_NOT_IN_PHRASE})[\w\-]+){{0,3}})(?=\s*[?.!]?\s*$)", previous, re.IGNORECASE)

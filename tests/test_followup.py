@@ -53,7 +53,8 @@ def test_the_first_turn_is_never_rewritten():
 @pytest.mark.parametrize("question, previous, expected", [
     # "it" is the thing the previous question's name qualifies, when that phrase ends the question
     ("And where was it held?", "Who chaired the Indo-Pacific 4 meeting?", "Where was the Indo-Pacific 4 meeting held?"),
-    ("How much did it cost?", "Who opened the Sheffield tool factory?", "How much did the Sheffield tool factory cost?"),
+    ("How much did it cost?", "Who opened the Sheffield tool factory?",
+     "How much did the Sheffield tool factory cost?"),
     # otherwise the name itself: "the capital of France" is not France, and a phrase in mid-question is not taken
     ("What about its population?", "What is the capital of France?", "What is France's population?"),
     ("When was it founded?", "What did the Lancaster Canal Trust say about the aqueduct?",
