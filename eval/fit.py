@@ -283,7 +283,8 @@ def fit_answer_model(train: dict) -> tuple[dict, dict]:
     gate = fit_logistic(x[:, gate_cols], y, gate_names)
     rows = {n: question_rows(d, gate) for n, d in train.items()}
     qpart = fit_broken_lines(np.concatenate(list(rows.values())),
-                         np.concatenate([d["answerable"] for d in train.values()]).astype(int), scorer.QUESTION_FEATURES)
+                             np.concatenate([d["answerable"] for d in train.values()]).astype(int),
+                             scorer.QUESTION_FEATURES)
     qpart["threshold"] = choose_threshold(train, {n: scorer._logistic(qpart, r) for n, r in rows.items()})
     qpart["sentences"] = gate
     return part, qpart
