@@ -124,7 +124,12 @@ class Evidence:
             else np.zeros(0, np.float32)
 
     def features(self) -> np.ndarray:
-        """One row of FEATURES per sentence."""
+        """One row of FEATURES per sentence, worked out once (a question in two parts reads its parts' rows when it
+        is decided and again when it is answered)."""
+        return self._rows
+
+    @cached_property
+    def _rows(self) -> np.ndarray:
         sents, q = self.sents, self.question
         if not sents:
             return np.zeros((0, len(FEATURES)), dtype=np.float32)
