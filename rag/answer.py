@@ -251,6 +251,9 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
         return answered_parts
     picked = _pick(scored, ev.question)
     lead, short = _lead(ev.question, picked, scored[0][1])
+    named = compare.pair(ev.question)
+    if named:                     # "Which band had more members, A or B?": a sentence about each, each cited
+        picked += compare.about_each(named, picked, [s for _, s in scored])
     answer = _compose(base, [*lead, *[(_display(s), ((s.n, s),)) for s in picked]], ev)
     return _with_short(answer, ev, *short) if short else answer
 

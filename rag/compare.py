@@ -24,6 +24,9 @@ magazine"; framing words such as "located" or "considered" aside). Never "No": a
 one's own sentence gives a value (the capitalised words it describes its subject with, "was a Scottish film
 director"; or its first year), and the answer is "Yes" when they agree, "No" when they differ.
 
+Any question about two named things ("…, A or B?", "Are A and B …?", "Both A and B …?", "A and B are both …?"; `pair`)
+quotes a sentence about each, of its own document where one was retrieved (`about_each`), so both are cited.
+
     >>> parse("Who was born first, Arthur Conan Doyle or Penelope Lively?")
     Comparison(options=('Arthur Conan Doyle', 'Penelope Lively'), earliest=True, died=False)
     >>> parse("who is younger Ulrich Walter or  Luca Parmitano?").options, parse("Who died first, A b or C d?").died
@@ -255,3 +258,94 @@ def decide_same(same: Same, sentences: Sequence) -> tuple[bool, list] | None:
         return None
     alike = bool(values[0] & values[1]) if same.what == "nationality" else values[0] == values[1]
     return alike, chosen
+
+
+# Words that may sit inside a name ("Truth in Science", "Letters to Cleo") but never open or close one.
+_INNER = frozenset("of in to the and for on at de la le du von van a an &".split())
+_OPENERS = frozenset("are were is was do does did has have had can could will would both which who whom what whose "
+                     "when where how".split())
+_QUOTED_PAIR = re.compile(r"[\"“]([^\"”]{1,80})[\"”]\s*,?\s+(?:and|or)\s+[\"“]([^\"”]{1,80})[\"”]")
+
+
+def _name_run(words: list[str]) -> str:
+    """The longest run of `words` from their start that reads as a name: capitalised words or numbers, with small
+    words inside ("Truth in Science") but not at its end."""
+    run: list[str] = []
+    if words and words[0].strip("\"'“‘(").lower() in _INNER and not words[0][:1].isupper():
+        return ""
+    for i, w in enumerate(words):
+        bare = w.strip("\"'“”‘’(),.:;!?")
+        if bare[:1].isupper() or bare[:1].isdigit():
+            run = words[:i + 1]
+        elif bare.lower() not in _INNER:
+            break
+    return " ".join(run).strip(" \"'“”‘’,.:;!?")
+
+
+def _bare(phrase: str) -> str:
+    """The name that ends `phrase`: its longest final run of words that reads as a name ("the drinks Gibson" ->
+    "Gibson", "the Manchester Terrier" -> "Manchester Terrier"); "" when none does."""
+    words = phrase.split()
+    return next((name for i in range(len(words)) if (name := _name_run(words[i:]))
+                 and len(name.split()) == len(words[i:])), "")
+
+
+def pair(question: str) -> tuple[str, str] | None:
+    """The two named things a question asks about together, or None: the options of "…, A or B?" (any comparison,
+    also "which has more …"), and the two names of "Are (both) A and B …?", "Both A and B …?" and "A and B are both
+    …?". An answer should quote a sentence about each, so that both are cited.
+
+    >>> pair("Which band, Letters to Cleo or Screaming Trees, had more members?")
+    ('Letters to Cleo', 'Screaming Trees')
+    >>> pair("Both Truth in Science and Discovery embrace what campaign?")
+    ('Truth in Science', 'Discovery')
+    >>> pair('"A Summer in the Cage" and "American Hardcore" are both what kind of film?')
+    ('A Summer in the Cage', 'American Hardcore')
+    >>> pair("Were the documentaries One Big Hapa Family and A Film Unfinished directed by the same person?")
+    ('One Big Hapa Family', 'A Film Unfinished')
+    >>> pair("Who attended the summit and the dinner?"), pair("Did they travel by train or by car?")
+    (None, None)
+    """
+    q = " ".join(question.split()).rstrip("?").strip()
+    quoted = _QUOTED_PAIR.search(q)
+    if quoted:
+        return quoted.group(1).strip(), quoted.group(2).strip()
+    for parsed in (parse(q), parse_which(q), parse_same(q)):
+        if parsed is not None:
+            return tuple(_bare(x) for x in getattr(parsed, "options", None) or parsed.names)
+    words = q.split()
+    first = words[0].lower() if words else ""
+    if " or " in q and q.count(" or ") == 1:
+        left, right = q.split(" or ")
+        left = re.split(r"[,:]", left)[-1]
+    elif " and " in q and q.count(" and ") == 1 and (first in _OPENERS - {"which", "who", "whom", "what", "whose",
+                                                                          "when", "where", "how"}
+                                                    or re.search(r"\bboth\b", q, re.IGNORECASE)):
+        left, right = q.split(" and ")
+    else:
+        return None
+    before = left.split()
+    while before and before[0].lower() in _OPENERS:
+        before = before[1:]
+    a, b = _bare(" ".join(before)), _name_run(right.split())
+    if not a or not b or max(len(a.split()), len(b.split())) > 8:
+        return None
+    return a, b
+
+
+def about_each(names: tuple[str, str], picked: Sequence, sentences: Sequence) -> list:
+    """For each of two `names` no sentence of `picked` is about (of its own document, or opening with its name, or,
+    failing those, of a document whose title begins with it: "Discovery Institute" for "Discovery"), the best sentence
+    of `sentences` (best first) that is: so that an answer about two things quotes and cites both."""
+    def about(name: str, s) -> float:     # also, below the others: a document whose title begins with the name
+        return _about(name, s.title, s.text) or 0.5 * T.fold(s.title or "").startswith(T.fold(name) + " ")
+
+    added: list = []
+    for name in names:
+        if any(_about(name, s.title, s.text) for s in [*picked, *added]):
+            continue
+        found = [(level, -i, s) for i, s in enumerate(sentences)
+                 if s not in picked and s not in added and (level := about(name, s))]
+        if found:
+            added.append(max(found, key=lambda f: f[:2])[2])
+    return added

@@ -410,6 +410,35 @@ def test_which_of_two_is_answered_by_the_one_a_sentence_says_it_of(magazines):
 
 
 @pytest.fixture(scope="module")
+def bands(tmp_path_factory):
+    """Three articles from hotpotqa-dev500's corpus (Wikipedia): two bands, and one band's discography."""
+    return indexed(tmp_path_factory.mktemp("pair"), {
+        "letters.md": "# Letters to Cleo\n\nLetters to Cleo are an alternative rock band from Boston, Massachusetts, "
+                      "best known for the 1994 single, \"Here & Now\", from their full-length debut album, \"Aurora "
+                      "Gory Alice\". The band's members are Kay Hanley, Greg McKenna, Michael Eisenstein, Stacy Jones, "
+                      "Scott Riebling, and later, Tom Polce.\n",
+        "trees.md": "# Screaming Trees\n\nScreaming Trees was an American rock band formed in Ellensburg, Washington "
+                    "in 1985 by vocalist Mark Lanegan, guitarist Gary Lee Conner, bass player Van Conner and drummer "
+                    "Mark Pickerel. Pickerel had been replaced by Barrett Martin by the time the band reached its most "
+                    "successful period. Although widely associated with grunge, the band's sound incorporated hard rock "
+                    "and psychedelic elements. During Screaming Trees' existence the band released seven studio albums, "
+                    "five EPs, and three compilations.\n",
+        "discography.md": "# Screaming Trees discography\n\nThe discography of Screaming Trees, an Ellensburg, "
+                          "Washington-based rock band, consists of seven studio albums, three compilation albums, "
+                          "five extended plays (EP), and six singles, though this does not include any solo material "
+                          "recorded by the individual members of Screaming Trees.\n"})
+
+
+def test_a_question_about_two_named_things_quotes_a_sentence_of_each_ones_own_document(bands):
+    r, settings = bands
+    ans = A.ask(r, "Which band, Letters to Cleo or Screaming Trees, had more members?", settings)
+    assert not ans.refused
+    # the discography names Screaming Trees too, but the band's own article is quoted as well
+    assert {"letters.md", "trees.md"} <= {c.doc_id for c in ans.citations}, ans.text
+    assert_quotes_are_verbatim(r, ans)
+
+
+@pytest.fixture(scope="module")
 def directors(tmp_path_factory):
     """Three short Wikipedia-style biographies, not from the seeds."""
     return indexed(tmp_path_factory.mktemp("same"), {
