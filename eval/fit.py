@@ -188,7 +188,12 @@ RANKING_ONLY = ("cos_base",)
 # of the fit, each kind of unanswerable question was declined better: XQuAD-made F1 0.834 -> 0.853, ClapNQ 0.819 ->
 # 0.828, HotpotQA-made 0.143 -> 0.267. On the seed questions (a development set) it changed nothing.
 KNOTS = 4
-ANSWERED = 0.85  # the share of answerable questions every training set must keep answering (issue #11: 85 %)
+# The share of answerable questions every training set must keep answering (issue #11 asks for 85 % at least).
+# Session 12: 0.88, chosen by `fit.py --cv --answered A` on the train halves (no held-out half read) as the A with
+# the highest mean answered + mean refusal F1: 0.85 0.891 + 0.646, 0.87 0.895 + 0.647, 0.88 0.901 + 0.645,
+# 0.90 0.918 + 0.609, 0.92 0.941 + 0.602 (at 0.88 ClapNQ 0.822 -> 0.811, XQuAD-made 0.843 -> 0.845, HotpotQA-made
+# 0.274 -> 0.280; XQuAD answered 0.893 -> 0.905).
+ANSWERED = 0.88
 
 
 def choose_threshold(train: dict, scores: dict) -> float:
