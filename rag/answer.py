@@ -221,6 +221,10 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
         return None
     if spans.contradicts(question, found.text):     # "four" for "Who …?", "the ambassadors" for "How many …?"
         return None
+    named = spans.described(question, sentences[found.sentence])
+    if named and not any(a < found.end and found.start < b for a, b in named):
+        a, b = named[0]     # "Japanese Prime Minister Kishida Fumio" for "Who is the Japanese prime minister …?"
+        found = replace(found, start=a, end=b, text=sentences[found.sentence][a:b])
     return found
 
 

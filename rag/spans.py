@@ -227,3 +227,48 @@ def candidates(sentence: str) -> list[Candidate]:
 _NOT_UNITS = STOPWORDS | {"because", "while", "although", "though", "whereas", "including", "since", "until"}
 _DOTTED = re.compile(r"(?:\b[A-Z]|[A-Z]\.[A-Z]|\bBC|\bAD)\.$")
 _LINK_WORDS = set(_LINK.strip("(?:)").split("|"))
+
+
+def descriptor(question: str) -> list[str]:
+    """The words a who/which question describes its answer with, as written: the run after the wh-word up to a
+    stopword, at most five words ("Who is the Japanese prime minister who …?" -> ["Japanese", "prime",
+    "minister"]); [] when it is one plain word ("Which leader …?": every name in a sentence could be one).
+
+    >>> descriptor("Who is the Japanese prime minister who attended?"), descriptor("Which leader came?")
+    (['Japanese', 'prime', 'minister'], [])
+    """
+    m = _WH.search(question)
+    words = re.findall(r"[\w\-]+", question[m.end():]) if m else []
+    lower = [w.lower() for w in words]
+    if lower[:2] in (["is", "the"], ["was", "the"], ["are", "the"], ["were", "the"]):
+        words = words[2:]
+    elif not m or m.group(1).lower() not in ("what", "which"):
+        return []           # "Who represented Tokyo …?": a verb follows, not a description
+    run = list(takewhile(lambda w: w.lower() not in STOPWORDS, words[:5]))
+    head = head_noun(question)
+    ends = [i for i, w in enumerate(run) if w.lower() == head]
+    run = run[:ends[-1] + 1] if ends else run        # "Which leader came?": the description ends at its noun
+    return run if len(run) >= 2 or any(w[:1].isupper() for w in run) else []
+
+
+def described(question: str, sentence: str) -> list[tuple[int, int]]:
+    """Where `sentence` names someone or something with the question's own description, as news and encyclopaedias
+    put a title before a name ("… Japanese Prime Minister Kishida Fumio …" for "Who is the Japanese prime minister
+    …?"): (start, end) of each name right after the description's words, in order (two words may come between
+    them: "Japanese Deputy Prime Minister"). [] when the question gives no description or the sentence never uses it.
+
+    >>> s = "Biden met Australian Deputy Premier Richard Marles and Japanese Prime Minister Kishida Fumio."
+    >>> [s[a:b] for a, b in described("Who is the Japanese prime minister who came?", s)]
+    ['Kishida Fumio']
+    """
+    words = descriptor(question)
+    if not words or answer_type(question) != "person":
+        return []
+    pattern = r"\W+(?:[\w\-]+\W+){0,2}?".join(re.escape(w) for w in words)
+    out = []
+    for m in re.finditer(rf"(?i)(?<![\w\-]){pattern}(?![\w\-])", sentence):
+        name = _NAME.match(sentence, m.end() + len(sentence[m.end():]) - len(sentence[m.end():].lstrip()))
+        if name and name.start() - m.end() <= 1:
+            cut = re.search(r"\s+and\s+", name.group())      # "Olaf Scholz and Italian Prime Minister …": one name
+            out.append((name.start(), name.start() + cut.start() if cut else name.end()))
+    return out

@@ -253,3 +253,15 @@ def test_model_of_another_format_version_is_refused(tmp_path):
     (tmp_path / "span_reader.json").write_text(json.dumps(info))
     with pytest.raises(RuntimeError, match="format 99"):
         span_reader.SpanReader(tmp_path).best("Who?", ["Ann did."])
+
+
+def test_a_described_person_is_the_name_after_the_questions_own_description():
+    s = ("The delegation was received by French President Emmanuel Macron, German Chancellor Olaf Scholz and "
+         "Italian Prime Minister Giorgia Meloni.")
+    assert [s[a:b] for a, b in spans.described("Who is the German chancellor who received the delegation?", s)] == \
+        ["Olaf Scholz"]
+    assert [s[a:b] for a, b in spans.described("Which Italian prime minister received them?", s)] == ["Giorgia Meloni"]
+    # no description of its own ("Which leader …?"), a verb after "who", or a description the sentence never uses
+    assert spans.described("Which leader received them?", s) == []
+    assert spans.described("Who received the delegation?", s) == []
+    assert spans.described("Which Spanish minister received them?", s) == []
