@@ -7,12 +7,13 @@ so a quote can show when it happened, and the human date format answers use.
     [(13, 24, '2024-07-12'), (38, 46, '2024-07-11'), (51, 60, 'the week of 1 July 2024')]
 
 Rules: a bare or "on"/"this" weekday is the most recent such day on or before the document date, unless the
-sentence speaks of the future ("will", "is to", "going to", "plans to", "'ll") when it is the next one on or after;
-"last <weekday>" is strictly before, "next <weekday>" strictly after. Weeks are labelled by their Monday ("the week
-of 1 July 2024"), months and years by name ("June 2024", "2023"). "Tonight", "this morning/afternoon/evening" are
-the document's own day. A weekday in a range ("Monday to Friday") or after "every"/"each" recurs and is left alone,
-and so is a period after "the" ("carried over into the next year", "in the last week of June"): it is relative to a
-time the text speaks of, not to the document's date.
+sentence speaks of the future ("will", "is to", "going to", "plans to", "next", "'ll") when it is the next one on or
+after; "last <weekday>" is strictly before, "next <weekday>" strictly after. Weeks are labelled by their Monday
+("the week of 1 July 2024"), months and years by name ("June 2024", "2023"). "Tonight", "this morning/afternoon/
+evening" are the document's own day. A weekday in a range ("Monday to Friday") or after "every"/"each" recurs and is
+left alone, and so is a period after "the" ("carried over into the next year", "in the last week of June"): it is
+relative to a time the text speaks of, not to the document's date; a weekday with its date written out ("Saturday
+12 October") is not relative at all.
 """
 from __future__ import annotations
 
@@ -35,8 +36,10 @@ _RANGE_BEFORE = re.compile(WEEKDAY + r"\s*(?:to|through|till|until|[-–—])\s*
 # "the next year", "the last week of June", "the next Friday": "the" makes it relative to a time the text speaks of
 # (or a span: "in the last year"), not to the day the document is dated.
 _ANAPHORIC = re.compile(r"\bthe\s+$", re.I)
-_FUTURE = re.compile(r"\b(?:will|shall|is to|are to|going to|plans? to|planned|scheduled|expected to|due to)\b|'ll\b",
-                     re.I)
+_FUTURE = re.compile(r"\b(?:will|shall|is to|are to|going to|plans? to|planned|scheduled|expected to|due to|next|"
+                     r"upcoming)\b|'ll\b", re.I)
+# "Saturday 12 October", "Tuesday, July 9": the weekday of a date the sentence gives, not a relative date
+_DATED_AFTER = re.compile(rf",?\s+(?:{DAY}\s+{MONTH}|{MONTH}\s+{DAY})\b")
 
 
 def format_date(iso: str) -> str:
@@ -62,6 +65,8 @@ def relative_dates(sentence: str, doc_date: str) -> list[tuple[int, int, str]]:
             if not m.group("wmod") and (_RANGE_AFTER.match(sentence, m.end())
                                         or _RANGE_BEFORE.search(sentence[max(0, m.start() - 20):m.start()])):
                 continue  # "Monday to Friday", "every Thursday": a day of the week, not a date
+            if _DATED_AFTER.match(sentence, m.end()):
+                continue  # "on Saturday 12 October": the date is written out
             mod = (m.group("wmod") or "").lower()
             out.append((m.start(), m.end(), weekday(base, WEEKDAYS.index(m.group("weekday").title()), mod, future)))
         else:
@@ -102,6 +107,8 @@ def annotate(sentence: str, doc_date: str | None, start: int = 0, end: int | Non
     'He will arrive on Friday (12 July 2024).'
     >>> annotate("He will arrive on Friday.", "2024-07-11", 18, 24)      # a short answer taken from it
     'Friday (12 July 2024)'
+    >>> annotate("The open day is on Saturday 12 October. The next meeting is on Tuesday.", "2024-09-14")
+    'The open day is on Saturday 12 October. The next meeting is on Tuesday (17 September 2024).'
     """
     end = len(sentence) if end is None else end
     if not doc_date:
@@ -125,6 +132,8 @@ _DATELINE = r"[A-Z][A-Za-z .'’()-]{1,40},\s*" + _ANY_DATE + r"\s*[—–-]"   
 _OPENING = re.compile(
     r"^\s*(?:(?:published|updated|last updated|posted|date|dated|issued)\b[^\n\d]{0,20}?" + _ANY_DATE +
     r"|" + _DATELINE + r"|" + _ANY_DATE + r"\s*$)", re.I | re.M)
+# a title line that ends with its date: "Minutes of the annual general meeting, 14 September 2024"
+_TITLE_DATE = re.compile(r"^[^\n]{3,150}?[,:|—–-]\s*(" + _ANY_DATE + r")\s*$")
 
 
 def dateline_end(sentence: str) -> int:
@@ -141,7 +150,8 @@ def dateline_end(sentence: str) -> int:
 
 def opening_date(text: str, lines: int = 5) -> str | None:
     """The date a document gives itself in its first lines, as YYYY-MM-DD: a labelled date ("Last updated: 3 March
-    2025", "Published May 14, 2025"), a news dateline ("SHEFFIELD, 14 May 2025 — …") or a line that is only a date.
+    2025", "Published May 14, 2025"), a news dateline ("SHEFFIELD, 14 May 2025 — …"), a line that is only a date,
+    or a title line that ends with one.
     A date further down, or inside a sentence, is what the text is about, not when it was written.
 
     >>> opening_date("Factory opens\\n\\nSHEFFIELD, 14 May 2025 — The firm yesterday opened a plant.")
@@ -150,9 +160,18 @@ def opening_date(text: str, lines: int = 5) -> str | None:
     '2025-03-03'
     >>> opening_date("The treaty of 14 May 1955 created the pact."), opening_date("Published 31 February 2025")
     (None, None)
+
+    The first line, a title, may end with the date: "Minutes of the general meeting, 14 September 2024".
+
+    >>> opening_date("Allotment Society — minutes of the general meeting, 14 September 2024\\n\\nPresent: 23.")
+    '2024-09-14'
+    >>> opening_date("Why 14 May 1955 matters\\n\\nText."), opening_date("Intro\\n\\nWe met on 2 May, 14 May 2025")
+    (None, None)
     """
-    head = "\n".join([line for line in text.splitlines() if line.strip()][:lines])
-    for line in _OPENING.finditer(head):
+    kept = [line for line in text.splitlines() if line.strip()][:lines]
+    head = "\n".join(kept)
+    titled = _TITLE_DATE.match(kept[0].lstrip("# ").strip()) if kept else None
+    for line in [*_OPENING.finditer(head), *([titled] if titled else [])]:
         g = {k: v for k, v in _FULL_DATE.search(line.group()).groupdict().items() if v}
         iso = next((v for k, v in g.items() if k.startswith("iso")), None)
         try:

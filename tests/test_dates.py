@@ -112,3 +112,17 @@ def test_a_short_answer_is_annotated_in_the_context_of_its_sentence():
     assert annotate(arrive, "2024-07-11", a, a + 6) == "Friday (12 July 2024)"
     assert annotate(arrive, None, a, a + 6) == "Friday"
 
+
+
+def test_minutes_dated_in_their_title_line_resolve_their_weekdays(tmp_path):
+    from rag.loaders import load
+    (tmp_path / "minutes.txt").write_text(
+        "Allotment Society — minutes of the annual general meeting, 14 September 2024\n\n"
+        "The autumn open day will be held on Saturday 12 October. The next committee meeting is on Tuesday.\n",
+        encoding="utf-8")
+    (doc,) = load(tmp_path).documents
+    assert doc.date == "2024-09-14"
+    # a weekday with its date written out is left alone; "the next meeting … on Tuesday" is the coming Tuesday
+    assert annotate(doc.text.splitlines()[2], doc.date) == (
+        "The autumn open day will be held on Saturday 12 October. The next committee meeting is on Tuesday "
+        "(17 September 2024).")
