@@ -221,6 +221,8 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
         return None
     if spans.contradicts(question, found.text):     # "four" for "Who …?", "the ambassadors" for "How many …?"
         return None
+    end = spans.with_unit(question, sentences[found.sentence], found.start, found.end)     # "two" -> "two-year"
+    found = replace(found, end=end, text=sentences[found.sentence][found.start:end])
     named = spans.described(question, sentences[found.sentence])
     if named and not any(a < found.end and found.start < b for a, b in named):
         a, b = named[0]     # "Japanese Prime Minister Kishida Fumio" for "Who is the Japanese prime minister …?"

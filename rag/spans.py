@@ -272,3 +272,21 @@ def described(question: str, sentence: str) -> list[tuple[int, int]]:
             cut = re.search(r"\s+and\s+", name.group())      # "Olaf Scholz and Italian Prime Minister …": one name
             out.append((name.start(), name.start() + cut.start() if cut else name.end()))
     return out
+
+
+_DURATION = re.compile(r"\W*how (?:long|old)\b", re.IGNORECASE)
+
+
+def with_unit(question: str, sentence: str, start: int, end: int) -> int:
+    """Where the answer phrase sentence[start:end] ends once a hyphenated unit is joined to its number, for a question
+    about a length of time or an age ("How long is the warranty?": "two" -> "two-year"); a count ("How many
+    layers?": "seven", not "seven-layer") keeps its bare number.
+
+    >>> s = "The router comes with a two-year limited warranty."
+    >>> s[24:with_unit("How long is the warranty?", s, 24, 27)], s[24:with_unit("How many years?", s, 24, 27)]
+    ('two-year', 'two')
+    """
+    unit = re.match(r"-[a-z]+\b", sentence[end:])
+    if unit and _DURATION.match(question) and _NUM.fullmatch(sentence[start:end]):
+        return end + unit.end()
+    return end
