@@ -27,6 +27,8 @@ _PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|it|its|these|
 _PERSONAL = {"he", "she", "him", "her", "his", "hers"}
 _WH = re.compile(r"^\s*(?:who|whom|whose|what|which|when|where|why|how(?: much| many)?)\b"
                  r"(?:\s+(?:is|are|was|were|did|do|does|has|have|had|will|would|can|could))?\s*", re.IGNORECASE)
+_ASKS_OF = re.compile(r"^\s*(?:who|whom|whose|what|which|when|where|why|how)\s+(?:is|are|was|were|did|do|does|has|"
+                      r"have|had|will|would|can|could)\b", re.IGNORECASE)
 _PREP = re.compile(r"^(?:in|at|on|for|from|of|to|by|with|during|about|under|over)\s+(.+)$", re.IGNORECASE)
 
 
@@ -45,10 +47,16 @@ def is_followup(question: str) -> bool:
 
     >>> is_followup("What are the projects between NATO and its partners?"), is_followup("When did he arrive?")
     (False, True)
+
+    One word of its own is enough when a wh-word and its verb ask about it ("Who is the treasurer?"); alone it leans
+    on the previous question ("What year?", "Why?").
+
+    >>> is_followup("Who is the treasurer?"), is_followup("What year?"), is_followup("Why?")
+    (False, True, True)
     """
     words = content_words(question)
     return bool(_LEAD.match(question) or _dangling(question)
-                or not words or (len(words) == 1 and not _names(question)))
+                or not words or (len(words) == 1 and not _names(question) and not _ASKS_OF.match(question)))
 
 
 def turns(history) -> list[tuple[str, str]]:

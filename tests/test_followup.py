@@ -21,6 +21,7 @@ STANDALONE = [
     ("How tall is the Eiffel Tower?", "What is the capital of France?"),
     ("When did Apple release its first iPhone?", "Who founded Microsoft?"),
     ("Who is Angela Merkel?", "What is the VAT rate in France?"),
+    ("Who is the treasurer?", "How long is the warranty?"),     # one word of its own, asked about by "who is"
 ]
 
 
@@ -44,6 +45,12 @@ def test_elliptic_follow_ups_take_the_previous_question(question, previous, expe
 def test_a_dangling_pronoun_takes_the_previous_answers_person():
     out = rewrite("When was he born?", [("Who wrote Hamlet?", "William Shakespeare wrote it [1].")])
     assert "William Shakespeare" in out and " he " not in f" {out} "
+
+
+def test_a_pronoun_after_a_one_word_question_takes_its_answers_person():
+    history = [("How long is the warranty?", "two-year — “The router comes with a two-year limited warranty.” [1]"),
+               ("Who is the treasurer?", "Priya Shah — “The treasurer, Priya Shah, reported a balance of £4,210.” [1]")]
+    assert rewrite("What balance did she report?", history) == "What balance did Priya Shah report?"
 
 
 def test_the_first_turn_is_never_rewritten():
