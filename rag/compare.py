@@ -262,8 +262,8 @@ def decide_same(same: Same, sentences: Sequence) -> tuple[bool, list] | None:
 
 # Words that may sit inside a name ("Truth in Science", "Letters to Cleo") but never open or close one.
 _INNER = frozenset("of in to the and for on at de la le du von van a an &".split())
-_OPENERS = frozenset("are were is was do does did has have had can could will would both which who whom what whose "
-                     "when where how".split())
+_AUXILIARIES = frozenset("are were is was do does did has have had can could will would".split())
+_OPENERS = _AUXILIARIES | frozenset("both which who whom what whose when where how".split())
 _QUOTED_PAIR = re.compile(r"[\"“]([^\"”]{1,80})[\"”]\s*,?\s+(?:and|or)\s+[\"“]([^\"”]{1,80})[\"”]")
 
 
@@ -305,31 +305,30 @@ def pair(question: str) -> tuple[str, str] | None:
     ('One Big Hapa Family', 'A Film Unfinished')
     >>> pair("Who attended the summit and the dinner?"), pair("Did they travel by train or by car?")
     (None, None)
+    >>> pair("Which is older, the novel or the film?") is None
+    True
     """
     q = " ".join(question.split()).rstrip("?").strip()
     quoted = _QUOTED_PAIR.search(q)
     if quoted:
         return quoted.group(1).strip(), quoted.group(2).strip()
-    for parsed in (parse(q), parse_which(q), parse_same(q)):
-        if parsed is not None:
-            return tuple(_bare(x) for x in getattr(parsed, "options", None) or parsed.names)
-    words = q.split()
-    first = words[0].lower() if words else ""
-    if " or " in q and q.count(" or ") == 1:
-        left, right = q.split(" or ")
-        left = re.split(r"[,:]", left)[-1]
-    elif " and " in q and q.count(" and ") == 1 and (first in _OPENERS - {"which", "who", "whom", "what", "whose",
-                                                                          "when", "where", "how"}
-                                                    or re.search(r"\bboth\b", q, re.IGNORECASE)):
-        left, right = q.split(" and ")
-    else:
-        return None
-    before = left.split()
-    while before and before[0].lower() in _OPENERS:
-        before = before[1:]
-    a, b = _bare(" ".join(before)), _name_run(right.split())
+    parsed = parse(q) or parse_which(q) or parse_same(q)
+    a, b = (_bare(x) for x in getattr(parsed, "options", None) or parsed.names) if parsed else ("", "")
+    if not a or not b:          # no parser, or an option that is no name as parsed ("Alison Moyet singers")
+        first = q.split()[0].lower() if q else ""
+        if q.count(" or ") == 1:
+            left, right = q.split(" or ")
+            left = re.split(r"[,:]", left)[-1]
+        elif q.count(" and ") == 1 and (first in _AUXILIARIES or re.search(r"\bboth\b", q, re.IGNORECASE)):
+            left, right = q.split(" and ")
+        else:
+            return None
+        before = left.split()
+        while before and before[0].lower() in _OPENERS:
+            before = before[1:]
+        a, b = _bare(" ".join(before)), _name_run(right.split())
     if not a or not b or max(len(a.split()), len(b.split())) > 8:
-        return None
+        return None             # "Which is older, the novel or the film?": no names to look for
     return a, b
 
 
