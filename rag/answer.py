@@ -238,6 +238,10 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     decided = compare.decide(comparison, [s for _, s in scored]) if comparison else None
     if decided is not None:       # "Who was born first, A or B?": the earlier of the two dates, both quoted
         return _compared(ev, comparison.options[decided[0]], decided[1], base)
+    more = compare.parse_more(ev.question)
+    counted = compare.decide_more(more, [s for _, s in scored]) if more else None
+    if counted is not None:       # "Which genus has more species, A or B?": the larger of the two counts, both quoted
+        return _compared(ev, more.options[counted[0]], counted[1], base)
     which = compare.parse_which(ev.question)
     chosen = compare.decide_which(which, [s for _, s in scored]) if which else None
     if chosen is not None:        # "Which band is from England, A or B?": the one a sentence says it of

@@ -24,6 +24,10 @@ magazine"; framing words such as "located" or "considered" aside). Never "No": a
 one's own sentence gives a value (the capitalised words it describes its subject with, "was a Scottish film
 director"; or its first year), and the answer is "Yes" when they agree, "No" when they differ.
 
+"Which genus has more species, A or B?" ("more", "most", "fewer", "less" of a counted noun): the option whose
+sentence gives the larger (or smaller) count of that noun, the nearest number before it ("about 500 species", "in
+five acts"), when each option's sentence gives one and they differ; both sentences quoted (`parse_more`).
+
 Any question about two named things ("…, A or B?", "Are A and B …?", "Both A and B …?", "A and B are both …?"; `pair`)
 quotes a sentence about each, of its own document where one was retrieved (`about_each`), so both are cited.
 
@@ -348,3 +352,76 @@ def about_each(names: tuple[str, str], picked: Sequence, sentences: Sequence) ->
         if found:
             added.append(max(found, key=lambda f: f[:2])[2])
     return added
+
+
+class More(NamedTuple):
+    options: tuple[str, str]
+    noun: str           # what is counted: "species", "albums"
+    most: bool          # the larger count answers ("more", "most"); else the smaller ("fewer", "less")
+
+
+_MORE = re.compile(r"\b(?P<dir>more|most|fewer|fewest|less|least)\s+(?P<what>(?:[\w'’\-]+\s+){0,2}?[\w'’\-]+?)"
+                   r"(?=\s*(?:[,:?]|$|\s+(?:than|in|of|for|on|at|by|to|do|does|did|has|have|had|is|are|was|were)\b))",
+                   re.IGNORECASE)
+_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+                                     "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split())}
+
+
+def parse_more(question: str) -> More | None:
+    """The options and the counted noun of "Which genus has more species, A or B?" ("Who has released more studio
+    albums, A or B?", "… the fewest members …"), or None.
+
+    >>> parse_more("Which genus has more species, Xanthoceras or Ehretia?")
+    More(options=('Xanthoceras', 'Ehretia'), noun='species', most=True)
+    >>> parse_more("Who has released more studio albums, Candlelight Red or Motion City Soundtrack?").noun
+    'albums'
+    >>> parse_more("Which tower is taller, A b or C d?") is None
+    True
+    """
+    q = " ".join(question.split()).rstrip("?").strip()
+    m = _MORE.search(q)
+    names = pair(q)
+    if m is None or names is None or q.count(" or ") != 1 or m.start() > q.find(" or "):
+        return None
+    noun = m.group("what").split()[-1].lower()
+    if noun in T.STOPWORDS or not noun.isalpha():
+        return None
+    return More(names, noun, m.group("dir").lower() in ("more", "most"))
+
+
+def count_of(noun: str, sentence: str) -> int | None:
+    """The number a sentence gives before `noun` (up to three words between: "approximately 350 known species",
+    "seven studio albums"), or None.
+
+    >>> s = "Elatostema is a genus containing approximately 350 known species."
+    >>> count_of("species", s), count_of("acts", "It is an opera in three acts."), count_of("acts", "Acts 2 and 3.")
+    (350, 3, None)
+    """
+    stem = T.stem(noun)
+    tokens = re.findall(r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|[\w\-]+", sentence)
+    for i, w in enumerate(tokens):
+        if T.stem(w) != stem:
+            continue
+        for before in reversed(tokens[max(0, i - 4):i]):       # the nearest number before it
+            low = before.lower()
+            if low in _WORDS or re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d+", before):
+                return _WORDS[low] if low in _WORDS else int(before.replace(",", ""))
+    return None
+
+
+def decide_more(more: More, sentences: Sequence) -> tuple[int, list] | None:
+    """(index of the option with the larger (or smaller) count, [its sentence, the other's]) when a sentence about
+    each gives a count of the noun and the two differ; None otherwise."""
+    chosen, counts = [], []
+    for option in more.options:
+        found = [(about, -i, s, n) for i, s in enumerate(sentences)
+                 if (about := _about(option, s.title, s.text)) and (n := count_of(more.noun, s.text)) is not None]
+        if not found:
+            return None
+        _, _, sentence, n = max(found, key=lambda f: f[:2])
+        chosen.append(sentence)
+        counts.append(n)
+    if counts[0] == counts[1] or chosen[0] is chosen[1]:
+        return None
+    win = counts.index(max(counts) if more.most else min(counts))
+    return win, [chosen[win], chosen[1 - win]]

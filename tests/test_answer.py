@@ -420,9 +420,9 @@ def bands(tmp_path_factory):
         "trees.md": "# Screaming Trees\n\nScreaming Trees was an American rock band formed in Ellensburg, Washington "
                     "in 1985 by vocalist Mark Lanegan, guitarist Gary Lee Conner, bass player Van Conner and drummer "
                     "Mark Pickerel. Pickerel had been replaced by Barrett Martin by the time the band reached its most "
-                    "successful period. Although widely associated with grunge, the band's sound incorporated hard rock "
-                    "and psychedelic elements. During Screaming Trees' existence the band released seven studio albums, "
-                    "five EPs, and three compilations.\n",
+                    "successful period. Although widely associated with grunge, the band's sound incorporated hard "
+                    "rock and psychedelic elements. During Screaming Trees' existence the band released seven studio "
+                    "albums, five EPs, and three compilations.\n",
         "discography.md": "# Screaming Trees discography\n\nThe discography of Screaming Trees, an Ellensburg, "
                           "Washington-based rock band, consists of seven studio albums, three compilation albums, "
                           "five extended plays (EP), and six singles, though this does not include any solo material "
@@ -435,6 +435,28 @@ def test_a_question_about_two_named_things_quotes_a_sentence_of_each_ones_own_do
     assert not ans.refused
     # the discography names Screaming Trees too, but the band's own article is quoted as well
     assert {"letters.md", "trees.md"} <= {c.doc_id for c in ans.citations}, ans.text
+    assert_quotes_are_verbatim(r, ans)
+
+
+@pytest.fixture(scope="module")
+def genera(tmp_path_factory):
+    """Two short Wikipedia-style articles, not from the seeds or the public sets."""
+    return indexed(tmp_path_factory.mktemp("more"), {
+        "quercus.md": "# Quercus\n\nQuercus, the oaks, is a genus of about 500 species of trees and shrubs in the "
+                      "beech family. Oaks are native to the Northern Hemisphere.\n",
+        "fagus.md": "# Fagus\n\nFagus, the beeches, is a genus of 13 species of deciduous trees in the family "
+                    "Fagaceae, native to temperate Europe, Asia and North America.\n"})
+
+
+@pytest.mark.parametrize("question, winner", [
+    ("Which genus has more species, Fagus or Quercus?", "Quercus"),
+    ("Which genus has fewer species, Quercus or Fagus?", "Fagus")])
+def test_a_count_comparison_leads_with_the_larger_or_smaller_count(genera, question, winner):
+    r, settings = genera
+    ans = A.ask(r, question, settings)
+    assert ans.text.startswith(f"{winner} —"), ans.text
+    assert {c.doc_id for c in ans.citations} == {"quercus.md", "fagus.md"}     # both counts cited
+    assert ans.short_answer is not None and ans.short_answer.text == winner
     assert_quotes_are_verbatim(r, ans)
 
 
