@@ -209,7 +209,7 @@ def load_file(path: Path, doc_id: str, limit: int = 20 * MB,
         raise _Skip(_too_big(len(raw), limit // MB))
     if not raw.strip():
         raise _Skip("empty file")
-    if known and known.get(doc_id) == (digest := _digest(raw)):
+    if known and known.get(doc_id) == (digest := sha256(raw)):
         return Unchanged(doc_id, digest, doc_id)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
@@ -232,19 +232,7 @@ def load_file(path: Path, doc_id: str, limit: int = 20 * MB,
     meta = {**header, **{k: v for k, v in meta.items() if v}}
     if not text.strip():
         raise _Skip("no text after removing markup")
-    return _document(doc_id, text, doc_id, _digest(raw), meta, Path(doc_id).name)
-
-
-# How files are read into documents (text, title, date). Bumped when a rule that derives them changes, so the next
-# `rag index` reads every file again instead of keeping what an older rule made of it; chunks whose text is the
-# same keep their vectors (nothing is embedded again for that). 2: a title line that ends with a date dates the file.
-READS = 2
-
-
-def _digest(content: str | bytes) -> str:
-    """A document's change key: the sha256 of its bytes under this version of the reading rules (READS)."""
-    raw = content.encode("utf-8") if isinstance(content, str) else content
-    return sha256(f"reads {READS}\n".encode() + raw)
+    return _document(doc_id, text, doc_id, sha256(raw), meta, Path(doc_id).name)
 
 
 def _document(doc_id, text, source, digest, meta, fallback_title, page_starts=(), sniff_date=True) -> Document:
@@ -357,7 +345,7 @@ def _load_pdf(raw: bytes, path: Path, doc_id: str) -> Document:
         text += page + "\n\n"
     if not text.strip():
         raise _Skip("PDF has no extractable text (scanned images?)")
-    return _document(doc_id, text, doc_id, _digest(raw), {"title": meta_title}, Path(doc_id).name, starts)
+    return _document(doc_id, text, doc_id, sha256(raw), {"title": meta_title}, Path(doc_id).name, starts)
 
 
 def _load_jsonl(path: Path, rel: str, limit: int, owner: dict[str, str],
@@ -390,7 +378,7 @@ def _load_jsonl(path: Path, rel: str, limit: int, owner: dict[str, str],
                 if known:
                     if by_sha is None:
                         by_sha = {v: k for k, v in known.items()}
-                    digest = _digest(line)
+                    digest = sha256(line)
                     if digest in by_sha:
                         loaded += 1
                         doc_id = by_sha[digest]
@@ -413,7 +401,7 @@ def _load_jsonl(path: Path, rel: str, limit: int, owner: dict[str, str],
                 continue
             owner[doc_id] = where
             meta = {k: rec.get(k) for k in ("title", "date", "source_url")}
-            yield _document(doc_id, text, rel, _digest(line), meta, doc_id, sniff_date=False)
+            yield _document(doc_id, text, rel, sha256(line), meta, doc_id, sniff_date=False)
     if not loaded and lines:
         raise _Skip("no valid {id, title, text} records")
 

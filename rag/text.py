@@ -26,10 +26,10 @@ _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\[\d{1,3}\])*(?=\s|$)")
 _BLANK = re.compile(r"\n[ \t]*\n\s*")
 _ABBREV = {"mr", "mrs", "ms", "dr", "jr", "sr", "st", "gen", "sen", "rep", "gov", "lt", "col", "vs", "etc", "inc",
            "ltd", "co", "corp", "jan", "feb", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e", "prof", "fig",
-           "approx", "dept", "est", "mt", "ft"}
+           "approx", "dept", "est", "mt", "ft", "v", "cf"}
 # Abbreviations that stand before a number ("No. 1 on the Billboard Hot 100", "Op. 5", "Vol. 2", "ca. 1650"): a
 # full stop after one of them ends no sentence when a digit follows. "No" only capitalised: "she said no. 2019 was…"
-_BEFORE_NUMBER = {"No", "Nos"} | {v for w in ("op", "vol", "vols", "pp", "ca", "art", "ch", "pt", "sec")
+_BEFORE_NUMBER = {"No", "Nos", "c"} | {v for w in ("op", "vol", "vols", "pp", "ca", "art", "ch", "pt", "sec")
                                   for v in (w, w.capitalize())}
 # Markup that opens a line but is not part of its sentence: headings, list bullets, block quotes, numbered items.
 _LINE_MARK = re.compile(r"[ \t]*(?:#{1,6}[ \t]+|[-*+•][ \t]+|>[ \t]*|\d{1,3}[.)][ \t]+)")
@@ -41,7 +41,12 @@ def sentences(text: str) -> list[tuple[int, int, bool]]:
     Paragraphs are separated by blank lines (in text without any, by line breaks). Inside a paragraph a line
     break also ends a sentence when the line is a heading or list item or ends in a colon, so a
     Markdown title never fuses with the first sentence under it; wrapped lines of one sentence stay together.
-    Abbreviations and initials ("Joseph R. Biden, Jr.", "U.S.", "No. 1", "Op. 5") do not end a sentence.
+    Abbreviations and initials ("Joseph R. Biden, Jr.", "U.S.", "No. 1", "Op. 5", "Brown v. Board", "Jones et al.")
+    do not end a sentence.
+
+    >>> t = "The case Brown v. Board of Education ended it. Jones et al. (1998) agreed, c. 1650 or not."
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['The case Brown v. Board of Education ended it.', 'Jones et al. (1998) agreed, c. 1650 or not.']
     """
     out: list[tuple[int, int, bool]] = []
     pos = 0
@@ -110,6 +115,7 @@ def _abbrev(text: str, dot: int, end: int) -> bool:
     w = word.group(1) if word else ""
     nxt = re.match(r"\s*(\S)", text[end:end + 8])
     return (w.lower() in _ABBREV or bool(re.fullmatch(r"[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]", w))
+            or w == "al" and text[max(0, dot - 6):dot].endswith("et al")       # "Jones et al. (1998)"
             or bool(nxt and nxt.group(1).islower())
             or w in _BEFORE_NUMBER and bool(nxt and nxt.group(1).isdigit()))
 

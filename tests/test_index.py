@@ -50,18 +50,6 @@ def test_incremental_add_change_delete(docs_copy, tmp_path):
     assert "new.md" not in index.docs and all(c.doc_id != "new.md" for c in index.chunk_list)
 
 
-def test_new_reading_rules_read_every_file_again_but_embed_nothing_new(docs_copy, tmp_path, monkeypatch):
-    from rag import loaders
-    s = Settings(docs=docs_copy, index=tmp_path / "ix")
-    emb = CountingEmbedder()
-    build_index(s, progress=False, embedder=emb)
-    emb.embedded.clear()
-    monkeypatch.setattr(loaders, "READS", loaders.READS + 1)      # a rule that derives title or date changed
-    again = build_index(s, progress=False, embedder=emb)
-    assert again["changed"] == 4 and again["chunks_embedded"] == 0 and emb.embedded == []
-    assert build_index(s, progress=False, embedder=emb)["unchanged"] == 4
-
-
 def test_changed_chunking_forces_full_rebuild(docs_copy, tmp_path):
     s = Settings(docs=docs_copy, index=tmp_path / "ix")
     emb = CountingEmbedder()
