@@ -21,8 +21,8 @@ REFUSAL = "The documents do not answer this."   # every answerer declines in the
 EMBED_BACKENDS = ("onnx-int8", "onnx", "torch")
 # bump when the loaders change what a Document holds or the sentence splitter where chunks may end (v2: Markdown
 # markup removed; v4: a file's date from its first lines; v5: "No. 1" and "Op. 5" end no sentence; v6: a title line
-# that ends with its date dates the file, and "Brown v. Board", "Jones et al. (1998)", "c. 1650" end no sentence),
-# so indexes re-chunk
+# that ends with its date dates the file, and "Brown v. Board", "Jones et al. (1998)", "c. 1650", "Warner Bros.
+# Records" end no sentence), so indexes re-chunk
 TEXT_VERSION = 6
 
 # allowed range (inclusive) of each number, or the choices of each word

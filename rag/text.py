@@ -26,7 +26,7 @@ _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\[\d{1,3}\])*(?=\s|$)")
 _BLANK = re.compile(r"\n[ \t]*\n\s*")
 _ABBREV = {"mr", "mrs", "ms", "dr", "jr", "sr", "st", "gen", "sen", "rep", "gov", "lt", "col", "vs", "etc", "inc",
            "ltd", "co", "corp", "jan", "feb", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e", "prof", "fig",
-           "approx", "dept", "est", "mt", "ft", "v", "cf"}
+           "approx", "dept", "est", "mt", "ft", "v", "cf", "bros"}
 # Abbreviations that stand before a number ("No. 1 on the Billboard Hot 100", "Op. 5", "Vol. 2", "ca. 1650"): a
 # full stop after one of them ends no sentence when a digit follows. "No" only capitalised: "she said no. 2019 was…"
 _BEFORE_NUMBER = {"No", "Nos", "c"} | {v for w in ("op", "vol", "vols", "pp", "ca", "art", "ch", "pt", "sec")
