@@ -252,7 +252,9 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
         return _compose(base, [("Yes —", ()), *[(_display(s), ((s.n, s),)) for s in said]], ev)
     same = compare.parse_same(ev.question)
     alike = compare.decide_same(same, [s for _, s in scored]) if same else None
-    if alike is not None:         # "Were A and B of the same nationality?": what each one's own sentence says
+    same_as = compare.parse_same_as(ev.question) if alike is None else None
+    alike = compare.decide_same_as(same_as, [s for _, s in scored]) if same_as else alike
+    if alike is not None:         # "Were A and B of the same nationality / formed in the same city?": each one's own
         return _compose(base, [("Yes —" if alike[0] else "No —", ()), *[(_display(s), ((s.n, s),)) for s in alike[1]]],
                         ev)
     split = _parts(ev)

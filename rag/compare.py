@@ -24,6 +24,11 @@ magazine"; framing words such as "located" or "considered" aside). Never "No": a
 one's own sentence gives a value (the capitalised words it describes its subject with, "was a Scottish film
 director"; or its first year), and the answer is "Yes" when they agree, "No" when they differ.
 
+"Were A and B formed in the same city?" (any "the same <noun>": "directed by the same person", "in the same
+family"): the name each one's own sentence gives right after what introduces the value ("formed … in Buffalo",
+"directed by Marlo Poras", "in the family Cucurbitaceae"; a full name for a person); "Yes" when the two agree, "No"
+when they share no word, no decision when they overlap in part (`parse_same_as`).
+
 "Which genus has more species, A or B?" ("more", "most", "fewer", "less" of a counted noun): the option whose
 sentence gives the larger (or smaller) count of that noun, the nearest number before it ("about 500 species", "in
 five acts"), when each option's sentence gives one and they differ; both sentences quoted (`parse_more`).
@@ -48,6 +53,7 @@ import re
 from typing import NamedTuple, Sequence
 
 from . import text as T
+from .spans import PERSON_NOUNS
 
 _EARLY = r"first|earlier|earliest|older|oldest|before|sooner"
 _LATE = r"last|later|latest|younger|youngest|more recently|more recent|newer|newest"
@@ -425,3 +431,77 @@ def decide_more(more: More, sentences: Sequence) -> tuple[int, list] | None:
         return None
     win = counts.index(max(counts) if more.most else min(counts))
     return win, [chosen[win], chosen[1 - win]]
+
+
+class SameAs(NamedTuple):
+    names: tuple[str, str]
+    cues: frozenset         # stems that introduce the value in a sentence ("formed", "city"; "by" for "by the same …")
+    by: bool
+    person: bool            # the value is a person ("the same director"): a full name, not "Canadian"
+
+
+_SAME_AS = re.compile(r"^(?:are|were|is|was|do|does|did)\b.*?\bthe\s+same\s+(?P<noun>[\w\-]+)$", re.IGNORECASE)
+_MONTHS = frozenset("january february march april may june july august september october november december monday "
+                    "tuesday wednesday thursday friday saturday sunday".split())
+
+
+def parse_same_as(question: str) -> SameAs | None:
+    """The two names of "Were A and B formed in the same city?" ("directed by the same person", "in the same
+    family", …: any "the same <noun>" but nationality, country and year, which `parse_same` reads), with the words
+    that introduce the value in a sentence, or None.
+
+    >>> s = parse_same_as("Were Goo Goo Dolls and Echosmith formed in the same city?")
+    >>> s.names, sorted(s.cues), s.by, s.person
+    (('Goo Goo Dolls', 'Echosmith'), ['citi', 'form'], False, False)
+    """
+    q = " ".join(question.split()).rstrip("?").strip()
+    m = _SAME_AS.match(q)
+    names = pair(q)
+    if m is None or names is None or parse_same(q) is not None:
+        return None
+    at = q.lower().rfind(names[1].lower())
+    frame = q[at + len(names[1]):m.start("noun")] if at >= 0 else ""
+    frame = re.sub(r"\b(?:both|the\s+same)\b", " ", frame, flags=re.IGNORECASE)
+    by = bool(re.search(r"\bby\b", frame, re.I))
+    return SameAs(names, frozenset(T.stems(f"{frame} {m.group('noun')}")), by,
+                  by or m.group("noun").lower() in PERSON_NOUNS)
+
+
+def value_of(same: SameAs, name: str, sentence: str) -> str | None:
+    """The name a sentence gives right after what introduces the asked-for value ("formed in 1985 in Buffalo" ->
+    "Buffalo"; "directed by Marlo Poras" -> "Marlo Poras"), leaving out months, weekdays and the subject's own name.
+
+    >>> value_of(parse_same_as("Were A and B formed in the same city?"), "A", "A formed in May 2009 in Chino, Utah.")
+    'Chino'
+    """
+    words = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[\w\-]+", sentence)]
+    own = {w.lower() for w in name.split()}
+    for i, (_, end, word) in enumerate(words):
+        if T.stem(word.lower()) in same.cues or same.by and word.lower() == "by" and i:
+            for found in T.names(sentence[end:end + 80]):
+                first = found.split()[0].lower()
+                if first not in _MONTHS and not ({w.lower() for w in found.split()} & own) \
+                        and (len(found.split()) > 1 or not same.person):
+                    return found
+            return None
+    return None
+
+
+def decide_same_as(same: SameAs, sentences: Sequence) -> tuple[bool, list] | None:
+    """(whether the two values are the same, [the sentence of each]) from each name's own sentence (its document's,
+    else one opening with its name; best first in `sentences`) that gives a value, or None when either gives none
+    or the two overlap only in part ("Istanbul, Turkey" and "Ankara, Turkey" decide nothing)."""
+    chosen, values = [], []
+    for name in same.names:
+        found = [(about, -i, s, v) for i, s in enumerate(sentences)
+                 if (about := _about(name, s.title, s.text)) and (v := value_of(same, name, s.text))]
+        if not found:
+            return None
+        _, _, sentence, value = max(found, key=lambda f: f[:2])
+        chosen.append(sentence)
+        values.append(T.fold(value))
+    if chosen[0] is chosen[1]:
+        return None
+    if values[0] == values[1] or values[0] in values[1] or values[1] in values[0]:
+        return True, chosen
+    return (False, chosen) if not set(values[0].split()) & set(values[1].split()) else None

@@ -461,6 +461,29 @@ def test_a_count_comparison_leads_with_the_larger_or_smaller_count(genera, quest
 
 
 @pytest.fixture(scope="module")
+def bands_formed(tmp_path_factory):
+    """Three short band biographies written for this test (not from the seeds or the public sets)."""
+    return indexed(tmp_path_factory.mktemp("sameas"), {
+        "harbour.md": "# The Harbour Lights\n\nThe Harbour Lights are an English indie band formed in 2004 in "
+                      "Sheffield by the brothers Tom and Will Ashby.\n",
+        "moorland.md": "# Moorland\n\nMoorland is an English folk rock band formed in March 2011 in Sheffield, "
+                       "South Yorkshire.\n",
+        "canal.md": "# Canal Street\n\nCanal Street is an English pop band formed in 1998 in Manchester by "
+                    "singer Ruth Kay.\n"})
+
+
+@pytest.mark.parametrize("question, said, cited", [
+    ("Were The Harbour Lights and Moorland formed in the same city?", "Yes —", {"harbour.md", "moorland.md"}),
+    ("Were Canal Street and Moorland formed in the same city?", "No —", {"canal.md", "moorland.md"})])
+def test_same_what_questions_compare_what_each_ones_own_sentence_says(bands_formed, question, said, cited):
+    r, settings = bands_formed
+    ans = A.ask(r, question, settings)
+    assert ans.text.startswith(said), ans.text
+    assert {c.doc_id for c in ans.citations} == cited
+    assert_quotes_are_verbatim(r, ans)
+
+
+@pytest.fixture(scope="module")
 def directors(tmp_path_factory):
     """Three short Wikipedia-style biographies, not from the seeds."""
     return indexed(tmp_path_factory.mktemp("same"), {
