@@ -105,18 +105,29 @@ def _about(option: str, title: str, sentence: str) -> int:
     return int(T.fold(sentence).lstrip("\"'“ ").startswith(key))
 
 
+def _each(names, sentences: Sequence, value) -> tuple[list, list] | None:
+    """For each of `names`, its sentence that `value(name, sentence)` reads something from (a sentence of its own
+    document first, then one opening with its name; the best scored among those) and what it read: ([sentences],
+    [values]), or None when a name has no such sentence. None, "" or an empty set is nothing read."""
+    chosen, values = [], []
+    for name in names:
+        found = [(about, -i, s, v) for i, s in enumerate(sentences)
+                 if (about := _about(name, s.title, s.text)) and (v := value(name, s)) not in (None, "", set())]
+        if not found:
+            return None
+        _, _, sentence, v = max(found, key=lambda f: f[:2])
+        chosen.append(sentence)
+        values.append(v)
+    return chosen, values
+
+
 def decide(comparison: Comparison, sentences: Sequence) -> tuple[int, list] | None:
     """(index of the winning option, [its sentence, the other's]) from `sentences` (best first, each with .text and
     .title), or None when the sentences do not date both candidates differently."""
-    chosen, years = [], []
-    for option in comparison.options:
-        dated = [(about, -i, s, year) for i, s in enumerate(sentences)
-                 if (about := _about(option, s.title, s.text)) and (year := year_of(s.text, comparison.died))]
-        if not dated:
-            return None
-        _, _, sentence, year = max(dated, key=lambda d: d[:2])   # its own document's first, then the best scored
-        chosen.append(sentence)
-        years.append(year)
+    each = _each(comparison.options, sentences, lambda _, s: year_of(s.text, comparison.died))
+    if each is None:
+        return None
+    chosen, years = each
     if years[0] == years[1]:
         return None
     win = years.index(min(years) if comparison.earliest else max(years))
@@ -251,19 +262,11 @@ def nationality(sentence: str, name: str = "") -> set[str]:
 def decide_same(same: Same, sentences: Sequence) -> tuple[bool, list] | None:
     """(whether they are the same, [the sentence about each]) from each name's own sentence (its document's, else
     one opening with its name; best first in `sentences`), or None when either gives no nationality or year."""
-    chosen, values = [], []
-    for name in same.names:
-        found = []
-        for i, s in enumerate(sentences):
-            about = _about(name, s.title, s.text)
-            value = (nationality(s.text, name) if same.what == "nationality" else year_of(s.text)) if about else None
-            if value:
-                found.append((about, -i, s, value))
-        if not found:
-            return None
-        _, _, sentence, value = max(found, key=lambda f: f[:2])
-        chosen.append(sentence)
-        values.append(value)
+    each = _each(same.names, sentences,
+                 lambda name, s: nationality(s.text, name) if same.what == "nationality" else year_of(s.text))
+    if each is None:
+        return None
+    chosen, values = each
     if chosen[0] is chosen[1]:
         return None
     alike = bool(values[0] & values[1]) if same.what == "nationality" else values[0] == values[1]
@@ -418,15 +421,10 @@ def count_of(noun: str, sentence: str) -> int | None:
 def decide_more(more: More, sentences: Sequence) -> tuple[int, list] | None:
     """(index of the option with the larger (or smaller) count, [its sentence, the other's]) when a sentence about
     each gives a count of the noun and the two differ; None otherwise."""
-    chosen, counts = [], []
-    for option in more.options:
-        found = [(about, -i, s, n) for i, s in enumerate(sentences)
-                 if (about := _about(option, s.title, s.text)) and (n := count_of(more.noun, s.text)) is not None]
-        if not found:
-            return None
-        _, _, sentence, n = max(found, key=lambda f: f[:2])
-        chosen.append(sentence)
-        counts.append(n)
+    each = _each(more.options, sentences, lambda _, s: count_of(more.noun, s.text))
+    if each is None:
+        return None
+    chosen, counts = each
     if counts[0] == counts[1] or chosen[0] is chosen[1]:
         return None
     win = counts.index(max(counts) if more.most else min(counts))
@@ -491,15 +489,10 @@ def decide_same_as(same: SameAs, sentences: Sequence) -> tuple[bool, list] | Non
     """(whether the two values are the same, [the sentence of each]) from each name's own sentence (its document's,
     else one opening with its name; best first in `sentences`) that gives a value, or None when either gives none
     or the two overlap only in part ("Istanbul, Turkey" and "Ankara, Turkey" decide nothing)."""
-    chosen, values = [], []
-    for name in same.names:
-        found = [(about, -i, s, v) for i, s in enumerate(sentences)
-                 if (about := _about(name, s.title, s.text)) and (v := value_of(same, name, s.text))]
-        if not found:
-            return None
-        _, _, sentence, value = max(found, key=lambda f: f[:2])
-        chosen.append(sentence)
-        values.append(T.fold(value))
+    each = _each(same.names, sentences, lambda name, s: value_of(same, name, s.text))
+    if each is None:
+        return None
+    chosen, values = each[0], [T.fold(v) for v in each[1]]
     if chosen[0] is chosen[1]:
         return None
     if values[0] == values[1] or values[0] in values[1] or values[1] in values[0]:
