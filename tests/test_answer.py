@@ -365,15 +365,27 @@ def scientists(tmp_path_factory):
                          "scientist, writer and polymath who studied mathematics and astronomy.\n"})
 
 
-@pytest.mark.parametrize("question, winner", [
-    ("Who was born first, Ada Lovelace or Mary Somerville?", "Mary Somerville"),
-    ("Who is younger, Mary Somerville or Ada Lovelace?", "Ada Lovelace"),
-    ("Who died first, Mary Somerville or Ada Lovelace?", "Ada Lovelace")])
-def test_a_date_comparison_leads_with_the_winner_and_quotes_both_dates(scientists, question, winner):
-    r, settings = scientists
+@pytest.fixture(scope="module")
+def genera(tmp_path_factory):
+    """Two short Wikipedia-style articles, not from the seeds or the public sets."""
+    return indexed(tmp_path_factory.mktemp("more"), {
+        "quercus.md": "# Quercus\n\nQuercus, the oaks, is a genus of about 500 species of trees and shrubs in the "
+                      "beech family. Oaks are native to the Northern Hemisphere.\n",
+        "fagus.md": "# Fagus\n\nFagus, the beeches, is a genus of 13 species of deciduous trees in the family "
+                    "Fagaceae, native to temperate Europe, Asia and North America.\n"})
+
+
+@pytest.mark.parametrize("corpus, question, winner", [
+    ("scientists", "Who was born first, Ada Lovelace or Mary Somerville?", "Mary Somerville"),
+    ("scientists", "Who is younger, Mary Somerville or Ada Lovelace?", "Ada Lovelace"),
+    ("scientists", "Who died first, Mary Somerville or Ada Lovelace?", "Ada Lovelace"),
+    ("genera", "Which genus has more species, Fagus or Quercus?", "Quercus"),       # by count: "about 500 species"
+    ("genera", "Which genus has fewer species, Quercus or Fagus?", "Fagus")])
+def test_a_comparison_leads_with_the_winner_and_quotes_both_values(request, corpus, question, winner):
+    r, settings = request.getfixturevalue(corpus)
     ans = A.ask(r, question, settings)
-    assert not ans.refused and ans.text.startswith(f"{winner} —")
-    assert {c.doc_id for c in ans.citations} == {"lovelace.md", "somerville.md"}     # both dates cited
+    assert not ans.refused and ans.text.startswith(f"{winner} —"), ans.text
+    assert len({c.doc_id for c in ans.citations}) == 2                 # both dates (or counts) cited
     assert ans.short_answer is not None and ans.short_answer.text == winner
     doc = r.store.documents([ans.short_answer.doc_id])[ans.short_answer.doc_id]
     assert doc.text[ans.short_answer.start:ans.short_answer.end] == winner
@@ -439,28 +451,6 @@ def test_a_question_about_two_named_things_quotes_a_sentence_of_each_ones_own_do
 
 
 @pytest.fixture(scope="module")
-def genera(tmp_path_factory):
-    """Two short Wikipedia-style articles, not from the seeds or the public sets."""
-    return indexed(tmp_path_factory.mktemp("more"), {
-        "quercus.md": "# Quercus\n\nQuercus, the oaks, is a genus of about 500 species of trees and shrubs in the "
-                      "beech family. Oaks are native to the Northern Hemisphere.\n",
-        "fagus.md": "# Fagus\n\nFagus, the beeches, is a genus of 13 species of deciduous trees in the family "
-                    "Fagaceae, native to temperate Europe, Asia and North America.\n"})
-
-
-@pytest.mark.parametrize("question, winner", [
-    ("Which genus has more species, Fagus or Quercus?", "Quercus"),
-    ("Which genus has fewer species, Quercus or Fagus?", "Fagus")])
-def test_a_count_comparison_leads_with_the_larger_or_smaller_count(genera, question, winner):
-    r, settings = genera
-    ans = A.ask(r, question, settings)
-    assert ans.text.startswith(f"{winner} —"), ans.text
-    assert {c.doc_id for c in ans.citations} == {"quercus.md", "fagus.md"}     # both counts cited
-    assert ans.short_answer is not None and ans.short_answer.text == winner
-    assert_quotes_are_verbatim(r, ans)
-
-
-@pytest.fixture(scope="module")
 def bands_formed(tmp_path_factory):
     """Three short band biographies written for this test (not from the seeds or the public sets)."""
     return indexed(tmp_path_factory.mktemp("sameas"), {
@@ -470,17 +460,6 @@ def bands_formed(tmp_path_factory):
                        "South Yorkshire.\n",
         "canal.md": "# Canal Street\n\nCanal Street is an English pop band formed in 1998 in Manchester by "
                     "singer Ruth Kay.\n"})
-
-
-@pytest.mark.parametrize("question, said, cited", [
-    ("Were The Harbour Lights and Moorland formed in the same city?", "Yes —", {"harbour.md", "moorland.md"}),
-    ("Were Canal Street and Moorland formed in the same city?", "No —", {"canal.md", "moorland.md"})])
-def test_same_what_questions_compare_what_each_ones_own_sentence_says(bands_formed, question, said, cited):
-    r, settings = bands_formed
-    ans = A.ask(r, question, settings)
-    assert ans.text.startswith(said), ans.text
-    assert {c.doc_id for c in ans.citations} == cited
-    assert_quotes_are_verbatim(r, ans)
 
 
 @pytest.fixture(scope="module")
@@ -495,14 +474,17 @@ def directors(tmp_path_factory):
                   "screenwriter and author, regarded as one of the greatest film-makers of the 20th century.\n"})
 
 
-@pytest.mark.parametrize("question, verdict, docs", [
-    ("Were Éric Rohmer and Satyajit Ray of the same nationality?", "No", {"rohmer.md", "ray.md"}),
-    ("Are Agnès Varda and Éric Rohmer from the same country?", "Yes", {"varda.md", "rohmer.md"}),
-    ("Were Satyajit Ray and Éric Rohmer born in the same year?", "No", {"rohmer.md", "ray.md"}),
+@pytest.mark.parametrize("corpus, question, verdict, docs", [
+    ("directors", "Were Éric Rohmer and Satyajit Ray of the same nationality?", "No", {"rohmer.md", "ray.md"}),
+    ("directors", "Are Agnès Varda and Éric Rohmer from the same country?", "Yes", {"varda.md", "rohmer.md"}),
+    ("directors", "Were Satyajit Ray and Éric Rohmer born in the same year?", "No", {"rohmer.md", "ray.md"}),
+    # any other "the same <noun>": the name each one's sentence gives after "formed … in"
+    ("bands_formed", "Were The Harbour Lights and Moorland formed in the same city?", "Yes",
+     {"harbour.md", "moorland.md"}),
+    ("bands_formed", "Were Canal Street and Moorland formed in the same city?", "No", {"canal.md", "moorland.md"}),
 ])
-def test_a_same_nationality_or_year_question_is_answered_from_each_ones_own_sentence(directors, question, verdict,
-                                                                                      docs):
-    r, settings = directors
+def test_a_same_value_question_is_answered_from_each_ones_own_sentence(request, corpus, question, verdict, docs):
+    r, settings = request.getfixturevalue(corpus)
     ans = A.ask(r, question, settings)
     assert ans.text.startswith(f"{verdict} —"), ans.text
     assert {c.doc_id for c in ans.citations} == docs
