@@ -234,26 +234,27 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     """The best sentences (`_pick`), verbatim with their [n], led by the short answer when the question asks for
     one: a span of a quoted sentence, a relative date resolved, or the document's date when the sentence has none.
     A question in two parts gets each part's own (`_in_parts`)."""
+    sents = [s for _, s in scored]
     comparison = compare.parse(ev.question)
-    decided = compare.decide(comparison, [s for _, s in scored]) if comparison else None
+    decided = compare.decide(comparison, sents) if comparison else None
     if decided is not None:       # "Who was born first, A or B?": the earlier of the two dates, both quoted
         return _compared(ev, comparison.options[decided[0]], decided[1], base)
     more = compare.parse_more(ev.question)
-    counted = compare.decide_more(more, [s for _, s in scored]) if more else None
+    counted = compare.decide_more(more, sents) if more else None
     if counted is not None:       # "Which genus has more species, A or B?": the larger of the two counts, both quoted
         return _compared(ev, more.options[counted[0]], counted[1], base)
     which = compare.parse_which(ev.question)
-    chosen = compare.decide_which(which, [s for _, s in scored]) if which else None
+    chosen = compare.decide_which(which, sents) if which else None
     if chosen is not None:        # "Which band is from England, A or B?": the one a sentence says it of
         return _compared(ev, which.options[chosen[0]], chosen[1], base)
     both = compare.parse_both(ev.question)
-    said = compare.decide_both(both, [s for _, s in scored]) if both else None
+    said = compare.decide_both(both, sents) if both else None
     if said is not None:          # "Are A and B both magazines?": a sentence of each that says so
         return _compose(base, [("Yes —", ()), *[(_display(s), ((s.n, s),)) for s in said]], ev)
     same = compare.parse_same(ev.question)
-    alike = compare.decide_same(same, [s for _, s in scored]) if same else None
+    alike = compare.decide_same(same, sents) if same else None
     same_as = compare.parse_same_as(ev.question) if alike is None else None
-    alike = compare.decide_same_as(same_as, [s for _, s in scored]) if same_as else alike
+    alike = compare.decide_same_as(same_as, sents) if same_as else alike
     if alike is not None:         # "Were A and B of the same nationality / formed in the same city?": each one's own
         return _compose(base, [("Yes —" if alike[0] else "No —", ()), *[(_display(s), ((s.n, s),)) for s in alike[1]]],
                         ev)
@@ -265,7 +266,7 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     lead, short = _lead(ev.question, picked, scored[0][1])
     named = compare.pair(ev.question)
     if named:                     # "Which band had more members, A or B?": a sentence about each, each cited
-        picked += compare.about_each(named, picked, [s for _, s in scored])
+        picked += compare.about_each(named, picked, sents)
     answer = _compose(base, [*lead, *[(_display(s), ((s.n, s),)) for s in picked]], ev)
     return _with_short(answer, ev, *short) if short else answer
 
