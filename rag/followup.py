@@ -25,10 +25,11 @@ _LEAD = re.compile(r"^\s*(?:and|also|so|but|then|ok(?:ay)?|what about|how about|
 _ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how) about\s+(.+?)\s*\??\s*$", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|it|its|these|those)\b", re.IGNORECASE)
 _PERSONAL = {"he", "she", "him", "her", "his", "hers"}
-_WH = re.compile(r"^\s*(?:who|whom|whose|what|which|when|where|why|how(?: much| many)?)\b"
-                 r"(?:\s+(?:is|are|was|were|did|do|does|has|have|had|will|would|can|could))?\s*", re.IGNORECASE)
-_ASKS_OF = re.compile(r"^\s*(?:who|whom|whose|what|which|when|where|why|how)\s+(?:is|are|was|were|did|do|does|has|"
-                      r"have|had|will|would|can|could)\b", re.IGNORECASE)
+_AUX = r"(?:is|are|was|were|did|do|does|has|have|had|will|would|can|could)"
+_WH = re.compile(rf"^\s*(?:who|whom|whose|what|which|when|where|why|how(?: much| many)?)\b(?:\s+{_AUX})?\s*",
+                 re.IGNORECASE)
+# a wh-word and its verb ("Who is …", "What did …"): what they ask about is the question's own
+_ASKS_OF = re.compile(rf"^\s*(?:who|whom|whose|what|which|when|where|why|how)\s+{_AUX}\b", re.IGNORECASE)
 _PREP = re.compile(r"^(?:in|at|on|for|from|of|to|by|with|during|about|under|over)\s+(.+)$", re.IGNORECASE)
 
 
