@@ -22,8 +22,10 @@ EMBED_BACKENDS = ("onnx-int8", "onnx", "torch")
 # bump when the loaders change what a Document holds or the sentence splitter where chunks may end (v2: Markdown
 # markup removed; v4: a file's date from its first lines; v5: "No. 1" and "Op. 5" end no sentence; v6: a title line
 # that ends with its date dates the file, and "Brown v. Board", "Jones et al. (1998)", "c. 1650", "Warner Bros.
-# Records" end no sentence), so indexes re-chunk
-TEXT_VERSION = 6
+# Records" end no sentence; v7: a PDF's paragraphs told apart and its page furniture, ligatures and file-name
+# titles dropped, a table row is a sentence, an HTML page's menu is left out, a byline's date dates the file), so
+# indexes re-chunk
+TEXT_VERSION = 7
 
 # allowed range (inclusive) of each number, or the choices of each word
 RANGES = {"chunk_size": (16, 2048), "chunk_overlap": (0, 1024), "batch_size": (1, 1024), "top_k": (1, 100),

@@ -130,8 +130,11 @@ _FULL_DATE = re.compile(rf"(?:{WEEKDAY},?\s+)?"
 _ANY_DATE = re.sub(r"\(\?P<\w+>", "(?:", _FULL_DATE.pattern)
 _DATELINE = r"[A-Z][A-Za-z .'’()-]{1,40},\s*" + _ANY_DATE + r"\s*[—–-]"      # "SHEFFIELD, 14 May 2025 —"
 _OPENING = re.compile(
-    r"^\s*(?:(?:published|updated|last updated|posted|date|dated|issued)\b[^\n\d]{0,20}?" + _ANY_DATE +
-    r"|" + _DATELINE + r"|" + _ANY_DATE + r"\s*$)", re.I | re.M)
+    r"^\s*(?:(?:published|updated|last updated|posted|date|dated|issued|released|revised)\b[^\n\d]{0,20}?"
+    + _ANY_DATE + r"|" + _DATELINE + r"|" + _ANY_DATE + r"\s*$"
+    # a byline that ends with its date: "Report prepared by Dr. Samuel Okafor, 3 October 2024."
+    r"|(?:[^\n]{0,40}?\b)?(?:prepared|written|compiled|submitted)\s+by\b[^\n]{1,80}?[,—–-]\s*" + _ANY_DATE
+    + r"\.?\s*$)", re.I | re.M)
 # a title line that ends with its date: "Minutes of the annual general meeting, 14 September 2024"
 _TITLE_DATE = re.compile(r"^[^\n]{3,150}?[,:|—–-]\s*(" + _ANY_DATE + r")\s*$")
 
@@ -167,6 +170,11 @@ def opening_date(text: str, lines: int = 5) -> str | None:
     '2024-09-14'
     >>> opening_date("Why 14 May 1955 matters\\n\\nText."), opening_date("Intro\\n\\nWe met on 2 May, 14 May 2025")
     (None, None)
+
+    A byline may end with it: "Report prepared by Dr. Samuel Okafor, 3 October 2024."
+
+    >>> opening_date("Field trial\\n\\nReport prepared by Dr. Samuel Okafor, 3 October 2024.\\n\\nThe plots…")
+    '2024-10-03'
     """
     kept = [line for line in text.splitlines() if line.strip()][:lines]
     head = "\n".join(kept)

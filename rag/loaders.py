@@ -282,7 +282,7 @@ def _date_header(text: str) -> tuple[str, dict]:
 
 
 class _Visible(HTMLParser):
-    _SKIP = {"script", "style", "head", "noscript", "template", "svg"}
+    _SKIP = {"script", "style", "head", "noscript", "template", "svg", "nav"}    # nav: a site's menu, not text
     _BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article",
               "header", "footer", "blockquote", "pre", "table", "ul", "ol"}
 
@@ -292,13 +292,19 @@ class _Visible(HTMLParser):
         self.title = ""
         self._skip = 0
         self._in_title = False
+        self._cells = 0         # cells of the table row so far: a row reads "a | b | c", one line
 
     def handle_starttag(self, tag, attrs):
         if tag in self._SKIP:
             self._skip += 1
         if tag == "title":
             self._in_title = True
+        if tag in ("td", "th"):
+            if self._cells:
+                self.parts.append(" | ")
+            self._cells += 1
         if tag in self._BLOCK:
+            self._cells = 0
             self.parts.append("\n\n")
 
     def handle_endtag(self, tag):
@@ -335,17 +341,79 @@ def _load_pdf(raw: bytes, path: Path, doc_id: str) -> Document:
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(raw))
-        pages = [(p.extract_text() or "").strip() for p in reader.pages]
+        pages = [(p.extract_text() or "").translate(_LIGATURES).strip() for p in reader.pages]
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except Exception as e:  # pypdf raises many types for broken files
         raise _Skip(f"broken PDF ({type(e).__name__}: {str(e)[:80]})") from None
+    furniture = _running_lines(pages)
     text, starts = "", []
     for page in pages:
         starts.append(len(text))
-        text += page + "\n\n"
+        text += pdf_paragraphs(page, furniture) + "\n\n"
     if not text.strip():
         raise _Skip("PDF has no extractable text (scanned images?)")
-    return _document(doc_id, text, doc_id, sha256(raw), {"title": meta_title}, Path(doc_id).name, starts)
+    title = "" if _FILE_TITLE.match(str(meta_title).strip()) else meta_title
+    return _document(doc_id, text, doc_id, sha256(raw), {"title": title}, Path(doc_id).name, starts)
+
+
+# Typographic ligatures a PDF's text comes out with ("ﬁnancial"), spelt out so the words match; soft hyphens dropped.
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st", "\u00ad": ""})
+# A PDF's metadata title that is only the name of the file it was made from ("Microsoft Word - report.docx",
+# "page.html", "Untitled"): not a title; the first heading of the text is used instead.
+_FILE_TITLE = re.compile(r"^(?:(?:microsoft\s+\w+\s+-\s+)?[^\n]*\.(?:docx?|html?|pdf|txt|rtf|odt|pptx?|xlsx?|tex|dvi|"
+                         r"ps|indd|pages|key|md)|untitled(?:\s+document)?|)$", re.IGNORECASE)
+# Page furniture that is never text: a page number ("3", "- 3 -", "Page 3 of 10", "3/10"), and the header and
+# footer a browser prints on each page ("11/30/26, 9:39 PM  Title", "file:///home/me/page.html 1/2").
+_PAGE_NUMBER = re.compile(r"^\s*(?:[-–—]\s*)?(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*[-–—])?\s*$", re.IGNORECASE)
+_PRINTED = re.compile(r"^\s*(?:\d{1,2}/\d{1,2}/\d{2,4},?\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\b.*"
+                      r"|(?:file|https?)://\S+\s+\d{1,4}/\d{1,4})\s*$", re.IGNORECASE)
+# A sentence's last characters: a line ending so is not a wrapped line of a longer sentence.
+_ENDS = (".", "!", "?", ":", ";", "\"", "”", "’", ")")
+
+
+def _running_lines(pages: list[str]) -> set[str]:
+    """Lines that stand at the top or bottom of most pages and nowhere else (digits ignored: "Page 2" = "Page 7"): a
+    running header or footer. A line that also stands inside a page ("Entry 12: …" in a log) is text. Needs at least
+    two pages."""
+    if len(pages) < 2:
+        return set()
+    edge: dict[str, int] = {}
+    inner: set[str] = set()
+    for page in pages:
+        lines = [re.sub(r"\d+", "#", ln.strip()) for ln in page.split("\n") if ln.strip()]
+        ends = lines[:2] + lines[-2:]
+        for key in set(ends):
+            edge[key] = edge.get(key, 0) + 1
+        inner.update(lines[2:-2])
+    return {k for k, n in edge.items() if n >= max(2, 0.6 * len(pages)) and k not in inner}
+
+
+def pdf_paragraphs(page: str, furniture: set[str] = frozenset()) -> str:
+    """One PDF page's extracted text with its page furniture dropped and its paragraphs told apart: pypdf gives one
+    line per printed line, so a line that ends a sentence well short of the page's width, or a short line with no
+    closing punctuation (a heading, a table row), ends its paragraph (a blank line follows); the other lines are
+    wrapped lines of one paragraph and stay together.
+
+    >>> pdf_paragraphs("Field trial\\nThe plots used 31 percent less water than plots on a fixed\\ntimer, with no loss.\\n2")
+    'Field trial\\n\\nThe plots used 31 percent less water than plots on a fixed\\ntimer, with no loss.'
+    """
+    lines = [ln.rstrip() for ln in page.split("\n") if ln.strip()]
+    last = len(lines) - 1
+    lines = [ln for i, ln in enumerate(lines) if not (min(i, last - i) < 2 and (
+        _PAGE_NUMBER.match(ln) or _PRINTED.match(ln) or re.sub(r"\d+", "#", ln.strip()) in furniture))]
+    if not lines:
+        return ""
+    width = max(len(ln) for ln in lines)
+    out = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        if i + 1 < len(lines):
+            nxt = lines[i + 1].lstrip()
+            short = len(line) < 0.8 * width
+            ends = line.endswith(_ENDS) and short
+            heading = len(line) < 0.6 * width and not line.endswith((",", "-", "–")) and nxt[:1].isupper()
+            out.append("\n\n" if ends or heading else "\n")
+    return "".join(out)
 
 
 def _load_jsonl(path: Path, rel: str, limit: int, owner: dict[str, str],
@@ -412,6 +480,8 @@ _MD_RULES = [
     (re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.M), r"\1"),  # ATX headings: the text
     (re.compile(r"^[ \t]{0,3}(?:=+|-{3,}|\*{3,}|_{3,})[ \t]*$", re.M), ""),       # setext underlines, rules
     (re.compile(r"^[ \t]{0,3}\[[^\]\n]+\]:[ \t]+\S+.*$", re.M), ""),              # link reference definitions
+    (re.compile(r"^[ \t]*\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+(?:[ \t]*:?-{3,}:?)?[ \t]*\n?", re.M), ""),  # table rule row
+    (re.compile(r"^[ \t]*\|[ \t]*(.*?)[ \t]*\|?[ \t]*$", re.M), r"\1"),         # | a | b | -> a | b
     (re.compile(r"!\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\])"), ""),                # images
     (re.compile(r"\[([^\]\n]+)\](?:\([^)\n]*\)|\[[^\]\n]*\])"), r"\1"),            # [text](url), [text][ref]
     (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),                                 # autolinks
@@ -426,10 +496,15 @@ _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|])")   # \* is a literal star: 
 def markdown_text(md: str) -> str:
     """Markdown as the plain text a reader sees: a heading's text on its own line, emphasis and code markers
     dropped, links reduced to their text, images dropped. List bullets and quotes stay (sentence splitting
-    treats them as line markup).
+    treats them as line markup), and so do table rows, each on its line (each is a sentence).
 
     >>> markdown_text("# Summit *news*\\n\\nSee [the **readout**](https://x.y/r) and `code`. ![chart](c.png)")
     'Summit news\\n\\nSee the readout and code.'
+
+    A table keeps one line per row, its cells between " | ", without its outer pipes and rule row:
+
+    >>> markdown_text("| Type | Length |\\n|------|:------:|\\n| Paternity leave | 4 weeks |")
+    'Type | Length\\nPaternity leave | 4 weeks'
     """
     md = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), md)     # private-use stand-ins, restored below
     for pattern, repl in _MD_RULES:

@@ -156,10 +156,21 @@ def contradicts(question: str, phrase: str) -> bool:
     (False, False)
     >>> contradicts("Who won in 1998?", "Team 1998")
     False
+
+    A question about an event ("What happened to the probes?", "What did Washington do?") is answered by what
+    happened ("failed in July", "asphyxiated"), never by a bare number or date:
+
+    >>> contradicts("What happened to the probes on plot 7?", "Two"), contradicts("What happened?", "declined")
+    (True, False)
     """
     if re.search(r"\bhow many\b", question, re.IGNORECASE):
         return not (_NUM.search(phrase) or _QUANTIFIER.search(phrase))
-    return answer_type(question) == "person" and not re.search(r"[^\W\d_]", _NUM.sub(" ", phrase))
+    bare = not re.search(r"[^\W\d_]", _NUM.sub(" ", phrase))      # only numbers (and dates' digits)
+    return bare and (answer_type(question) == "person" or bool(_EVENT.search(question)))
+
+
+# "What happened …?", "What did Washington do?": the answer is an event, said by a verb
+_EVENT = re.compile(r"\bwhat\s+(?:happened|happens|happen|(?:did|does|do|will)\b[^?]{1,60}?\bdo)\b", re.IGNORECASE)
 
 
 def tokens(text: str) -> list[tuple[int, int, str]]:  # (start, end, token): words, numbers, punctuation

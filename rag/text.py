@@ -33,13 +33,15 @@ _BEFORE_NUMBER = {"No", "Nos", "c"} | {v for w in ("op", "vol", "vols", "pp", "c
                                   for v in (w, w.capitalize())}
 # Markup that opens a line but is not part of its sentence: headings, list bullets, block quotes, numbered items.
 _LINE_MARK = re.compile(r"[ \t]*(?:#{1,6}[ \t]+|[-*+•][ \t]+|>[ \t]*|\d{1,3}[.)][ \t]+)")
+# A table row ("Paternity leave | 4 weeks | full pay") or a menu line ("Home | Docs | Download"): a sentence of its own.
+_CELLS = re.compile(r"\S[ \t]+\|[ \t]+\S")
 
 
 def sentences(text: str) -> list[tuple[int, int, bool]]:
     """(start, end, starts_paragraph) of each sentence of `text`, whitespace and line markup trimmed.
 
     Paragraphs are separated by blank lines (in text without any, by line breaks). Inside a paragraph a line
-    break also ends a sentence when the line is a heading or list item or ends in a colon, so a
+    break also ends a sentence when the line is a heading, list item or table row or ends in a colon, so a
     Markdown title never fuses with the first sentence under it; wrapped lines of one sentence stay together.
     Abbreviations and initials ("Joseph R. Biden, Jr.", "U.S.", "No. 1", "Op. 5", "Brown v. Board", "Jones et al.")
     do not end a sentence.
@@ -77,7 +79,8 @@ def _sentences_in(text: str, start: int, end: int):
         # (a line ending in a full stop already ends its sentence unless the stop is an abbreviation's: "Jr.\n")
         # a title stands first in its paragraph or right after a finished sentence, never mid-way through a wrapped one
         heading = (line_start == start or line_start - 1 in cuts) and _heading_like(line, nxt)
-        if _LINE_MARK.match(line) or _LINE_MARK.match(nxt) or line.rstrip().endswith(":") or heading:
+        if (_LINE_MARK.match(line) or _LINE_MARK.match(nxt) or line.rstrip().endswith(":") or heading
+                or _CELLS.search(line) or _CELLS.search(nxt.split("\n", 1)[0])):
             cuts.add(nl)
     s = start
     for cut in sorted(cuts | {end}):

@@ -164,3 +164,67 @@ def test_documents_the_index_already_holds_are_not_parsed_again(tmp_path):
     assert {i for i, d in again.items() if isinstance(d, Unchanged)} == {"a.md", "r1", "r2"}
     assert not isinstance(again["b.md"], Unchanged) and "Beta text, edited." in again["b.md"].text
     assert all(again[i].sha256 == known[i] for i in ("a.md", "r1", "r2"))
+
+
+PRINTED_REPORT = ("<html><head><title>Annual report 2024</title></head><body><h1>Annual report 2024</h1>"
+                  "<p>Report prepared by Dr. Samuel Okafor, 3 October 2024.</p>" + "".join(
+                      f"<p>In quarter {i % 4 + 1} the finance team reconciled account {1000 + i} with the general ledger, "
+                      f"a task that took {i} working days and involved the external auditors from Hartley &amp; "
+                      f"Sons.</p>" for i in range(1, 40)) + "</body></html>")
+
+
+@pytest.mark.browser
+def test_a_printed_pdf_reads_as_its_sentences(tmp_path):
+    """A PDF as people make them (a page printed by Chromium: wrapped lines, a date-and-title header and a
+    file-URL footer on every page, "ﬁ" ligatures, the source file's name as its title): every paragraph comes out
+    as its one sentence, on its page, with none of the page furniture, titled by its heading and dated by its
+    byline."""
+    import subprocess
+
+    from rag import text as T
+    from test_browser import CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.fail("needs Debian chromium at /usr/bin/chromium: run `make browser-deps`", pytrace=False)
+    page = tmp_path / "report.html"
+    page.write_text(PRINTED_REPORT)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    f"--print-to-pdf={docs / 'report.pdf'}", page.as_uri()], check=True, capture_output=True,
+                   timeout=120)
+    (doc,) = load(docs).documents
+    said = [" ".join(doc.text[a:b].split()) for a, b in T.sentence_spans(doc.text)]
+    wanted = [f"In quarter {i % 4 + 1} the finance team reconciled account {1000 + i} with the general ledger, a "
+              f"task that took {i} working days and involved the external auditors from Hartley & Sons."
+              for i in range(1, 40)]
+    assert said == ["Annual report 2024", "Report prepared by Dr. Samuel Okafor, 3 October 2024.", *wanted]
+    assert len(doc.page_starts) >= 2 and doc.page_at(doc.text.index("account 1039")) == len(doc.page_starts)
+    assert doc.title == "Annual report 2024" and doc.date == "2024-10-03"
+
+
+def test_pdf_ligatures_and_file_name_titles(tmp_path):
+    from rag.loaders import _FILE_TITLE, _LIGATURES, pdf_paragraphs
+
+    assert "ﬁnancial ﬂows".translate(_LIGATURES) == "financial flows"
+    assert all(_FILE_TITLE.match(t) for t in ("report.html", "Microsoft Word - Plan 2025.docx", "Untitled", ""))
+    assert not _FILE_TITLE.match("Annual report 2024")
+    page = "Header line\nBody text that is long enough to set the width of this page.\n- 3 -"
+    assert pdf_paragraphs(page) == "Header line\n\nBody text that is long enough to set the width of this page."
+
+
+def test_tables_are_read_row_by_row(tmp_path):
+    """A Markdown or HTML table: one sentence per row, cells between " | ", no rule row; a site's menu is left out."""
+    from rag import text as T
+
+    (tmp_path / "policy.md").write_text("# Leave\n\n| Type | Length | Pay |\n|------|:------:|-----|\n"
+                                        "| Maternity leave | 26 weeks | full pay for 16 weeks |\n"
+                                        "| Paternity leave | 4 weeks | full pay |\n\nAsk HR.\n")
+    (tmp_path / "prices.html").write_text("<html><body><nav>Home | Docs | Download</nav><h1>Prices</h1><table>"
+                                          "<tr><th>Plan</th><th>Price</th></tr><tr><td>Basic</td><td>$5</td></tr>"
+                                          "<tr><td>Pro</td><td>$12 a month</td></tr></table></body></html>")
+    docs = {d.id: d for d in load(tmp_path).documents}
+    rows = {d: [docs[d].text[a:b] for a, b in T.sentence_spans(docs[d].text)] for d in docs}
+    assert rows["policy.md"] == ["Leave", "Type | Length | Pay", "Maternity leave | 26 weeks | full pay for 16 weeks",
+                                 "Paternity leave | 4 weeks | full pay", "Ask HR."]
+    assert rows["prices.html"] == ["Prices", "Plan | Price", "Basic | $5", "Pro | $12 a month"]
