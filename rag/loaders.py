@@ -357,14 +357,16 @@ def _load_pdf(raw: bytes, path: Path, doc_id: str) -> Document:
 
 
 # Typographic ligatures a PDF's text comes out with ("ﬁnancial"), spelt out so the words match; soft hyphens dropped.
-_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st", "\u00ad": ""})
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st",
+                            "\u00ad": ""})
 # A PDF's metadata title that is only the name of the file it was made from ("Microsoft Word - report.docx",
 # "page.html", "Untitled"): not a title; the first heading of the text is used instead.
 _FILE_TITLE = re.compile(r"^(?:(?:microsoft\s+\w+\s+-\s+)?[^\n]*\.(?:docx?|html?|pdf|txt|rtf|odt|pptx?|xlsx?|tex|dvi|"
                          r"ps|indd|pages|key|md)|untitled(?:\s+document)?|)$", re.IGNORECASE)
 # Page furniture that is never text: a page number ("3", "- 3 -", "Page 3 of 10", "3/10"), and the header and
 # footer a browser prints on each page ("11/30/26, 9:39 PM  Title", "file:///home/me/page.html 1/2").
-_PAGE_NUMBER = re.compile(r"^\s*(?:[-–—]\s*)?(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*[-–—])?\s*$", re.IGNORECASE)
+_PAGE_NUMBER = re.compile(r"^\s*(?:[-–—]\s*)?(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*[-–—])?\s*$",
+                          re.IGNORECASE)
 _PRINTED = re.compile(r"^\s*(?:\d{1,2}/\d{1,2}/\d{2,4},?\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\b.*"
                       r"|(?:file|https?)://\S+\s+\d{1,4}/\d{1,4})\s*$", re.IGNORECASE)
 # A sentence's last characters: a line ending so is not a wrapped line of a longer sentence.
@@ -394,8 +396,8 @@ def pdf_paragraphs(page: str, furniture: set[str] = frozenset()) -> str:
     closing punctuation (a heading, a table row), ends its paragraph (a blank line follows); the other lines are
     wrapped lines of one paragraph and stay together.
 
-    >>> pdf_paragraphs("Field trial\\nThe plots used 31 percent less water than plots on a fixed\\ntimer, with no loss.\\n2")
-    'Field trial\\n\\nThe plots used 31 percent less water than plots on a fixed\\ntimer, with no loss.'
+    >>> pdf_paragraphs("Field trial\\nThe plots used 31 percent less water than plots on a\\nfixed timer.\\n2")
+    'Field trial\\n\\nThe plots used 31 percent less water than plots on a\\nfixed timer.'
     """
     lines = [ln.rstrip() for ln in page.split("\n") if ln.strip()]
     last = len(lines) - 1

@@ -168,9 +168,9 @@ def test_documents_the_index_already_holds_are_not_parsed_again(tmp_path):
 
 PRINTED_REPORT = ("<html><head><title>Annual report 2024</title></head><body><h1>Annual report 2024</h1>"
                   "<p>Report prepared by Dr. Samuel Okafor, 3 October 2024.</p>" + "".join(
-                      f"<p>In quarter {i % 4 + 1} the finance team reconciled account {1000 + i} with the general ledger, "
-                      f"a task that took {i} working days and involved the external auditors from Hartley &amp; "
-                      f"Sons.</p>" for i in range(1, 40)) + "</body></html>")
+                      f"<p>In quarter {i % 4 + 1} the finance team reconciled account {1000 + i} with the general "
+                      f"ledger, a task that took {i} working days and involved the external auditors from "
+                      f"Hartley &amp; Sons.</p>" for i in range(1, 40)) + "</body></html>")
 
 
 @pytest.mark.browser
