@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .text import content_words, names as _names
+from .text import STOPWORDS, content_words, names as _names, stem
 
 _LEAD = re.compile(r"^\s*(?:and|also|so|but|then|ok(?:ay)?|what about|how about|and what about)\b[\s,]*",
                    re.IGNORECASE)
@@ -31,6 +31,11 @@ _WH = re.compile(rf"^\s*(?:who|whom|whose|what|which|when|where|why|how(?: much|
 # a wh-word and its verb ("Who is …", "What did …"): what they ask about is the question's own
 _ASKS_OF = re.compile(rf"^\s*(?:who|whom|whose|what|which|when|where|why|how)\s+{_AUX}\b", re.IGNORECASE)
 _PREP = re.compile(r"^(?:in|at|on|for|from|of|to|by|with|during|about|under|over)\s+(.+)$", re.IGNORECASE)
+_OPENS_YES_NO = re.compile(rf"^\s*(?:{_AUX}|should|may|might|must|shall|isn't|aren't|wasn't|didn't|doesn't)\b",
+                           re.IGNORECASE)
+# "How long is paternity leave?", "What is the warranty?": a question about one thing, named by a short phrase
+_ABOUT_THING = re.compile(r"^\s*(?:who|what|which|how(?:\s+(?:long|much|many|old|far|big|often))?)\s+(?:is|are|was|were)\s+"
+                          r"(?:the\s+|a\s+|an\s+)?(?P<np>[\w'’\-]+(?:\s+[\w'’\-]+){0,3})\s*\??\s*$", re.IGNORECASE)
 
 
 def _dangling(text: str) -> re.Match | None:
@@ -102,6 +107,9 @@ def deterministic_rewrite(question: str, previous: str, embedder=None, previous_
     subject = about.group(1) if about else None
     if not about and core and not _WH.match(core) and set(content_words(core)) <= set(content_words(" ".join(_names(core)))):
         subject = core.rstrip(" ?")            # "And Korea?" asks the previous question about Korea
+    elif (not about and core and _LEAD.match(question) and not _WH.match(core) and not _OPENS_YES_NO.match(core)
+          and not _dangling(core) and len(core.split()) <= 5):
+        subject = core.rstrip(" ?")            # "And paternity leave?", "And for part-time staff?"
     if subject and _dangling(subject):   # "what about its population?": the previous question's verb, its name
         resolved = _resolve(subject, prev_names, previous_answer, previous)
         wh = _WH.match(previous)
@@ -109,16 +117,23 @@ def deterministic_rewrite(question: str, previous: str, embedder=None, previous_
     if subject:  # the previous question with the new name in place of its closest one
         prep = _PREP.match(subject)     # "And in Germany?": Germany stands in for France, "in" is already there
         name = prep.group(1) if prep else subject
+        swapped = _swap(name, previous)     # "the Pro plan" for "the Basic plan"
+        if swapped:
+            return swapped
         if _names(name):
             after_prep = [o for o in prev_names if prep and re.search(
                 rf"\b{re.escape(subject[:prep.start(1)].strip())}\s+(?:the\s+)?{re.escape(o)}", previous, re.I)]
             target = after_prep[0] if after_prep else _replaced([name], prev_names, embedder)
             if target:
                 return previous.replace(target, name, 1)
+        if prep:                        # "And for part-time staff?": the previous question, for them
+            return f"{previous.rstrip(' ?')} {subject}?"
         return f"{previous.rstrip(' ?')} — {subject}?"
-    core = _resolve(core[:1].upper() + core[1:], prev_names, previous_answer, previous)
-    if len(content_words(core)) >= 3:
-        return core
+    resolved = _resolve(core[:1].upper() + core[1:], prev_names, previous_answer, previous)
+    if resolved != core[:1].upper() + core[1:] or len(content_words(resolved)) >= 3 or (
+            _ASKS_OF.match(resolved) and len(content_words(resolved)) >= 2):
+        return resolved                 # a pronoun taken care of, or words enough of its own ("What did the probes cost?")
+    core = resolved
     context = _WH.sub("", previous).strip().rstrip("?").strip()
     gone = _replaced(_names(core), prev_names, embedder, floor=SAME_KIND)   # "Japan" after "the Indo-Pacific 4": kept
     if gone:
@@ -127,6 +142,49 @@ def deterministic_rewrite(question: str, previous: str, embedder=None, previous_
 
 
 _NOT_IN_PHRASE = r"(?:in|at|on|of|for|from|with|by|to|and|or|as|than)\b"
+
+
+def _swap(phrase: str, previous: str) -> str | None:
+    """The previous question with `phrase` in place of its phrase that ends in the same word ("paternity leave" for
+    "maternity leave" in "How long is maternity leave?"), or None when no phrase of it does.
+
+    >>> _swap("the Pro plan", "How much does the Basic plan cost per month?")
+    'How much does the Pro plan cost per month?'
+    >>> _swap("paternity leave", "How long is maternity leave?"), _swap("pears", "How much are apples?")
+    ('How long is paternity leave?', None)
+    """
+    words = re.sub(r"^(?:the|a|an)\s+", "", phrase.strip(), flags=re.IGNORECASE).split()
+    if not words or len(words) > 4:
+        return None
+    head = stem(words[-1])
+    spans = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[\w'’\-]+", previous)]
+    for i in range(len(spans) - 1, -1, -1):
+        if stem(spans[i][2]) != head:
+            continue
+        j = i
+        while j > 0 and spans[j - 1][2].lower() not in STOPWORDS and not _WH.match(spans[j - 1][2]):
+            j -= 1
+        return previous[:spans[j][0]] + " ".join(words) + previous[spans[i][1]:]
+    return None
+
+
+def _topic(previous: str) -> str | None:
+    """The short phrase a previous question asks about ("paternity leave" in "How long is paternity leave?"), when it
+    asks about one thing and names nothing; None otherwise ("What was fixed?" asks about no thing).
+
+    >>> _topic("How long is paternity leave?"), _topic("What was fixed?"), _topic("Who do I ask about sick pay?")
+    ('paternity leave', None, 'sick pay')
+    """
+    m = _ABOUT_THING.match(previous) or _ABOUT_END.search(previous)
+    if not m or not content_words(m.group("np")):
+        return None
+    np_ = m.group("np")
+    return None if len(np_.split()) == 1 and np_.lower().endswith("ed") else np_
+
+
+# "… about sick pay?", "… for part-time staff?": the thing a question ends by asking about
+_ABOUT_END = re.compile(r"\b(?:about|for|on|regarding|concerning)\s+(?:the\s+)?(?P<np>(?:(?!(?:the|a|an|and|or|of)\b)"
+                        r"[\w'’\-]+\s*){1,4})\?\s*$", re.IGNORECASE)
 
 
 def _thing(previous: str, name: str) -> str:
@@ -148,6 +206,11 @@ def _resolve(core: str, prev_names: list[str], previous_answer: str, previous: s
     """`core` with its dangling pronoun replaced by the earlier turn's name (a person's for he/she; for "it", the
     thing the name qualifies: `_thing`)."""
     pron = _dangling(core)
+    topic = _topic(previous) if pron and not prev_names and pron.group(1).lower() not in _PERSONAL else None
+    if topic:                           # "Is it paid?" after "How long is paternity leave?"
+        word = pron.group(1).lower()
+        thing = f"{topic}'s" if word in {"its", "their"} else topic
+        return core[:pron.start()] + thing + core[pron.end():]
     if pron and prev_names + _names(previous_answer):
         word = pron.group(1).lower()
         people = [n for n in prev_names + _names(previous_answer)   # "Richard Marles", not "NATO's Indo-Pacific"

@@ -166,10 +166,13 @@ _NAME = re.compile(r"\b[A-Z][\w\-]*(?:['’]s)?(?:\s+(?:(?:of|the|de|van|von|and
 
 
 def names(text: str) -> list[str]:
-    """Capitalised phrases, leaving out a sentence's first word when it is a stopword or question word.
+    """Capitalised phrases, leaving out a sentence's first word when it is a stopword or question word, and "I" or a
+    stopword standing alone (“A crash …” after a quotation mark).
 
     >>> names("Who chaired the Indo-Pacific 4 meeting with Bank of England officials?")
     ['Indo-Pacific', 'Bank of England']
+    >>> names("Who do I ask about it?"), names('It said: “A crash was fixed.”')
+    ([], [])
     """
     found = []
     starts = {a for a, _, _ in sentences(text)} | {len(text) - len(text.lstrip())}
@@ -179,7 +182,7 @@ def names(text: str) -> list[str]:
             words = words[1:]
         while words and words[-1].lower() in {"of", "the", "de", "van", "von", "and"}:
             words.pop()
-        if words:
+        if words and not (len(words) == 1 and words[0].lower() in STOPWORDS | {"i", "i'm", "i've", "i'd", "i'll"}):
             found.append(" ".join(words))
     return found
 

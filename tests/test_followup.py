@@ -69,3 +69,28 @@ def test_the_first_turn_is_never_rewritten():
 ])
 def test_it_stands_for_the_thing_the_previous_question_asked_about(question, previous, expected, embedder):
     assert rewrite(question, [(previous, "…")], None, embedder) == expected
+
+
+@pytest.mark.parametrize("question, previous, expected", [
+    # a follow-up about another thing of the same kind, in lower case: it takes the place of the phrase that ends in
+    # the same word, or, said with a preposition, is added to the previous question
+    ("And paternity leave?", "How long is maternity leave?", "How long is paternity leave?"),
+    ("And the Pro plan?", "How much does the Basic plan cost per month?", "How much does the Pro plan cost per month?"),
+    ("And for part-time staff?", "How many days of annual leave do employees get?",
+     "How many days of annual leave do employees get for part-time staff?"),
+    # "it" with no name before it: the one thing the previous question asked about
+    ("Is it paid?", "How long is paternity leave?", "Is paternity leave paid?"),
+    ("Who do I ask about it?", "How long is paternity leave?", "Who do I ask about paternity leave?"),
+    # a leading "And" on a question with words enough of its own adds nothing
+    ("And what did the probes cost?", "How much water did the sensor plots save?", "What did the probes cost?"),
+])
+def test_follow_ups_about_things_without_names(question, previous, expected, embedder):
+    assert rewrite(question, [(previous, "An answer [1].")], None, embedder) == expected
+
+
+def test_a_chain_of_follow_ups_keeps_its_thing():
+    history = [("How long is maternity leave?", "26 weeks — “Maternity leave | 26 weeks | full pay for 16 weeks” [1]"),
+               ("And paternity leave?", "4 weeks — “Paternity leave | 4 weeks | full pay” [1]"),
+               ("Who do I ask about it?", "“Questions about this policy go to Priya Raman, Head of People.” [1]")]
+    assert rewrite("Is it paid?", history) == "Is paternity leave paid?"
+    assert rewrite("And who reported it?", [("What was fixed?", "“A crash was fixed.” [1]")]) != "Who reported A?"
