@@ -34,8 +34,8 @@ _PREP = re.compile(r"^(?:in|at|on|for|from|of|to|by|with|during|about|under|over
 _OPENS_YES_NO = re.compile(rf"^\s*(?:{_AUX}|should|may|might|must|shall|isn't|aren't|wasn't|didn't|doesn't)\b",
                            re.IGNORECASE)
 # "How long is paternity leave?", "What is the warranty?": a question about one thing, named by a short phrase
-_ABOUT_THING = re.compile(r"^\s*(?:who|what|which|how(?:\s+(?:long|much|many|old|far|big|often))?)\s+(?:is|are|was|were)\s+"
-                          r"(?:the\s+|a\s+|an\s+)?(?P<np>[\w'’\-]+(?:\s+[\w'’\-]+){0,3})\s*\??\s*$", re.IGNORECASE)
+_ABOUT_THING = re.compile(r"^\s*(?:who|what|which|how(?:\s+(?:long|much|many|old|far|big|often))?)\s+"
+                          r"(?:is|are|was|were)\s+(?:the\s+|a\s+|an\s+)?(?P<np>[\w'’\-]+(?:\s+[\w'’\-]+){0,3})\s*\??\s*$", re.IGNORECASE)
 
 
 def _dangling(text: str) -> re.Match | None:
@@ -132,7 +132,7 @@ def deterministic_rewrite(question: str, previous: str, embedder=None, previous_
     resolved = _resolve(core[:1].upper() + core[1:], prev_names, previous_answer, previous)
     if resolved != core[:1].upper() + core[1:] or len(content_words(resolved)) >= 3 or (
             _ASKS_OF.match(resolved) and len(content_words(resolved)) >= 2):
-        return resolved                 # a pronoun taken care of, or words enough of its own ("What did the probes cost?")
+        return resolved     # a pronoun taken care of, or words enough of its own ("What did the probes cost?")
     core = resolved
     context = _WH.sub("", previous).strip().rstrip("?").strip()
     gone = _replaced(_names(core), prev_names, embedder, floor=SAME_KIND)   # "Japan" after "the Indo-Pacific 4": kept
