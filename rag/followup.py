@@ -35,7 +35,8 @@ _OPENS_YES_NO = re.compile(rf"^\s*(?:{_AUX}|should|may|might|must|shall|isn't|ar
                            re.IGNORECASE)
 # "How long is paternity leave?", "What is the warranty?": a question about one thing, named by a short phrase
 _ABOUT_THING = re.compile(r"^\s*(?:who|what|which|how(?:\s+(?:long|much|many|old|far|big|often))?)\s+"
-                          r"(?:is|are|was|were)\s+(?:the\s+|a\s+|an\s+)?(?P<np>[\w'’\-]+(?:\s+[\w'’\-]+){0,3})\s*\??\s*$", re.IGNORECASE)
+                          r"(?:is|are|was|were)\s+(?:the\s+|a\s+|an\s+)?(?P<np>[\w'’\-]+(?:\s+[\w'’\-]+){0,3})\s*\??\s*$",
+                          re.IGNORECASE)
 
 
 def _dangling(text: str) -> re.Match | None:
