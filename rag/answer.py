@@ -95,10 +95,35 @@ def decide(ev: Evidence, found: Found, base: Answer) -> list[tuple[float, Sent]]
     if missing:
         return _refuse(base, f"The documents never mention {', '.join(missing)}.",
                        f"the documents never mention {', '.join(missing)}", ev, scored)
+    listed = under_heading(ev.question, [s for _, s in scored])
+    if listed:      # "What are the new features?" over a "New features" list: its items, first
+        return [(1.0, s) for s in listed] + [(q, s) for q, s in scored if s not in listed]
     if not scored or (scorer.answer_probability(p, x, FEATURES) < scorer.answer_threshold()
                       and not any(answered for _, _, answered in _parts(ev))):
         return _refuse(base, refusal_text(ev.question), "no passage answers the question", ev, scored)
     return scored
+
+
+# "What are the new features in Tidepool 3.2?", "What were the fixes?": a question for what a section lists
+_WHAT_ARE = re.compile(r"^\s*(?:what|which)\s+(?:are|were|is|was)\b", re.IGNORECASE)
+LISTED = 5      # items quoted from under a heading at most
+
+
+def under_heading(question: str, sents: Sequence[Sent]) -> list[Sent]:
+    """The sentences under a document's inner heading that names what `question` asks for, in document order (at
+    most LISTED): "What are the new features in Tidepool 3.2?" is answered by the items under "New features" in
+    "Tidepool 3.2 release notes" (every word of the question in the heading or the title, the heading's words all
+    in the question); [] when no heading does. A list's items say little that a question's words would find, so
+    the answer model alone declines such questions."""
+    if not _WHAT_ARE.match(question):
+        return []
+    wanted = T.stems(question)
+    for s in sents:
+        heading = T.stems(s.section)
+        if heading and heading <= wanted and wanted <= heading | T.stems(s.title):
+            same = sorted((t for t in sents if t.title == s.title and t.section == s.section), key=lambda t: t.start)
+            return same[:LISTED]
+    return []
 
 
 def _parts(ev: Evidence) -> list[tuple[str, list[tuple[float, Sent]], bool]]:
@@ -235,6 +260,9 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     one: a span of a quoted sentence, a relative date resolved, or the document's date when the sentence has none.
     A question in two parts gets each part's own (`_in_parts`)."""
     sents = [s for _, s in scored]
+    listed = under_heading(ev.question, sents)
+    if listed:      # the items under the heading the question names, each quoted, no lead phrase
+        return _compose(base, [(_display(s), ((s.n, s),)) for s in listed], ev)
     comparison = compare.parse(ev.question)
     decided = compare.decide(comparison, sents) if comparison else None
     if decided is not None:       # "Who was born first, A or B?": the earlier of the two dates, both quoted

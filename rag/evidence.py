@@ -29,6 +29,7 @@ class Sent(NamedTuple):
     title: str
     passage: str        # its chunk's text
     date: str | None    # its document's date
+    section: str = ""   # the heading it stands under ("New features"), when its document has inner headings
 
 
 # Features of a (question, sentence) pair, in the order the fitted model reads them; every one is general text or
@@ -74,7 +75,9 @@ class Evidence:
                 key = " ".join(text[a:b].lower().split())
                 if c.start <= mid < c.end and key not in seen and len(key.split()) >= 3 and key.rstrip(".:") != title:
                     seen.add(key)
-                    out.append(Sent(n, base + a, base + b, text[a:b], prev, first, h.title, c.text, h.date))
+                    section = T.heading_above(text, a)
+                    section = "" if " ".join(section.lower().split()).rstrip(".:") == title else section
+                    out.append(Sent(n, base + a, base + b, text[a:b], prev, first, h.title, c.text, h.date, section))
                     first = False
                 prev = text[a:b]
         return out
@@ -151,7 +154,7 @@ class Evidence:
         q_folded = T.fold(q)
         rows = []
         for i, s in enumerate(sents):
-            ctx = T.stems(s.prev) | s_stems[i]
+            ctx = T.stems(f"{s.section} {s.prev}") | s_stems[i]
             passage, folded_p = passages[s.n]
             lex = sum(w for t, w in weight.items() if t in s_stems[i]) / total
             words = s_words[i]

@@ -282,7 +282,8 @@ def _date_header(text: str) -> tuple[str, dict]:
 
 
 class _Visible(HTMLParser):
-    _SKIP = {"script", "style", "head", "noscript", "template", "svg", "nav"}    # nav: a site's menu, not text
+    # nav and footer: a site's menu and its small print ("© 2025 …, Privacy | Terms"), not the page's text
+    _SKIP = {"script", "style", "head", "noscript", "template", "svg", "nav", "footer"}
     _BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article",
               "header", "footer", "blockquote", "pre", "table", "ul", "ol"}
 

@@ -162,11 +162,19 @@ def contradicts(question: str, phrase: str) -> bool:
 
     >>> contradicts("What happened to the probes on plot 7?", "Two"), contradicts("What happened?", "declined")
     (True, False)
+
+    Nor is "Which schedule used the least water?" ("Which year …?" is): none of the 90 which-questions of the
+    XQuAD and HotpotQA train halves that ask for no number or date has a bare number for its answer.
+
+    >>> contradicts("Which schedule used the least water?", "31 percent"), contradicts("Which year?", "1998")
+    (True, False)
     """
     if re.search(r"\bhow many\b", question, re.IGNORECASE):
         return not (_NUM.search(phrase) or _QUANTIFIER.search(phrase))
     bare = not re.search(r"[^\W\d_]", _NUM.sub(" ", phrase))      # only numbers (and dates' digits)
-    return bare and (answer_type(question) == "person" or bool(_EVENT.search(question)))
+    kind = answer_type(question)
+    return bare and (kind == "person" or bool(_EVENT.search(question))
+                     or bool(re.match(r"\s*which\b", question, re.IGNORECASE)) and kind not in ("number", "date"))
 
 
 # "What happened …?", "What did Washington do?": the answer is an event, said by a verb

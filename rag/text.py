@@ -92,6 +92,26 @@ def _sentences_in(text: str, start: int, end: int):
             break
 
 
+def heading_above(text: str, pos: int, reach: int = 4000) -> str:
+    """The nearest heading above `pos` within `reach` characters ("" if none): a paragraph that is one short line
+    (at most 10 words) with no closing punctuation, not a table row. What a list item or a row is about ("New
+    features" over "- Incremental sync: …").
+
+    >>> t = "Tidepool 3.2\\n\\nNew features\\n\\n- Incremental sync: only changed files are sent.\\n- A --dry-run flag."
+    >>> heading_above(t, t.index("A --dry-run")), heading_above(t, 3)
+    ('New features', '')
+    """
+    start = max(0, pos - reach)
+    cut = text.rfind("\n\n", start, pos)
+    paragraphs = _BLANK.split(text[start:cut]) if cut >= 0 else []
+    for para in reversed(paragraphs):
+        line = para.strip()
+        if line and "\n" not in line and len(line.split()) <= 10 and not line.endswith((".", "!", "?", ",", ";", ":")) \
+                and not _CELLS.search(line) and not _LINE_MARK.match(line):
+            return line
+    return ""
+
+
 def _heading_like(line: str, nxt: str) -> bool:
     """A short line with no closing punctuation followed by a capitalised line: a title over its text."""
     words = line.split()

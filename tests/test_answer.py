@@ -574,3 +574,34 @@ def test_a_missing_answer_encoder_is_a_one_line_error(tmp_path):
 
     with pytest.raises(RagError, match="the answer encoder is missing from .*; reinstall, or rebuild it with `make encoder`"):
         answer_encoder(tmp_path)
+
+
+RELEASE_NOTES = ("<html><head><title>Tidepool 3.2 release notes</title></head><body><nav>Home | Docs</nav>"
+                 "<h1>Tidepool 3.2 release notes</h1><p>Released on 18 June 2025.</p><h2>New features</h2><ul>"
+                 "<li>Incremental sync: only files changed since the last run are uploaded, which cut a typical "
+                 "nightly backup from 40 minutes to 6 minutes.</li><li>A new --dry-run flag shows what a sync would "
+                 "change without writing anything.</li><li>Support for S3-compatible storage from Wasabi and "
+                 "Backblaze B2.</li></ul><h2>Fixes</h2><ul><li>Symbolic links pointing outside the source folder are "
+                 "no longer followed.</li><li>A crash when a file name contained a newline character has been "
+                 "fixed.</li></ul><h2>Deprecations</h2><p>The --legacy-hash option is deprecated and will be removed "
+                 "in Tidepool 4.0.</p><footer>Copyright 2025 Tidepool contributors. Privacy | Terms</footer>"
+                 "</body></html>")
+
+
+def test_a_question_for_what_a_section_lists_quotes_its_items(tmp_path):
+    """"What are the new features?" over release notes: the items under the "New features" heading, in order, each
+    cited, with no lead phrase (a list item says little the question's words would find, so the answer model alone
+    declined it); the page's menu and small print are not text."""
+    r, settings = indexed(tmp_path, {"release-notes.html": RELEASE_NOTES})
+    ans = A.ask(r, "What are the new features in Tidepool 3.2?", settings)
+    quotes = [c.quote for c in ans.citations]
+    assert not ans.refused and len(quotes) == 3
+    assert quotes[0].startswith("Incremental sync") and quotes[1].startswith("A new --dry-run flag")
+    assert quotes[2].startswith("Support for S3") and ans.text.startswith("“Incremental sync")
+    fixes = A.ask(r, "What were the fixes?", settings)
+    assert [c.quote[:9] for c in fixes.citations] == ["Symbolic ", "A crash w"]
+    assert_quotes_are_verbatim(r, ans)
+    from rag.loaders import load
+
+    (doc,) = load(settings.docs).documents
+    assert "Copyright" not in doc.text and "Home | Docs" not in doc.text and "Released on 18 June 2025." in doc.text
