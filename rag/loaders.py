@@ -1,4 +1,4 @@
-"""Loading documents: a folder (recursively) of .txt, .md, .html and .pdf files, or a corpus.jsonl file.
+"""Loading documents: a folder (recursively) of .txt, .md, .html, .pdf and .docx files, or a corpus.jsonl file.
 
 A document's id is its path relative to the docs root (or the JSONL record id); ids are unique across every
 source: a file's path always keeps its id, and a record whose id is already taken is skipped with a warning
@@ -27,7 +27,7 @@ from .dates import opening_date
 from .errors import RagError
 from .types import Document, sha256
 
-SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl")
+SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".jsonl")
 _DATE_LINE = re.compile(r"^\s*date:?\s+(\d{4}-\d{2}-\d{2})\b[ \t]*(.*)$", re.IGNORECASE)
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 MB = 1024 * 1024
@@ -214,6 +214,8 @@ def load_file(path: Path, doc_id: str, limit: int = 20 * MB,
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return _load_pdf(raw, path, doc_id)
+    if suffix == ".docx":
+        return _load_docx(raw, doc_id, limit)
     if b"\x00" in raw[:8192]:
         raise _Skip("binary file (contains NUL bytes)")
     try:
@@ -357,6 +359,45 @@ def _load_pdf(raw: bytes, path: Path, doc_id: str) -> Document:
     return _document(doc_id, text, doc_id, sha256(raw), {"title": title}, Path(doc_id).name, starts)
 
 
+def _load_docx(raw: bytes, doc_id: str, limit: int) -> Document:
+    """A Word file's text in reading order: each paragraph its own (headings too, so they stay headings), each table
+    row one line, cells between " | " (a merged cell once). Its title is the file's Title property unless that is only
+    a file name, else its first heading. A file that would unpack to more than DOCX_UNPACKED times `limit` is refused
+    unread (a zip bomb)."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+            if unpacked > DOCX_UNPACKED * limit:
+                raise _Skip(f"Word file unpacks to {unpacked // MB} MB, over {DOCX_UNPACKED * limit // MB} MB")
+        from docx import Document as read_docx
+
+        word = read_docx(io.BytesIO(raw))
+        blocks = []
+        for block in word.iter_inner_content():
+            if hasattr(block, "rows"):          # a table
+                for row in block.rows:
+                    cells = [c.text.strip() for c in row.cells]
+                    cells = [c for i, c in enumerate(cells) if c and (i == 0 or c != cells[i - 1])]
+                    if cells:
+                        blocks.append(" | ".join(" ".join(c.split()) for c in cells))
+            elif block.text.strip():
+                blocks.append(block.text.strip())
+        title = (word.core_properties.title or "").strip()
+    except _Skip:
+        raise
+    except Exception as e:  # python-docx and zipfile raise many types for a broken file
+        raise _Skip(f"broken Word file ({type(e).__name__}: {str(e)[:80]})") from None
+    text = "\n\n".join(blocks)
+    if not text.strip():
+        raise _Skip("Word file has no text")
+    return _document(doc_id, text, doc_id, sha256(raw), {"title": "" if _FILE_TITLE.match(title) else title},
+                     Path(doc_id).name)
+
+
+DOCX_UNPACKED = 10      # a .docx may unpack to this many times the file size limit (a Word file is a zip)
 # Typographic ligatures a PDF's text comes out with ("ﬁnancial"), spelt out so the words match; soft hyphens dropped.
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st",
                             "\u00ad": ""})

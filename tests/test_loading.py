@@ -91,6 +91,7 @@ BAD = {
     "binary.txt": b"\x00\x01\x02ELF\x00" * 10,
     "latin1.txt": "caf\xe9 au lait".encode("latin-1"),
     "broken.pdf": b"%PDF-1.4 this is not really a pdf",
+    "broken.docx": b"PK\x03\x04 this is not really a Word file",
     "badfront.md": b"---\ntitle: [unclosed\n---\nBody text here.\n",
     "picture.png": b"\x89PNG\r\n",
 }
@@ -228,3 +229,44 @@ def test_tables_are_read_row_by_row(tmp_path):
     assert rows["policy.md"] == ["Leave", "Type | Length | Pay", "Maternity leave | 26 weeks | full pay for 16 weeks",
                                  "Paternity leave | 4 weeks | full pay", "Ask HR."]
     assert rows["prices.html"] == ["Prices", "Plan | Price", "Basic | $5", "Pro | $12 a month"]
+
+
+def test_word_files_read_in_order_with_headings_lists_and_tables(tmp_path):
+    """A .docx made by python-docx (as Word saves them): paragraphs, headings, list items and table rows, in
+    reading order, each its own sentence; its Title property is only a file name, so its first heading titles it."""
+    import docx
+
+    from rag import text as T
+
+    word = docx.Document()
+    word.core_properties.title = "Microsoft Word - handbook.docx"
+    word.add_heading("Expenses handbook", 0)
+    word.add_heading("Travel", 1)
+    word.add_paragraph("Staff may claim rail fares over 50 miles. First-class travel needs a director's approval.")
+    word.add_paragraph("Taxis are allowed after 22:00.", style="List Bullet")
+    table = word.add_table(rows=2, cols=2)
+    for r, (a, b) in enumerate([("Item", "Limit"), ("Dinner", "£35")]):
+        table.cell(r, 0).text, table.cell(r, 1).text = a, b
+    word.add_paragraph("Claims must be filed within 30 days.")
+    word.save(tmp_path / "expenses.docx")
+    (tmp_path / "old.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    result = load(tmp_path)
+    (doc,) = result.documents
+    assert doc.title == "Expenses handbook"
+    assert [doc.text[a:b] for a, b in T.sentence_spans(doc.text)] == [
+        "Expenses handbook", "Travel", "Staff may claim rail fares over 50 miles.",
+        "First-class travel needs a director's approval.", "Taxis are allowed after 22:00.", "Item | Limit",
+        "Dinner | £35", "Claims must be filed within 30 days."]
+    assert [(name, why.split(" (")[0]) for name, why in result.skipped] == [("old.docx", "broken Word file")]
+
+
+def test_a_word_file_that_unpacks_too_far_is_refused_unread(tmp_path, monkeypatch):
+    import zipfile
+
+    import rag.loaders as L
+
+    with zipfile.ZipFile(tmp_path / "bomb.docx", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", "<w:document>" + " " * 3_000_000 + "</w:document>")
+    monkeypatch.setattr(L, "DOCX_UNPACKED", 1)
+    result = L.load(tmp_path, max_file_mb=1)
+    assert not result.documents and "unpacks to 2 MB, over 1 MB" in result.skipped[0][1]
