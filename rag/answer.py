@@ -229,6 +229,11 @@ def _pick(scored: list[tuple[float, Sent]], question: str) -> list[Sent]:
     return picked
 
 
+# a phrase given as examples ("such as warehouse and delivery staff,") is set off by a comma that does not end the
+# clause: what follows it ("are not eligible") is still said of the phrase
+_EXAMPLES = re.compile(r"\b(?:such as|including|like|e\.g\.,?)\s*$", re.IGNORECASE)
+
+
 def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None:
     """The words of one of `sentences` that answer `question`, when it asks for a name, number, date, place or short
     phrase and the reader (rag.span_reader) prefers them to "no answer" (margin at least its threshold, 0);
@@ -242,7 +247,10 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
     found = reader.best(question, sentences)
     if found is None or found.margin < reader.threshold or T.fold(found.text) in T.fold(question):
         return None
-    if T.negates(sentences[found.sentence][found.end:], question):  # "Albanese's decision not to attend…"
+    after = sentences[found.sentence][found.end:]
+    if _EXAMPLES.search(sentences[found.sentence][:found.start]):   # "such as warehouse staff, are not eligible"
+        after = after.lstrip(" ,")
+    if T.negates(after, question):  # "Albanese's decision not to attend…"
         return None
     if spans.contradicts(question, found.text):     # "four" for "Who …?", "the ambassadors" for "How many …?"
         return None

@@ -448,15 +448,15 @@ def pdf_paragraphs(page: str, furniture: set[str] = frozenset()) -> str:
     if not lines:
         return ""
     width = max(len(ln) for ln in lines)
+    # a heading: a short line with no closing punctuation over a capitalised line (or last)
+    heading = [len(ln) < 0.6 * width and not ln.endswith((*_ENDS, ",", "-", "–"))
+               and (i + 1 == len(lines) or lines[i + 1].lstrip()[:1].isupper()) for i, ln in enumerate(lines)]
     out = []
     for i, line in enumerate(lines):
         out.append(line)
         if i + 1 < len(lines):
-            nxt = lines[i + 1].lstrip()
-            short = len(line) < 0.8 * width
-            ends = line.endswith(_ENDS) and short
-            heading = len(line) < 0.6 * width and not line.endswith((",", "-", "–")) and nxt[:1].isupper()
-            out.append("\n\n" if ends or heading else "\n")
+            ends = line.endswith(_ENDS) and len(line) < 0.8 * width
+            out.append("\n\n" if ends or heading[i] or heading[i + 1] else "\n")
     return "".join(out)
 
 

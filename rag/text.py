@@ -100,16 +100,22 @@ def heading_above(text: str, pos: int, reach: int = 4000) -> str:
     >>> t = "Tidepool 3.2\\n\\nNew features\\n\\n- Incremental sync: only changed files are sent.\\n- A --dry-run flag."
     >>> heading_above(t, t.index("A --dry-run")), heading_above(t, 3)
     ('New features', '')
+
+    A numbered heading is read without its number: "5. Security requirements" -> "Security requirements".
     """
     start = max(0, pos - reach)
     cut = text.rfind("\n\n", start, pos)
     paragraphs = _BLANK.split(text[start:cut]) if cut >= 0 else []
     for para in reversed(paragraphs):
-        line = para.strip()
+        line = _NUMBERED.sub("", para.strip())          # "5. Security requirements": its words
         if line and "\n" not in line and len(line.split()) <= 10 and not line.endswith((".", "!", "?", ",", ";", ":")) \
-                and not _CELLS.search(line) and not _LINE_MARK.match(line):
+                and not _CELLS.search(line) and not para.lstrip().startswith(("-", "*", "+", "•", ">", "#")):
             return line
     return ""
+
+
+# the number of a numbered heading: "5.", "2.1", "B)" before its capitalised words
+_NUMBERED = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*[.)]?|[A-Z][.)])\s+(?=[A-Z])")
 
 
 def _heading_like(line: str, nxt: str) -> bool:

@@ -605,3 +605,16 @@ def test_a_question_for_what_a_section_lists_quotes_its_items(tmp_path):
 
     (doc,) = load(settings.docs).documents
     assert "Copyright" not in doc.text and "Home | Docs" not in doc.text and "Released on 18 June 2025." in doc.text
+
+
+def test_a_phrase_given_as_examples_is_not_the_answer_when_the_clause_denies_it():
+    """"Roles that …, such as warehouse and delivery staff, are not eligible": the comma after an example list does
+    not end the clause, so the phrase the reader picks for "Who is eligible …?" is denied and is no lead."""
+    from rag import span_reader
+
+    question = "Who is eligible for remote work?"
+    said = ["Employees who have completed their six-month probation period may request remote work.",
+            "Roles that require handling physical stock, such as warehouse and delivery staff, are not eligible."]
+    picked = span_reader.get_reader().best(question, said)
+    assert picked.text == "warehouse and delivery staff" and picked.margin > 0     # the reader alone leads with it
+    assert A.short_answer(question, said) is None

@@ -212,6 +212,14 @@ def test_pdf_ligatures_and_file_name_titles(tmp_path):
     assert not _FILE_TITLE.match("Annual report 2024")
     page = "Header line\nBody text that is long enough to set the width of this page.\n- 3 -"
     assert pdf_paragraphs(page) == "Header line\n\nBody text that is long enough to set the width of this page."
+    # a numbered heading right under a full line is a paragraph of its own, and the heading of the text below it
+    from rag.text import heading_above
+
+    page = ("They work their contracted hours each week, as the contract says they must do.\n5. Security requirements\n"
+            "Company data must only be accessed through the VPN.")
+    text = pdf_paragraphs(page)
+    assert text.split("\n\n")[1] == "5. Security requirements"
+    assert heading_above(text, text.index("Company")) == "Security requirements"
 
 
 def test_tables_are_read_row_by_row(tmp_path):
