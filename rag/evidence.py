@@ -156,7 +156,8 @@ class Evidence:
         for i, s in enumerate(sents):
             ctx = T.stems(f"{s.section} {s.prev}") | s_stems[i]
             passage, folded_p = passages[s.n]
-            lex = sum(w for t, w in weight.items() if t in s_stems[i]) / total
+            own = s_stems[i] | T.stems(s.section)       # a list item says what it is under its heading
+            lex = sum(w for t, w in weight.items() if t in own) / total
             words = s_words[i]
             s_bigrams = {tuple(words[j:j + 2]) for j in range(len(words) - 1)}
             folded = T.fold(f"{s.prev} {s.text}")
