@@ -73,7 +73,9 @@ class Evidence:
                 a, b = a + lo, b + lo
                 mid = base + (a + b) // 2
                 key = " ".join(text[a:b].lower().split())
-                if c.start <= mid < c.end and key not in seen and len(key.split()) >= 3 and key.rstrip(".:") != title:
+                # a question in the text (an FAQ's) answers nothing: it is the heading of the answer below it
+                if c.start <= mid < c.end and key not in seen and len(key.split()) >= 3 and key.rstrip(".:") != title \
+                        and not T.is_question(key):
                     seen.add(key)
                     section = T.heading_above(text, a)
                     section = "" if " ".join(section.lower().split()).rstrip(".:") == title else section

@@ -94,24 +94,50 @@ def _sentences_in(text: str, start: int, end: int):
 
 def heading_above(text: str, pos: int, reach: int = 4000) -> str:
     """The nearest heading above `pos` within `reach` characters ("" if none): a paragraph that is one short line
-    (at most 10 words) with no closing punctuation, not a table row. What a list item or a row is about ("New
-    features" over "- Incremental sync: …").
+    (at most 10 words) with no closing punctuation, not a table row, or a question on a line of its own (an FAQ's
+    "What are your opening hours?" over its answer, in the answer's paragraph or the one before). What a list
+    item, a row or an answer is about ("New features" over "- Incremental sync: …").
 
     >>> t = "Tidepool 3.2\\n\\nNew features\\n\\n- Incremental sync: only changed files are sent.\\n- A --dry-run flag."
     >>> heading_above(t, t.index("A --dry-run")), heading_above(t, 3)
     ('New features', '')
+    >>> faq = "What are your opening hours?\\nWe are open 6:00 to 22:00 on weekdays."
+    >>> heading_above(faq, faq.index("We are"))
+    'What are your opening hours?'
 
     A numbered heading is read without its number: "5. Security requirements" -> "Security requirements".
     """
     start = max(0, pos - reach)
     cut = text.rfind("\n\n", start, pos)
+    own = text[cut + 2 if cut >= 0 else start:pos].split("\n", 1)
+    if len(own) == 2 and _question_line(own[0].strip()):
+        return own[0].strip()
     paragraphs = _BLANK.split(text[start:cut]) if cut >= 0 else []
     for para in reversed(paragraphs):
         line = _NUMBERED.sub("", para.strip())          # "5. Security requirements": its words
-        if line and "\n" not in line and len(line.split()) <= 10 and not line.endswith((".", "!", "?", ",", ";", ":")) \
-                and not _CELLS.search(line) and not para.lstrip().startswith(("-", "*", "+", "•", ">", "#")):
+        plain = len(line.split()) <= 10 and not line.endswith((".", "!", "?", ",", ";", ":"))
+        if line and "\n" not in line and (plain or _question_line(line)) and not _CELLS.search(line) \
+                and not para.lstrip().startswith(("-", "*", "+", "•", ">", "#")):
             return line
     return ""
+
+
+def is_question(sentence: str) -> bool:
+    """A sentence that asks (an FAQ's "How do I cancel?"): it ends in "?" and opens with a question word or an
+    auxiliary, so a title that ends in "?" inside a statement ('… such as "Who's Afraid of Virginia Woolf?') is not.
+
+    >>> is_question("How do I cancel?"), is_question("Can I freeze my membership?"), is_question('Works such as "Why?')
+    (True, True, False)
+    """
+    return sentence.rstrip().endswith("?") and bool(_ASKING.match(sentence))
+
+
+_ASKING = re.compile(r"^\W*(?:who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did|can|could|will|"
+                     r"would|should|shall|may|might|must|has|have|had|am)\b", re.IGNORECASE)
+
+
+def _question_line(line: str) -> bool:
+    return is_question(line) and len(line.split()) <= 20
 
 
 # the number of a numbered heading: "5.", "2.1", "B)" before its capitalised words

@@ -618,3 +618,29 @@ def test_a_phrase_given_as_examples_is_not_the_answer_when_the_clause_denies_it(
     picked = span_reader.get_reader().best(question, said)
     assert picked.text == "warehouse and delivery staff" and picked.margin > 0     # the reader alone leads with it
     assert A.short_answer(question, said) is None
+
+
+FAQ = ("# Harbourview Gym — Frequently asked questions\n\n"
+       "**What are your opening hours?**\nWe are open 6:00 to 22:00 on weekdays and 8:00 to 20:00 at weekends. On "
+       "bank holidays we close at 16:00.\n\n"
+       "**How much does membership cost?**\nA monthly membership costs £39. There is no joining fee.\n\n"
+       "**Do you have parking?**\nThere are 40 free spaces behind the building.\n\n"
+       "**How do I cancel?**\nGive one month's notice by email or at reception. Refunds are not given for unused "
+       "days.\n")
+
+
+def test_an_faqs_questions_are_headings_not_answers(tmp_path):
+    """In an FAQ the asked question stands over its answer: it is never quoted as the answer (it was: "How do I
+    cancel my membership?" got “How do I cancel?”), and it is the heading its answer is read under."""
+    from rag import text as T
+
+    r, settings = indexed(tmp_path, {"faq.md": FAQ})
+    for question, said in [("How do I cancel my membership?", "Give one month's notice"),
+                           ("Where can I park?", "There are 40 free spaces"),
+                           ("What are the opening hours?", "We are open 6:00 to 22:00")]:
+        ans = A.ask(r, question, settings)
+        assert not ans.refused and ans.citations, question
+        assert all(not c.quote.endswith("?") for c in ans.citations), question
+        assert ans.citations[0].quote.startswith(said), question
+    text = FAQ.replace("**", "")
+    assert T.heading_above(text, text.index("Give one month")) == "How do I cancel?"
