@@ -44,6 +44,15 @@ FEATURES = ("cos", "cos_rel", "cos_passage", "cos_base", "lex", "lex_rel", "lex_
 _FITS = {"person": {"name"}, "place": {"name"}, "name": {"name"}, "date": {"date"}, "number": {"number"}}
 
 
+def _read(s: Sent) -> str:
+    """A sentence as the answer encoder reads it: with the heading it stands under, if any ("How do I cancel? Give
+    one month's notice …", "Equipment: A laptop with encrypted storage."), since a list item or an FAQ answer does
+    not say what it is about."""
+    if not s.section:
+        return s.text
+    return f"{s.section} {s.text}" if s.section.endswith("?") else f"{s.section}: {s.text}"
+
+
 class Evidence:
     """The sentences of the retrieved passages, embedded once, for picking answers and checking claims."""
 
@@ -100,7 +109,7 @@ class Evidence:
     @cached_property
     def vecs(self) -> np.ndarray:
         """Row 0: the question, then one row per sentence, both by the answer encoder."""
-        return self.encoder.encode([self.question] + [s.text for s in self.sents]).astype(np.float32)
+        return self.encoder.encode([self.question] + [_read(s) for s in self.sents]).astype(np.float32)
 
     @cached_property
     def question_vector(self) -> np.ndarray:
