@@ -255,6 +255,7 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
     if spans.contradicts(question, found.text):     # "four" for "Who …?", "the ambassadors" for "How many …?"
         return None
     end = spans.with_unit(question, sentences[found.sentence], found.start, found.end)     # "two" -> "two-year"
+    end = spans.with_date(sentences[found.sentence], found.start, end)      # "Saturday" -> "Saturday 15 March"
     found = replace(found, end=end, text=sentences[found.sentence][found.start:end])
     named = spans.described(question, sentences[found.sentence])
     if named and not any(a < found.end and found.start < b for a, b in named):

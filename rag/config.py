@@ -23,8 +23,8 @@ EMBED_BACKENDS = ("onnx-int8", "onnx", "torch")
 # markup removed; v4: a file's date from its first lines; v5: "No. 1" and "Op. 5" end no sentence; v6: a title line
 # that ends with its date dates the file, and "Brown v. Board", "Jones et al. (1998)", "c. 1650", "Warner Bros.
 # Records" end no sentence; v7: a PDF's paragraphs told apart and its page furniture, ligatures and file-name
-# titles dropped, a table row is a sentence, an HTML page's menu and footer are left out, a byline's date dates the file), so
-# indexes re-chunk
+# titles dropped, a table row is a sentence, an HTML page's menu and footer are left out, a byline's date dates
+# the file, an e-mail's subject titles it, .docx files are read), so indexes re-chunk
 TEXT_VERSION = 7
 
 # allowed range (inclusive) of each number, or the choices of each word

@@ -226,6 +226,7 @@ def load_file(path: Path, doc_id: str, limit: int = 20 * MB,
     meta: dict = {}
     if suffix in (".md", ".markdown", ".txt"):
         meta, text = _front_matter(text)
+        meta = meta or _email_subject(text)
     if suffix in (".md", ".markdown"):
         text = markdown_text(text)
     elif suffix in (".html", ".htm"):
@@ -253,6 +254,22 @@ def _first_short_line(text: str) -> str | None:
     if first and len(first) <= 120 and len(first.split()) <= 16 and not first.endswith((".", ",", ";", ":")):
         return first
     return None
+
+
+_HEADER = re.compile(r"^(?:from|to|cc|bcc|sent|date|subject|reply-to):[ \t]", re.IGNORECASE)
+
+
+def _email_subject(text: str) -> dict:
+    """An e-mail saved as text ("From: …", "Subject: …" lines before a blank line): its subject is its title.
+
+    >>> _email_subject("From: Aisha <a@x.example>\\nSubject: Re: Server move weekend\\n\\nHi all,")
+    {'title': 'Re: Server move weekend'}
+    """
+    block = text.lstrip().split("\n\n", 1)[0].splitlines()
+    if not block or not _HEADER.match(block[0]) or not all(_HEADER.match(ln) or ln[:1].isspace() for ln in block):
+        return {}
+    subject = next((ln.split(":", 1)[1].strip() for ln in block if ln.lower().startswith("subject:")), "")
+    return {"title": subject} if subject else {}
 
 
 def _front_matter(text: str) -> tuple[dict, str]:

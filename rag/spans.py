@@ -110,10 +110,13 @@ WEEKDAY = "(?:" + "|".join(WEEKDAYS) + ")"
 _ORD = (r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
         r"twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first)")
 _ERA = r"(?:BCE|BC|CE|AD|B\.C\.|A\.D\.)"
-_DATES = [re.compile(p) for p in (
+# a time of day: "07:00", "9.30 am", "4pm", "16:00"
+_CLOCK = r"(?<![\w.:])(?:[01]?\d|2[0-3])(?::[0-5]\d(?:\s?[ap]\.?m\.?)?|\.[0-5]\d\s?[ap]\.?m\.?|\s?[ap]\.?m\.?)(?![\w:])"
+_DATES = [re.compile(p, re.IGNORECASE) if p is _CLOCK else re.compile(p) for p in (
     r"\b\d{4}-\d{2}-\d{2}\b", rf"\b{DAY}\s+{MONTH}(?:,?\s+\d{{1,4}}\b)?",
     rf"\b{MONTH}\s+{DAY}(?:,?\s+\d{{1,4}})?\b", rf"\b{MONTH}(?:,?\s+\d{{3,4}}\b)?",
-    rf"\b{WEEKDAY}\b",
+    rf"\b{WEEKDAY}(?:,?\s+(?:{DAY}\s+{MONTH}|{MONTH}\s+{DAY})(?:,?\s+\d{{4}})?)?\b", rf"\b{WEEKDAY}\b",
+    _CLOCK,
     r"(?<![\w'])(?:\d{1,3}0s|'\d0s)\b", rf"(?i:\b{_ORD}(?:\s|-)centur(?:y|ies))(?:\s+{_ERA})?",
     rf"\b\d{{1,4}}\s?{_ERA}|\b(?:AD|A\.D\.)\s?\d{{1,4}}\b")]
 _ORD_ALONE = re.compile(rf"(?i:\b{_ORD})(?=(?:\s|-)centur)")
@@ -168,15 +171,23 @@ def contradicts(question: str, phrase: str) -> bool:
 
     >>> contradicts("Which schedule used the least water?", "31 percent"), contradicts("Which year?", "1998")
     (True, False)
+
+    "What time …?" asks for a time of day ("What time of year …?" does not):
+
+    >>> contradicts("What time does the move start?", "Saturday"), contradicts("What time does it start?", "07:00")
+    (True, False)
     """
     if re.search(r"\bhow many\b", question, re.IGNORECASE):
         return not (_NUM.search(phrase) or _QUANTIFIER.search(phrase))
     bare = not re.search(r"[^\W\d_]", _NUM.sub(" ", phrase))      # only numbers (and dates' digits)
+    if _WHAT_TIME.search(question):     # "What time does the move start?": a time of day, not "Saturday"
+        return not re.search(_CLOCK, phrase, re.IGNORECASE)
     kind = answer_type(question)
     return bare and (kind == "person" or bool(_EVENT.search(question))
                      or bool(re.match(r"\s*which\b", question, re.IGNORECASE)) and kind not in ("number", "date"))
 
 
+_WHAT_TIME = re.compile(r"\b(?:what|which)\s+time\b(?!\s+of\b)|\bat\s+what\s+hour\b", re.IGNORECASE)
 # "What happened …?", "What did Washington do?": the answer is an event, said by a verb
 _EVENT = re.compile(r"\bwhat\s+(?:happened|happens|happen|(?:did|does|do|will)\b[^?]{1,60}?\bdo)\b", re.IGNORECASE)
 
@@ -294,6 +305,24 @@ def described(question: str, sentence: str) -> list[tuple[int, int]]:
 
 
 _DURATION = re.compile(r"\W*how (?:long|old)\b", re.IGNORECASE)
+
+
+def with_date(sentence: str, start: int, end: int) -> int:
+    """Where the answer phrase sentence[start:end] ends once a weekday takes the date written after it ("Saturday"
+    -> "Saturday 15 March"): the weekday alone says less than the sentence does.
+
+    >>> s, t = "The move is confirmed for Saturday 15 March, starting at 07:00.", "The move is on Saturday."
+    >>> s[26:with_date(s, 26, 34)], t[15:with_date(t, 15, 23)]
+    ('Saturday 15 March', 'Saturday')
+    """
+    if re.fullmatch(WEEKDAY, sentence[start:end]):
+        m = _WEEKDAY_DATE.match(sentence, start)
+        if m:
+            return m.end()
+    return end
+
+
+_WEEKDAY_DATE = re.compile(rf"{WEEKDAY},?\s+(?:{DAY}\s+{MONTH}|{MONTH}\s+{DAY})(?:,?\s+\d{{4}})?\b")
 
 
 def with_unit(question: str, sentence: str, start: int, end: int) -> int:
