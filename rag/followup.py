@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .text import STOPWORDS, content_words, names as _names, stem
+from .text import AUXILIARIES, STOPWORDS, content_words, names as _names, stem
 
 _LEAD = re.compile(r"^\s*(?:and|also|so|but|then|ok(?:ay)?|what about|how about|and what about)\b[\s,]*",
                    re.IGNORECASE)
@@ -31,8 +31,7 @@ _WH = re.compile(rf"^\s*(?:who|whom|whose|what|which|when|where|why|how(?: much|
 # a wh-word and its verb ("Who is …", "What did …"): what they ask about is the question's own
 _ASKS_OF = re.compile(rf"^\s*(?:who|whom|whose|what|which|when|where|why|how)\s+{_AUX}\b", re.IGNORECASE)
 _PREP = re.compile(r"^(?:in|at|on|for|from|of|to|by|with|during|about|under|over)\s+(.+)$", re.IGNORECASE)
-_OPENS_YES_NO = re.compile(rf"^\s*(?:{_AUX}|should|may|might|must|shall|isn't|aren't|wasn't|didn't|doesn't)\b",
-                           re.IGNORECASE)
+_OPENS_YES_NO = re.compile(rf"^\s*(?:{AUXILIARIES}|isn't|aren't|wasn't|didn't|doesn't)\b", re.IGNORECASE)
 # "How long is paternity leave?", "What is the warranty?": a question about one thing, named by a short phrase
 _ABOUT_THING = re.compile(r"^\s*(?:who|what|which|how(?:\s+(?:long|much|many|old|far|big|often))?)\s+"
                           r"(?:is|are|was|were)\s+(?:the\s+|a\s+|an\s+)?(?P<np>[\w'’\-]+(?:\s+[\w'’\-]+){0,3})\s*\??\s*$",

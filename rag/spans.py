@@ -110,12 +110,15 @@ WEEKDAY = "(?:" + "|".join(WEEKDAYS) + ")"
 _ORD = (r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|"
         r"twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first)")
 _ERA = r"(?:BCE|BC|CE|AD|B\.C\.|A\.D\.)"
+# a weekday with its date written after it: "Saturday 15 March", "Friday, March 7, 2025"
+_DATED_WEEKDAY = rf"{WEEKDAY},?\s+(?:{DAY}\s+{MONTH}|{MONTH}\s+{DAY})(?:,?\s+\d{{4}})?\b"
+_DATED_WEEKDAY_AT = re.compile(_DATED_WEEKDAY)
 # a time of day: "07:00", "9.30 am", "4pm", "16:00"
 _CLOCK = r"(?<![\w.:])(?:[01]?\d|2[0-3])(?::[0-5]\d(?:\s?[ap]\.?m\.?)?|\.[0-5]\d\s?[ap]\.?m\.?|\s?[ap]\.?m\.?)(?![\w:])"
 _DATES = [re.compile(p, re.IGNORECASE) if p is _CLOCK else re.compile(p) for p in (
     r"\b\d{4}-\d{2}-\d{2}\b", rf"\b{DAY}\s+{MONTH}(?:,?\s+\d{{1,4}}\b)?",
     rf"\b{MONTH}\s+{DAY}(?:,?\s+\d{{1,4}})?\b", rf"\b{MONTH}(?:,?\s+\d{{3,4}}\b)?",
-    rf"\b{WEEKDAY}(?:,?\s+(?:{DAY}\s+{MONTH}|{MONTH}\s+{DAY})(?:,?\s+\d{{4}})?)?\b", rf"\b{WEEKDAY}\b",
+    rf"\b{_DATED_WEEKDAY}", rf"\b{WEEKDAY}\b",
     _CLOCK,
     r"(?<![\w'])(?:\d{1,3}0s|'\d0s)\b", rf"(?i:\b{_ORD}(?:\s|-)centur(?:y|ies))(?:\s+{_ERA})?",
     rf"\b\d{{1,4}}\s?{_ERA}|\b(?:AD|A\.D\.)\s?\d{{1,4}}\b")]
@@ -316,13 +319,11 @@ def with_date(sentence: str, start: int, end: int) -> int:
     ('Saturday 15 March', 'Saturday')
     """
     if re.fullmatch(WEEKDAY, sentence[start:end]):
-        m = _WEEKDAY_DATE.match(sentence, start)
+        m = _DATED_WEEKDAY_AT.match(sentence, start)
         if m:
             return m.end()
     return end
 
-
-_WEEKDAY_DATE = re.compile(rf"{WEEKDAY},?\s+(?:{DAY}\s+{MONTH}|{MONTH}\s+{DAY})(?:,?\s+\d{{4}})?\b")
 
 
 def with_unit(question: str, sentence: str, start: int, end: int) -> int:

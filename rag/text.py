@@ -132,8 +132,9 @@ def is_question(sentence: str) -> bool:
     return sentence.rstrip().endswith("?") and bool(_ASKING.match(sentence))
 
 
-_ASKING = re.compile(r"^\W*(?:who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did|can|could|will|"
-                     r"would|should|shall|may|might|must|has|have|had|am)\b", re.IGNORECASE)
+# the verbs a yes/no question opens with ("Can I …?", "Is there …?"), as a regex alternation
+AUXILIARIES = "is|are|was|were|do|does|did|can|could|will|would|should|shall|may|might|must|has|have|had"
+_ASKING = re.compile(rf"^\W*(?:who|whom|whose|what|which|when|where|why|how|{AUXILIARIES}|am)\b", re.IGNORECASE)
 
 
 def _question_line(line: str) -> bool:
