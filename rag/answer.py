@@ -286,6 +286,8 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
         return _compared(ev, which.options[chosen[0]], chosen[1], base)
     both = compare.parse_both(ev.question)
     said = compare.decide_both(both, sents) if both else None
+    if both and said is None:     # "both musicians" of "a singer" and "a musician": words of like meaning
+        said = compare.decide_both_soft(both, sents, ev.embedder.encode)
     if said is not None:          # "Are A and B both magazines?": a sentence of each that says so
         return _compose(base, [("Yes —", ()), *[(_display(s), ((s.n, s),)) for s in said]], ev)
     same = compare.parse_same(ev.question)

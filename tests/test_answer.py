@@ -645,3 +645,24 @@ def test_an_faqs_questions_are_headings_not_answers(tmp_path):
         assert any(c.quote.startswith(said) for c in ans.citations), question
     text = FAQ.replace("**", "")
     assert T.heading_above(text, text.index("Give one month")) == "How do I cancel?"
+
+
+@pytest.fixture(scope="module")
+def players(tmp_path_factory):
+    return indexed(tmp_path_factory.mktemp("soft-both"), {
+        "quill.md": "# Mara Quill\n\nMara Quill (born 1950) is an English pianist and composer. She recorded six "
+                    "albums in London.\n",
+        "bell.md": "# Jon Bell\n\nJon Bell is a Scottish guitarist who toured with folk bands. He lives in Perth.\n",
+        "road.md": "# Harbour Road\n\nHarbour Road is a street in the old town of Leeds. It was paved in 1890.\n"})
+
+
+def test_a_both_question_is_answered_yes_by_words_of_like_meaning(players):
+    """"Are A and B both musicians?" of "a pianist and composer" and "a guitarist": each one's own opening sentence
+    has a word within `compare.SOFT_BOTH` of "musicians" (MiniLM: pianist 0.65, guitarist 0.66); a street has none,
+    and gets neither "Yes" nor "No"."""
+    r, settings = players
+    ans = A.ask(r, "Are Mara Quill and Jon Bell both musicians?", settings)
+    assert ans.text.startswith("Yes —") and {c.doc_id for c in ans.citations} == {"quill.md", "bell.md"}
+    assert_quotes_are_verbatim(r, ans)
+    ans = A.ask(r, "Are Mara Quill and Harbour Road both musicians?", settings)
+    assert not ans.text.startswith(("Yes", "No"))
