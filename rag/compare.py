@@ -165,7 +165,7 @@ def decide_both(both: Both, sentences: Sequence) -> list | None:
     >>> sorted(T.stems("located in Istanbul") - _FRAME)
     ['istanbul']
     """
-    wanted = (T.stems(both.property) - _FRAME) or T.stems(both.property)
+    wanted = _stated(both)
     chosen = []
     for name in both.names:
         about = [s for s in sentences if _about(name, s.title, s.text) and wanted <= T.stems(s.text)]
@@ -187,22 +187,25 @@ def decide_both_soft(both: Both, sentences: Sequence, vectors) -> list | None:
     """`decide_both` with words of like meaning: for each name, of the first two sentences of its own document (what
     it is), the one whose words come nearest every content word of the property, when each comes within SOFT_BOTH
     (`vectors(words)`: unit vectors of single words); None when either name's sentences do not."""
-    wanted = (T.stems(both.property) - _FRAME) or T.stems(both.property)
+    wanted = _stated(both)
     asked = [w for w in T.content_words(both.property) if T.stem(w) in wanted]
     if not asked:
         return None
+    asked_vectors = vectors(asked)
     chosen = []
     for name in both.names:
         own = sorted((s for s in sentences if _about(name, s.title, s.text) == 2), key=lambda s: s.start)[:2]
-        scored = []
-        for s in own:
-            words = T.content_words(s.text)
-            if words:
-                scored.append((float((vectors(asked) @ vectors(words).T).max(axis=1).min()), s))
-        if not scored or max(scored, key=lambda x: x[0])[0] < SOFT_BOTH:
+        scored = [(float((asked_vectors @ vectors(words).T).max(axis=1).min()), -i, s)
+                  for i, s in enumerate(own) if (words := T.content_words(s.text))]
+        if not scored or max(scored)[0] < SOFT_BOTH:
             return None
-        chosen.append(max(scored, key=lambda x: x[0])[1])
+        chosen.append(max(scored)[2])
     return chosen if chosen[0] is not chosen[1] else None
+
+
+def _stated(both: Both) -> set[str]:
+    """The stems of what an "Are A and B both P?" question says of both: P's words but its framing ones."""
+    return (T.stems(both.property) - _FRAME) or T.stems(both.property)
 
 
 class Which(NamedTuple):
