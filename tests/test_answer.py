@@ -401,13 +401,31 @@ def magazines(tmp_path_factory):
                       "in 1987. It publishes healthy recipes.\n"})
 
 
-def test_both_questions_are_answered_yes_with_a_sentence_of_each(magazines):
-    r, settings = magazines
-    ans = A.ask(r, "Are both Cooking Light and Vibe magazines?", settings)
-    assert ans.text.startswith("Yes —") and {c.doc_id for c in ans.citations} == {"vibe.md", "cooking.md"}
+@pytest.fixture(scope="module")
+def players(tmp_path_factory):
+    return indexed(tmp_path_factory.mktemp("soft-both"), {
+        "quill.md": "# Mara Quill\n\nMara Quill (born 1950) is an English pianist and composer. She recorded six "
+                    "albums in London.\n",
+        "bell.md": "# Jon Bell\n\nJon Bell is a Scottish guitarist who toured with folk bands. He lives in Perth.\n",
+        "road.md": "# Harbour Road\n\nHarbour Road is a street in the old town of Leeds. It was paved in 1890.\n"})
+
+
+@pytest.mark.parametrize("corpus, question, sources, neither", [
+    ("magazines", "Are both Cooking Light and Vibe magazines?", {"vibe.md", "cooking.md"},
+     "Are Vibe and Cooking Light both food magazines?"),
+    # words of like meaning: each one's opening sentence has a word within `compare.SOFT_BOTH` of "musicians"
+    # (MiniLM: pianist 0.65, guitarist 0.66); a street has none
+    ("players", "Are Mara Quill and Jon Bell both musicians?", {"quill.md", "bell.md"},
+     "Are Mara Quill and Harbour Road both musicians?"),
+])
+def test_both_questions_are_answered_yes_with_a_sentence_of_each(request, corpus, question, sources, neither):
+    """"Yes —" and a sentence of each one's own document; where one of them is not said to be P, neither "Yes" nor
+    a "No" made from a missing word."""
+    r, settings = request.getfixturevalue(corpus)
+    ans = A.ask(r, question, settings)
+    assert ans.text.startswith("Yes —") and {c.doc_id for c in ans.citations} == sources
     assert_quotes_are_verbatim(r, ans)
-    # one of them is not said to be a food magazine: no "Yes", and never a "No" made from a missing word
-    ans = A.ask(r, "Are Vibe and Cooking Light both food magazines?", settings)
+    ans = A.ask(r, neither, settings)
     assert not ans.text.startswith(("Yes", "No"))
 
 
@@ -645,24 +663,3 @@ def test_an_faqs_questions_are_headings_not_answers(tmp_path):
         assert any(c.quote.startswith(said) for c in ans.citations), question
     text = FAQ.replace("**", "")
     assert T.heading_above(text, text.index("Give one month")) == "How do I cancel?"
-
-
-@pytest.fixture(scope="module")
-def players(tmp_path_factory):
-    return indexed(tmp_path_factory.mktemp("soft-both"), {
-        "quill.md": "# Mara Quill\n\nMara Quill (born 1950) is an English pianist and composer. She recorded six "
-                    "albums in London.\n",
-        "bell.md": "# Jon Bell\n\nJon Bell is a Scottish guitarist who toured with folk bands. He lives in Perth.\n",
-        "road.md": "# Harbour Road\n\nHarbour Road is a street in the old town of Leeds. It was paved in 1890.\n"})
-
-
-def test_a_both_question_is_answered_yes_by_words_of_like_meaning(players):
-    """"Are A and B both musicians?" of "a pianist and composer" and "a guitarist": each one's own opening sentence
-    has a word within `compare.SOFT_BOTH` of "musicians" (MiniLM: pianist 0.65, guitarist 0.66); a street has none,
-    and gets neither "Yes" nor "No"."""
-    r, settings = players
-    ans = A.ask(r, "Are Mara Quill and Jon Bell both musicians?", settings)
-    assert ans.text.startswith("Yes —") and {c.doc_id for c in ans.citations} == {"quill.md", "bell.md"}
-    assert_quotes_are_verbatim(r, ans)
-    ans = A.ask(r, "Are Mara Quill and Harbour Road both musicians?", settings)
-    assert not ans.text.startswith(("Yes", "No"))
