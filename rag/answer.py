@@ -303,6 +303,9 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
         return answered_parts
     picked = _pick(scored, ev.question)
     lead, short = _lead(ev.question, picked, scored[0][1])
+    if len(picked) > 1 and picked[0].section and all(
+            (s.title, s.section) == (picked[0].title, picked[0].section) for s in picked):
+        picked.sort(key=lambda s: s.start)      # one section's sentences (an FAQ's answer) quoted in the author's order
     named = compare.pair(ev.question)
     if named:                     # "Which band had more members, A or B?": a sentence about each, each cited
         picked += compare.about_each(named, picked, sents)

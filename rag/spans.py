@@ -179,7 +179,11 @@ def contradicts(question: str, phrase: str) -> bool:
 
     >>> contradicts("What time does the move start?", "Saturday"), contradicts("What time does it start?", "07:00")
     (True, False)
+
+    Nor is a phrase of prepositions and stopwords alone: contradicts("What are the core hours?", "Outside") is True.
     """
+    if not [w for w in re.findall(r"[\w'’\-]+", phrase.lower()) if w not in STOPWORDS and w not in _PREPOSITIONS]:
+        return True                     # "Outside" for "What are the core hours?": no word that could answer
     if re.search(r"\bhow many\b", question, re.IGNORECASE):
         return not (_NUM.search(phrase) or _QUANTIFIER.search(phrase))
     bare = not re.search(r"[^\W\d_]", _NUM.sub(" ", phrase))      # only numbers (and dates' digits)
@@ -190,6 +194,10 @@ def contradicts(question: str, phrase: str) -> bool:
                      or bool(re.match(r"\s*which\b", question, re.IGNORECASE)) and kind not in ("number", "date"))
 
 
+# prepositions the stopword list leaves out: a phrase of these alone answers nothing
+_PREPOSITIONS = frozenset("""aboard above across against along amid amidst among amongst around astride atop behind
+below beneath beside besides beyond despite except inside near nearby onto opposite outside past per round since
+through throughout toward towards underneath unlike until upon versus via within without""".split())
 _WHAT_TIME = re.compile(r"\b(?:what|which)\s+time\b(?!\s+of\b)|\bat\s+what\s+hour\b", re.IGNORECASE)
 # "What happened …?", "What did Washington do?": the answer is an event, said by a verb
 _EVENT = re.compile(r"\bwhat\s+(?:happened|happens|happen|(?:did|does|do|will)\b[^?]{1,60}?\bdo)\b", re.IGNORECASE)

@@ -663,3 +663,12 @@ def test_an_faqs_questions_are_headings_not_answers(tmp_path):
         assert any(c.quote.startswith(said) for c in ans.citations), question
     text = FAQ.replace("**", "")
     assert T.heading_above(text, text.index("Give one month")) == "How do I cancel?"
+
+
+def test_an_faq_answer_is_quoted_in_the_authors_order(tmp_path):
+    """Sentences quoted from one section (an FAQ's answer) read in the order the author wrote them, whichever
+    scored best; the lead phrase is still taken from the best."""
+    r, settings = indexed(tmp_path, {"faq.md": FAQ})
+    ans = A.ask(r, "How do I cancel my membership?", settings)
+    starts = [c.start for c in ans.citations if c.doc_id == "faq.md"]
+    assert len(starts) >= 2 and starts == sorted(starts)
