@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from itertools import takewhile
 
-from .text import STOPWORDS
+from .text import STOPWORDS, content_words
 
 TYPES = ("person", "date", "number", "place", "name", "phrase", "")
 KINDS = ("name", "number", "date", "phrase")
@@ -182,7 +182,7 @@ def contradicts(question: str, phrase: str) -> bool:
 
     Nor is a phrase of prepositions and stopwords alone: contradicts("What are the core hours?", "Outside") is True.
     """
-    if not [w for w in re.findall(r"[\w'’\-]+", phrase.lower()) if w not in STOPWORDS and w not in _PREPOSITIONS]:
+    if not [w for w in content_words(phrase) if w not in _PREPOSITIONS]:
         return True                     # "Outside" for "What are the core hours?": no word that could answer
     if re.search(r"\bhow many\b", question, re.IGNORECASE):
         return not (_NUM.search(phrase) or _QUANTIFIER.search(phrase))
