@@ -98,6 +98,9 @@ def decide(ev: Evidence, found: Found, base: Answer) -> list[tuple[float, Sent]]
     listed = under_heading(ev.question, [s for _, s in scored])
     if listed:      # "What are the new features?" over a "New features" list: its items, first
         return [(1.0, s) for s in listed] + [(q, s) for q, s in scored if s not in listed]
+    shared = _shared(ev.question, [s for _, s in scored])
+    if shared:      # "What occupation do A and B share?": the sentence of each that calls it so, first
+        return [(1.0, s) for s in shared[1]] + [(q, s) for q, s in scored if s not in shared[1]]
     if not scored or (scorer.answer_probability(p, x, FEATURES) < scorer.answer_threshold()
                       and not any(answered for _, _, answered in _parts(ev))):
         return _refuse(base, refusal_text(ev.question), "no passage answers the question", ev, scored)
@@ -124,6 +127,14 @@ def under_heading(question: str, sents: Sequence[Sent]) -> list[Sent]:
             same = sorted((t for t in sents if t.title == s.title and t.section == s.section), key=lambda t: t.start)
             return same[:LISTED]
     return []
+
+
+def _shared(question: str, sents: Sequence[Sent]) -> tuple[str, list[Sent]] | None:
+    """For "What occupation do A and B share?": (what both are, [the sentence of each that says so]) from each one's
+    own document (`compare.decide_shared`), or None. Like `under_heading`, a finding that answers the question
+    whatever the answer model makes of the sentences' words."""
+    parsed = compare.parse_shared(question)
+    return compare.decide_shared(parsed, sents) if parsed else None
 
 
 def _parts(ev: Evidence) -> list[tuple[str, list[tuple[float, Sent]], bool]]:
@@ -272,6 +283,18 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     listed = under_heading(ev.question, sents)
     if listed:      # the items under the heading the question names, each quoted, no lead phrase
         return _compose(base, [(_display(s), ((s.n, s),)) for s in listed], ev)
+    shared = _shared(ev.question, sents)
+    if shared is not None:        # "What occupation do A and B share?": "director —", then the sentence of each
+        words, said = shared
+        quotes = [(_display(s), ((s.n, s),)) for s in said]
+        lead, short = _lead(ev.question, said, said[0])
+        both = set.intersection(*(T.stems(" ".join(compare.described(s.text))) for s in said))
+        if short and T.stems(short[0].text[short[1]:short[2]]) <= both:   # the reader's phrase, if both say it
+            return _with_short(_compose(base, [*lead, *quotes], ev), ev, *short)
+        first = words.split(", ")[0]
+        at = said[0].text.find(first)
+        answer = _compose(base, [(f"{words} —", ()), *quotes], ev)
+        return _with_short(answer, ev, said[0], at, at + len(first)) if at >= 0 else answer
     comparison = compare.parse(ev.question)
     decided = compare.decide(comparison, sents) if comparison else None
     if decided is not None:       # "Who was born first, A or B?": the earlier of the two dates, both quoted

@@ -96,11 +96,14 @@ def year_of(sentence: str, died: bool = False) -> int | None:
     return int(y.group(1)) if y else None
 
 
+_THE = re.compile(r"^the\s+")
+
+
 def _about(option: str, title: str, sentence: str) -> int:
     """2: a sentence of the option's own document; 1: a sentence that opens with the option's name; 0: neither."""
     key = T.fold(option)
     own = T.fold(re.sub(r"\s*\([^)]*\)\s*$", "", title or ""))
-    if own == key:
+    if own == key or _THE.sub("", own) == _THE.sub("", key):     # "The Polar Bear" of "Polar bear (cocktail)"
         return 2
     return int(T.fold(sentence).lstrip("\"'“ ").startswith(key))
 
@@ -218,6 +221,9 @@ _MEASURED = re.compile(r"\b(?:more|most|less|least|fewer|larger|largest|longer|l
                        r"highest|busier|further|farther|closer|greater|smaller|shorter|taller|often)\b", re.IGNORECASE)
 
 
+_OF_THESE = re.compile(r"^\s*of\s+(?:the\s+following|these|those|the\s+two|them)\b\s*", re.IGNORECASE)
+
+
 def parse_which(question: str) -> Which | None:
     """The options and the property of "Which band is from England, A or B?", or None (a date comparison, or one
     by amount — "more", "larger", "longer" — which a property's words cannot settle)."""
@@ -226,7 +232,8 @@ def parse_which(question: str) -> Which | None:
     if m is None or parse(q) is not None or _MEASURED.search(m.group("p")) or not T.stems(m.group("p")):
         return None
     a, b = (m.group(x).strip("\"' ") for x in "ab")
-    return Which((a, b), m.group("p")) if a and b and max(len(a.split()), len(b.split())) <= 10 else None
+    asked = _OF_THESE.sub("", m.group("p"))    # "Which of the following stars Jeff Bridges: A or B?"
+    return Which((a, b), asked) if a and b and T.stems(asked) and max(len(a.split()), len(b.split())) <= 10 else None
 
 
 def decide_which(which: Which, sentences: Sequence) -> tuple[int, list] | None:
@@ -304,6 +311,109 @@ def decide_same(same: Same, sentences: Sequence) -> tuple[bool, list] | None:
         return None
     alike = bool(values[0] & values[1]) if same.what == "nationality" else values[0] == values[1]
     return alike, chosen
+
+
+class Shared(NamedTuple):
+    names: tuple[str, str]
+    property: str       # what is asked for ("occupation", "type of media"; "" when the question names nothing)
+
+
+_SHARED = [re.compile(p, re.IGNORECASE) for p in (
+    # "What occupation do A and B share?", "What type of media does A and B have in common?"
+    r"^what\s+(?P<p>(?:\S+\s+){0,3}?)(?:do|does|did)\s+(?:both\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+(?:both\s+)?"
+    r"(?:share|have\s+in\s+common)(?:\s+in\s+common)?$",
+    # "What occupation is shared by both A and B?"
+    r"^what\s+(?P<p>(?:\S+\s+){0,3}?)(?:is|was|are|were)\s+shared\s+by\s+(?:both\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+?)$",
+    # "A and B share which genre of film?", "A and B are both examples of what?", "… are both what kind of film?"
+    r"^(?:both\s+)?(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+(?:share|have\s+in\s+common|(?:are|were)\s+both"
+    r"(?:\s+examples\s+of)?)\s+(?:which|what)\b\s*(?P<p>.*)$")]
+
+
+def parse_shared(question: str) -> Shared | None:
+    """The two names and what is asked of "What occupation do A and B share?" ("… have in common?", "What X is shared
+    by both A and B?", "A and B share which X?", "A and B are both examples of what?"), or None.
+
+    >>> parse_shared("What occupation is shared by both Marge Piercy and Richard Aldington?")
+    Shared(names=('Marge Piercy', 'Richard Aldington'), property='occupation')
+    >>> parse_shared("The Polar Bear and Daiquiri are both examples of what?")
+    Shared(names=('The Polar Bear', 'Daiquiri'), property='')
+    >>> parse_shared("What did they share?"), parse_shared("Are A and B both magazines?")
+    (None, None)
+    """
+    q = " ".join(question.split()).rstrip("?").strip()
+    m = next((m for m in (p.match(q) for p in _SHARED) if m), None)
+    if m is None or " and " in m.group("a") or " and " in m.group("b"):
+        return None
+    a, b = _bare(m.group("a")), _name_run(m.group("b").split())
+    if not a or not b or max(len(a.split()), len(b.split())) > 8:
+        return None
+    return Shared((a, b), m.group("p").strip())
+
+
+# What a sentence says its subject is: the words after "is a", "was an", up to the end of the clause ("Chris Menges
+# (born 1940) is an English cinematographer and film director." -> "English cinematographer and film director")
+_IS_WHAT = re.compile(r"\b(?:is|was|are|were)\s+(?:(?:an?|the|one\s+of\s+the)\s+)?(?P<what>[^.;:()]{1,120}?)"
+                      r"(?=[.;:(]|\s+(?:who|which|that|whose|where|based|known|best|from|by|for|with|in|on|of)\b|$)")
+SHARED_ITEMS = 4        # words or runs of words given as what two things share, at most
+
+
+def described(sentence: str) -> list[str]:
+    """The words `sentence` describes its subject with (`_IS_WHAT`), in order, a comma kept on the word before it;
+    [] when it says no "is a …".
+
+    >>> described("Aram Avakian (April 23, 1926 – January 17, 1987) was an American film editor, and director.")
+    ['American', 'film', 'editor,', 'and', 'director']
+    """
+    m = _IS_WHAT.search(sentence)
+    return re.findall(r"[\w’'\-]+,?", m.group("what")) if m else []
+
+
+def common(words: list[str], other: list[str], asked: set[str]) -> str:
+    """The runs of `words` (in their order) whose stems `other` shares, but stopwords, numbers, the question's own
+    words and capitalised words (a nationality, a name), joined by ", " (those that end a phrase, when any does);
+    "" when they share none.
+
+    >>> common("French film director, film critic and writer".split(), "Indian film director and writer".split(), set())
+    'film director, writer'
+    >>> common("a former British professional tennis player".split(), "a former tennis player".split(), set())
+    'tennis player'
+    """
+    theirs = {T.stem(w.strip(",")) for w in other}
+    keep = [w.lower() not in T.STOPWORDS and not w[:1].isupper() and not w[:1].isdigit()
+            and T.stem(w) in theirs and T.stem(w) not in asked for w in (w.strip(",") for w in words)]
+    runs, run, said = [], [], set()
+    for w, k in zip([*words, ""], [*keep, False]):
+        if k:
+            run.append(w.strip(","))
+        if run and (not k or w.endswith(",")):
+            if not {T.stem(x) for x in run} <= said:       # "film" after "film director" adds nothing
+                # a run that ends its phrase (at a comma, "and", "or", the end) names a thing; "former" of "a
+                # former British tennis player" only qualifies one
+                runs.append((" ".join(run), k or w in ("", "and", "or", "&")))
+                said |= {T.stem(x) for x in run}
+            run = []
+    heads = [r for r, ends in runs if ends] or [r for r, _ in runs]
+    return ", ".join(heads[:SHARED_ITEMS])
+
+
+def decide_shared(shared: Shared, sentences: Sequence) -> tuple[str, list] | None:
+    """(what both are, [the sentence of each that says it]) for "What occupation do A and B share?": the words the
+    first sentences of each one's own document describe it with (`described`) that both share (`common`); None when
+    either has no such sentence or they share nothing."""
+    asked = T.stems(shared.property)
+    own = []
+    for name in shared.names:
+        found = sorted((s for s in sentences if _about(name, s.title, s.text) == 2 and described(s.text)),
+                       key=lambda s: s.start)[:2]
+        if not found:
+            return None
+        own.append(found)
+    for a in own[0]:
+        for b in own[1]:
+            both = common(described(a.text), described(b.text), asked)
+            if both and a is not b:
+                return both, [a, b]
+    return None
 
 
 # Words that may sit inside a name ("Truth in Science", "Letters to Cleo") but never open or close one.

@@ -515,6 +515,30 @@ def test_framing_words_of_a_both_question_need_not_be_in_the_sentences(directors
     assert ans.text.startswith("Yes —") and {c.doc_id for c in ans.citations} == {"rohmer.md", "ray.md"}, ans.text
 
 
+@pytest.mark.parametrize("question, shared, docs", [
+    ("What occupation do Éric Rohmer and Satyajit Ray share?", "film director", {"rohmer.md", "ray.md"}),
+    ("What occupation is shared by both Agnès Varda and Satyajit Ray?", "film director", {"varda.md", "ray.md"}),
+    ("Agnès Varda and Éric Rohmer share which profession?", "film director", {"varda.md", "rohmer.md"}),
+])
+def test_what_two_share_is_what_both_own_sentences_call_them(directors, question, shared, docs):
+    """The words the opening sentences of both describe them with, nationalities and names aside, lead; the
+    sentence of each is quoted and cited; the short answer is the phrase as the first sentence writes it."""
+    r, settings = directors
+    ans = A.ask(r, question, settings)
+    assert not ans.refused and ans.text.startswith(f"{shared}") and " — " in ans.text, ans.text
+    assert {c.doc_id for c in ans.citations} == docs
+    assert ans.short_answer is not None and ans.short_answer.text == "film director"
+    assert_quotes_are_verbatim(r, ans)
+
+
+def test_two_that_share_no_description_get_no_shared_lead(players):
+    """A pianist and composer and a guitarist share no word that describes them: no lead is made up."""
+    r, settings = players
+    assert compare.parse_shared("What occupation do Mara Quill and Jon Bell share?") is not None
+    ans = A.ask(r, "What occupation do Mara Quill and Jon Bell share?", settings)
+    assert not ans.text.startswith(("pianist", "composer", "guitarist", "English", "Scottish")), ans.text
+
+
 def test_a_second_sentence_that_answers_is_quoted_unless_it_repeats_the_first():
     """The sentences the model scores as answering are quoted (up to three), not only those that add a question word:
     a long answer ("Why …?") often needs the next sentence too. One that says again what is quoted, or scores under
