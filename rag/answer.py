@@ -267,7 +267,8 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
         return None
     end = spans.with_unit(question, sentences[found.sentence], found.start, found.end)     # "two" -> "two-year"
     end = spans.with_date(sentences[found.sentence], found.start, end)      # "Saturday" -> "Saturday 15 March"
-    found = replace(found, end=end, text=sentences[found.sentence][found.start:end])
+    start, end = spans.with_list(question, sentences[found.sentence], found.start, end)     # "Australia, Korea …"
+    found = replace(found, start=start, end=end, text=sentences[found.sentence][start:end])
     named = spans.described(question, sentences[found.sentence])
     if named and not any(a < found.end and found.start < b for a, b in named):
         a, b = named[0]     # "Japanese Prime Minister Kishida Fumio" for "Who is the Japanese prime minister …?"
@@ -350,7 +351,8 @@ def _lead(question: str, picked: list[Sent], best: Sent) -> tuple[list[tuple[str
         if kind == "date":
             lead = lead[:1].upper() + lead[1:]     # "Yesterday (13 May 2025) —"
         return [(f"{' '.join(lead.split())} —", ())], (first, span.start, span.end)
-    published = dates.document_date_answer(best.text, best.date) if kind == "date" else None
+    published = dates.document_date_answer(best.text, best.date) \
+        if kind == "date" and not spans.asks_time_of_day(question) else None     # a day is no time of day
     if published:                                  # the sentence has no date; its document has
         return [(f"{published[:1].upper()}{published[1:]} —", ())], None
     return [], None

@@ -89,7 +89,9 @@ def head_noun(question: str) -> str:
 
 
 def _noun_class(word: str) -> str:
+    """The class of a question's noun, plural or not ("countries" is a place noun as "country" is)."""
     single = word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+    single = single[:-2] + "y" if word.endswith("ies") else single
     return next((kind for kind, nouns in _NOUNS.items() if word in nouns or single in nouns), "")
 
 
@@ -152,6 +154,15 @@ def asks_identity(question: str) -> bool:
     return _WHO_IS.match(question.strip()) is not None
 
 
+def asks_time_of_day(question: str) -> bool:
+    """"What time …?", "At what time of day …?", "At what hour …?" (not "What time of year …?").
+
+    >>> asks_time_of_day("At what time of day was the news conference?"), asks_time_of_day("What time of year?")
+    (True, False)
+    """
+    return bool(_WHAT_TIME.search(question))
+
+
 def contradicts(question: str, phrase: str) -> bool:
     """Whether `phrase` cannot be what `question` asks for: a "how many" question answered without a number ("the
     ambassadors"), or a who-question answered with only a number or date ("four").
@@ -179,6 +190,8 @@ def contradicts(question: str, phrase: str) -> bool:
 
     >>> contradicts("What time does the move start?", "Saturday"), contradicts("What time does it start?", "07:00")
     (True, False)
+    >>> contradicts("At what time of day was it?", "Ukrainian President"), contradicts("What time?", "the afternoon")
+    (True, False)
 
     Nor is a phrase of prepositions and stopwords alone: contradicts("What are the core hours?", "Outside") is True.
     """
@@ -187,8 +200,8 @@ def contradicts(question: str, phrase: str) -> bool:
     if re.search(r"\bhow many\b", question, re.IGNORECASE):
         return not (_NUM.search(phrase) or _QUANTIFIER.search(phrase))
     bare = not re.search(r"[^\W\d_]", _NUM.sub(" ", phrase))      # only numbers (and dates' digits)
-    if _WHAT_TIME.search(question):     # "What time does the move start?": a time of day, not "Saturday"
-        return not re.search(_CLOCK, phrase, re.IGNORECASE)
+    if asks_time_of_day(question):      # "What time does the move start?": a time of day, not "Saturday"
+        return not (re.search(_CLOCK, phrase, re.IGNORECASE) or _PART_OF_DAY.search(phrase))
     kind = answer_type(question)
     return bare and (kind == "person" or bool(_EVENT.search(question))
                      or bool(re.match(r"\s*which\b", question, re.IGNORECASE)) and kind not in ("number", "date"))
@@ -198,7 +211,10 @@ def contradicts(question: str, phrase: str) -> bool:
 _PREPOSITIONS = frozenset("""aboard above across against along amid amidst among amongst around astride atop behind
 below beneath beside besides beyond despite except inside near nearby onto opposite outside past per round since
 through throughout toward towards underneath unlike until upon versus via within without""".split())
-_WHAT_TIME = re.compile(r"\b(?:what|which)\s+time\b(?!\s+of\b)|\bat\s+what\s+hour\b", re.IGNORECASE)
+_WHAT_TIME = re.compile(r"\b(?:what|which)\s+time(?:\s+of\s+(?:the\s+)?day)?\b(?!\s+of\b)|\bat\s+what\s+hour\b",
+                        re.IGNORECASE)
+_PART_OF_DAY = re.compile(r"\b(?:morning|afternoon|evening|night|overnight|noon|midday|midnight|dawn|dusk|lunchtime)\b",
+                          re.IGNORECASE)
 # "What happened …?", "What did Washington do?": the answer is an event, said by a verb
 _EVENT = re.compile(r"\bwhat\s+(?:happened|happens|happen|(?:did|does|do|will)\b[^?]{1,60}?\bdo)\b", re.IGNORECASE)
 
@@ -332,6 +348,42 @@ def with_date(sentence: str, start: int, end: int) -> int:
             return m.end()
     return end
 
+
+
+# "Australia, Korea, Japan and New Zealand": names joined by commas and a last "and" / "or"
+_NAME_LIST = re.compile(rf"{_NAME.pattern}(?:,\s+{_NAME.pattern})*,?\s+(?:and|or)\s+{_NAME.pattern}")
+_WHO_ARE = re.compile(r"^\W*who\s+(?:are|were)\b", re.IGNORECASE)
+
+
+def asks_several(question: str) -> bool:
+    """Whether `question` asks for several things: its head noun is a plural one of a known class ("Which countries
+    …?", "What bands …?"), or it is "Who are/were …?".
+
+    >>> asks_several("Which countries make up the group?"), asks_several("Which country chairs the group?")
+    (True, False)
+    """
+    head = head_noun(question)
+    return bool(_WHO_ARE.match(question)) or (head.endswith("s") and not head.endswith("ss") and head[:-1] != ""
+                                              and bool(_noun_class(head)) and head not in _NOUNS["number"])
+
+
+def with_list(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
+    """Where the answer phrase sentence[start:end] starts and ends once it takes the whole list of names it is one of,
+    for a question that asks for several ("Which countries make up the group?": "Australia" -> "Australia, Korea,
+    Japan and New Zealand"); a question for one keeps its one name.
+
+    >>> s = "The group is made up of Australia, Korea, Japan and New Zealand, all partners."
+    >>> a, b = with_list("Which countries make up the group?", s, 24, 33); s[a:b]
+    'Australia, Korea, Japan and New Zealand'
+    >>> s[slice(*with_list("Which country chairs the group?", s, 24, 33))]
+    'Australia'
+    """
+    if not asks_several(question):
+        return start, end
+    for found in _NAME_LIST.finditer(sentence):
+        if found.start() <= start and end <= found.end():
+            return found.start(), found.end()
+    return start, end
 
 
 def with_unit(question: str, sentence: str, start: int, end: int) -> int:

@@ -335,6 +335,19 @@ def test_a_refusal_names_an_untitled_closest_document_by_its_file_not_as_a_quote
     assert_quotes_are_verbatim(r, ans)
 
 
+def test_a_time_of_day_question_is_led_by_a_time_of_day_or_by_nothing(tmp_path):
+    """"At what time of day …?" asks for a time: the reader's "Scottish Transport Minister" is no answer to it, nor is
+    the document's publication date; the sentence that says "early in the afternoon" is quoted."""
+    r, settings = indexed(tmp_path, {
+        "bridge.md": "---\ndate: 2025-03-04\n---\n# Tay crossing reopens\n\nThe bridge was closed for two years "
+                     "of repairs. The mayor is also expected to hold a news conference with Scottish Transport "
+                     "Minister Ewan Rossi early in the afternoon.\n"})
+    ans = A.ask(r, "At what time of day was the mayor's news conference with Ewan Rossi expected?", settings)
+    assert not ans.refused and "early in the afternoon" in ans.text, ans.text
+    assert not ans.text.startswith(("Scottish", "Published")), ans.text
+    assert ans.short_answer is None or "afternoon" in ans.short_answer.text, ans.short_answer
+
+
 def test_a_when_question_is_answered_with_the_event_date_not_the_dateline(tmp_path):
     """A news dateline's date is when the story was filed; "yesterday" after it is when the factory opened, shown
     resolved. A weekday in "Monday to Friday" is a day of the week, not a date, in the quote and in a lead."""

@@ -198,6 +198,21 @@ def test_a_negation_elsewhere_or_the_right_kind_still_answers():
     assert titled.text == "Robert Guiscard"
 
 
+def test_a_question_for_several_gets_the_whole_list_and_one_for_a_time_of_day_gets_one():
+    """"Which countries …?" is led by every name of the list the reader's phrase is one of; "Which city …?" by one.
+    "At what time of day …?" is led by a time of day or by nothing, never by a name."""
+    s = "The Nordic group is the grouping of Norway, Denmark, Sweden and Finland, a partner group within the union."
+    several = short_answer("Which countries make up the Nordic group?", [s])    # the reader's own phrase: "Denmark"
+    assert several is not None and several.text == "Norway, Denmark, Sweden and Finland", several
+    assert s[several.start:several.end] == several.text
+    one = short_answer("Which city hosted the first match?", ["The first match was played in Hull, not in Leeds."])
+    assert one is not None and one.text == "Hull"
+    s = "The mayor is expected to open the new library with the Minister of Culture early in the afternoon."
+    when = short_answer("At what time of day will the mayor open the library?", [s])
+    assert when is None or "afternoon" in when.text, when.text
+    assert spans.contradicts("At what time of day will it open?", "Minister of Culture")
+
+
 def test_a_very_long_question_or_context_is_read_not_refused():
     """The pair is cut to the model's 256 word pieces: a long question keeps its first 96, a long context its start."""
     long_q = "Who " + "really " * 400 + "wrote The Hobbit?"
