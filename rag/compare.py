@@ -148,12 +148,27 @@ _BOTH = [re.compile(p, re.IGNORECASE) for p in (
 
 
 def parse_both(question: str) -> Both | None:
-    """The two names and the property of an "Are A and B both P?" question, or None."""
+    """The two names and the property of an "Are A and B both P?" question, or None. In "Are both A and B P?" the
+    second name is the name that opens what follows "and" (`_name_run`), so it may have several words.
+
+    >>> parse_both("Are both Elko Regional Airport and Gerald R. Ford International Airport located in Michigan?")
+    Both(names=('Elko Regional Airport', 'Gerald R. Ford International Airport'), property='located in Michigan')
+    >>> parse_both("Were both the Battle of Stones River and the Battle of Guam fought in the 19th century?").names
+    ('the Battle of Stones River', 'the Battle of Guam')
+    """
     q = " ".join(question.split()).rstrip("?").strip()
     m = next((m for m in (p.match(q) for p in _BOTH) if m), None)
     if m is None or " and " in m.group("a") or " and " in m.group("b") or not T.stems(m.group("p")):
         return None
-    return Both((m.group("a").strip("\"' "), m.group("b").strip("\"' ")), m.group("p"))
+    a, b, prop = m.group("a").strip("\"' "), m.group("b").strip("\"' "), m.group("p")
+    if m.re is _BOTH[0]:            # "both A and B P": B is lazily one word; take the whole name that opens B P
+        rest = f"{m.group('b')} {prop}".split()
+        lead = int(rest[0].lower() == "the")
+        name = _name_run(rest[lead:])
+        words = lead + len(name.split())
+        if name and words < len(rest):
+            b, prop = " ".join(rest[:words]).strip("\"' "), " ".join(rest[words:])
+    return Both((a, b), prop) if T.stems(prop) else None
 
 
 # Words that frame a property rather than state it: "both located in Istanbul" is said by "a bridge … in Istanbul",
