@@ -101,6 +101,9 @@ def decide(ev: Evidence, found: Found, base: Answer) -> list[tuple[float, Sent]]
     shared = _shared(ev.question, [s for _, s in scored])
     if shared:      # "What occupation do A and B share?": the sentence of each that calls it so, first
         return [(1.0, s) for s in shared[1]] + [(q, s) for q, s in scored if s not in shared[1]]
+    amount = item_amount(ev.question, [s for _, s in scored])
+    if amount:      # "How much RAM does it need?" over a requirements list: the item that gives it, first
+        return [(1.0, amount[0])] + [(q, s) for q, s in scored if s is not amount[0]]
     if not scored or (scorer.answer_probability(p, x, FEATURES) < scorer.answer_threshold()
                       and not any(answered for _, _, answered in _parts(ev))):
         return _refuse(base, refusal_text(ev.question), "no passage answers the question", ev, scored)
@@ -109,7 +112,7 @@ def decide(ev: Evidence, found: Found, base: Answer) -> list[tuple[float, Sent]]
 
 # "What are the new features in Tidepool 3.2?", "What were the fixes?": a question for what a section lists
 _WHAT_ARE = re.compile(r"^\s*(?:what|which)\s+(?:are|were|is|was)\b", re.IGNORECASE)
-LISTED = 5      # items quoted from under a heading at most
+LISTED = 12     # items quoted from under a heading at most (a recipe's ingredients, a release's fixes)
 
 
 def under_heading(question: str, sents: Sequence[Sent]) -> list[Sent]:
@@ -127,6 +130,47 @@ def under_heading(question: str, sents: Sequence[Sent]) -> list[Sent]:
             same = sorted((t for t in sents if t.title == s.title and t.section == s.section), key=lambda t: t.start)
             return same[:LISTED]
     return []
+
+
+# "How much RAM does Quillpad need?", "How many chairs are there?": an amount of something a list item may give
+_HOW_MUCH = re.compile(r"^\W*how\s+(?:much|many)\b", re.IGNORECASE)
+_ITEM_MARK = re.compile(r"(?:^|\n)[ \t]*(?:[-*+•]|\d{1,2}[.)])[ \t]+$")
+# what a how-much question says besides what it asks about: "How much RAM does it need?" asks about RAM
+_ASKING_VERBS = T.stems("need needs needed require requires required use uses used take takes cost costs have has get "
+                        "make buy want should must will can could would much many")
+
+
+def is_item(sent: Sent) -> bool:
+    """A list item ("- 2 GB of RAM", "3) Simmer …") or a table row ("Dinner | £35"): a fragment under a heading."""
+    at = sent.passage.find(sent.text)
+    return " | " in sent.text or at >= 0 and bool(_ITEM_MARK.search(sent.passage[:at]))
+
+
+def item_amount(question: str, sents: Sequence[Sent]) -> tuple[Sent, spans.Candidate] | None:
+    """For "How much RAM does Quillpad need?": the list item or table row that gives an amount of what is asked about
+    ("At least 2 GB of RAM and 10 GB of free disk space" under "Requirements" in "Quillpad installation guide"), every
+    other word of the question in it, its heading or its title, and the amount it gives nearest before that word
+    ("At least 2 GB" of RAM, "10 GB" of disk space); None otherwise. Like a section's items (`under_heading`), such a
+    fragment says little the answer model reads."""
+    if not _HOW_MUCH.match(question):
+        return None
+    wanted, head = T.stems(question) - _ASKING_VERBS, T.stems(spans.head_noun(question))
+    for s in sents:
+        if wanted and head and is_item(s) and wanted <= T.stems(f"{s.text} {s.section} {s.title}") \
+                and head <= T.stems(s.text):
+            amounts = [c for c in spans.candidates(s.text)      # "and 10 GB" reads as a year to the candidates
+                       if c.kind == "number" or c.kind == "date" and c.text.isdigit()]
+            at = next((m.start() for m in re.finditer(r"[\w\-]+", s.text) if T.stems(m.group()) & head), len(s.text))
+            before = [c for c in amounts if c.start < at] or amounts     # "10 GB of free disk space": the nearest
+            if before:
+                end = max(c.end for c in before)
+                first = min((c for c in before if c.end == end), key=lambda c: c.start)
+                unit = re.match(r"\s+([A-Za-z]{1,5})\b", s.text[first.end:]) if first.text[-1:].isdigit() else None
+                if unit and unit.group(1).lower() not in T.STOPWORDS and T.stem(unit.group(1)) not in wanted:
+                    end = first.end + unit.end()        # "At least 2" -> "At least 2 GB"
+                    first = spans.Candidate(first.start, end, s.text[first.start:end], "number")
+                return s, first
+    return None
 
 
 def _shared(question: str, sents: Sequence[Sent]) -> tuple[str, list[Sent]] | None:
@@ -263,11 +307,14 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
         after = after.lstrip(" ,")
     if T.negates(after, question):  # "Albanese's decision not to attend…"
         return None
+    if T.negated_before(sentences[found.sentence][:found.start], question):    # "does not run on Windows Server"
+        return None
     if spans.contradicts(question, found.text):     # "four" for "Who …?", "the ambassadors" for "How many …?"
         return None
     end = spans.with_unit(question, sentences[found.sentence], found.start, found.end)     # "two" -> "two-year"
     end = spans.with_date(sentences[found.sentence], found.start, end)      # "Saturday" -> "Saturday 15 March"
-    start, end = spans.with_list(question, sentences[found.sentence], found.start, end)     # "Australia, Korea …"
+    start, end = spans.with_whole(question, sentences[found.sentence], found.start, end)    # "2 September 2025"
+    start, end = spans.with_list(question, sentences[found.sentence], start, end)     # "Australia, Korea …"
     found = replace(found, start=start, end=end, text=sentences[found.sentence][start:end])
     named = spans.described(question, sentences[found.sentence])
     if named and not any(a < found.end and found.start < b for a, b in named):
@@ -284,6 +331,11 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     listed = under_heading(ev.question, sents)
     if listed:      # the items under the heading the question names, each quoted, no lead phrase
         return _compose(base, [(_display(s), ((s.n, s),)) for s in listed], ev)
+    amount = item_amount(ev.question, sents)
+    if amount is not None:        # "How much RAM …?": "At least 2 GB —", then the list item that says it
+        item, phrase = amount
+        answer = _compose(base, [(f"{phrase.text} —", ()), (_display(item), ((item.n, item),))], ev)
+        return _with_short(answer, ev, item, phrase.start, phrase.end)
     shared = _shared(ev.question, sents)
     if shared is not None:        # "What occupation do A and B share?": "director —", then the sentence of each
         words, said = shared

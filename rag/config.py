@@ -24,8 +24,9 @@ EMBED_BACKENDS = ("onnx-int8", "onnx", "torch")
 # that ends with its date dates the file, and "Brown v. Board", "Jones et al. (1998)", "c. 1650", "Warner Bros.
 # Records" end no sentence; v7: a PDF's paragraphs told apart and its page furniture, ligatures and file-name
 # titles dropped, a table row is a sentence, an HTML page's menu and footer are left out, a byline's date dates
-# the file, an e-mail's subject titles it, .docx files are read), so indexes re-chunk
-TEXT_VERSION = 7
+# the file, an e-mail's subject titles it, .docx files are read; v8: an HTML or Word list item keeps a "- " marker,
+# so it is never read as the heading of the next item), so indexes re-chunk
+TEXT_VERSION = 8
 
 # allowed range (inclusive) of each number, or the choices of each word
 RANGES = {"chunk_size": (16, 2048), "chunk_overlap": (0, 1024), "batch_size": (1, 1024), "top_k": (1, 100),

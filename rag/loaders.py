@@ -326,6 +326,8 @@ class _Visible(HTMLParser):
         if tag in self._BLOCK:
             self._cells = 0
             self.parts.append("\n\n")
+        if tag == "li":         # a list item keeps its marker, as in Markdown: an item is no heading of the next
+            self.parts.append("- ")
 
     def handle_endtag(self, tag):
         if tag in self._SKIP and self._skip:
@@ -400,8 +402,10 @@ def _load_docx(raw: bytes, doc_id: str, limit: int) -> Document:
                     cells = [c for i, c in enumerate(cells) if c and (i == 0 or c != cells[i - 1])]
                     if cells:
                         blocks.append(" | ".join(" ".join(c.split()) for c in cells))
-            elif block.text.strip():
-                blocks.append(block.text.strip())
+            elif block.text.strip():        # a list paragraph keeps a marker, as in Markdown (no heading)
+                listed = block.style is not None and block.style.name.lower().startswith("list") \
+                    or block._p.pPr is not None and block._p.pPr.numPr is not None
+                blocks.append(("- " if listed else "") + block.text.strip())
         title = (word.core_properties.title or "").strip()
     except _Skip:
         raise

@@ -171,6 +171,8 @@ def contradicts(question: str, phrase: str) -> bool:
     (True, True)
     >>> contradicts("How many were there?", "about forty"), contradicts("How many?", "several")
     (False, False)
+    >>> contradicts("How long should the onion be softened?", "olive oil"), contradicts("How long?", "until dawn")
+    (True, False)
     >>> contradicts("Who won in 1998?", "Team 1998")
     False
 
@@ -199,6 +201,8 @@ def contradicts(question: str, phrase: str) -> bool:
         return True                     # "Outside" for "What are the core hours?": no word that could answer
     if re.search(r"\bhow many\b", question, re.IGNORECASE):
         return not (_NUM.search(phrase) or _QUANTIFIER.search(phrase))
+    if _AMOUNT.match(question):         # "How long …?", "How much …?": an amount, or a time ("until the spring")
+        return not (_NUM.search(phrase) or _QUANTIFIER.search(phrase) or _MEASURE_WORD.search(phrase))
     bare = not re.search(r"[^\W\d_]", _NUM.sub(" ", phrase))      # only numbers (and dates' digits)
     if asks_time_of_day(question):      # "What time does the move start?": a time of day, not "Saturday"
         return not (re.search(_CLOCK, phrase, re.IGNORECASE) or _PART_OF_DAY.search(phrase))
@@ -211,6 +215,12 @@ def contradicts(question: str, phrase: str) -> bool:
 _PREPOSITIONS = frozenset("""aboard above across against along amid amidst among amongst around astride atop behind
 below beneath beside besides beyond despite except inside near nearby onto opposite outside past per round since
 through throughout toward towards underneath unlike until upon versus via within without""".split())
+# "How long …?", "How much …?": an amount asked for ("How many …?", a count, is asked apart)
+_AMOUNT = re.compile(r"\W*how (?:long|much|far|tall|big|large|high|wide|deep|heavy|old)\b", re.IGNORECASE)
+# what an amount or a length of time may be said with besides a number ("half a lemon", "until the 19th century")
+_MEASURE_WORD = re.compile(r"\b(?:half|quarter|dozen|couple|until|till|since|overnight|fortnight|seconds?|minutes?|"
+                           r"hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies)|lifetime|forever)\b",
+                           re.IGNORECASE)
 _WHAT_TIME = re.compile(r"\b(?:what|which)\s+time(?:\s+of\s+(?:the\s+)?day)?\b(?!\s+of\b)|\bat\s+what\s+hour\b",
                         re.IGNORECASE)
 _PART_OF_DAY = re.compile(r"\b(?:morning|afternoon|evening|night|overnight|noon|midday|midnight|dawn|dusk|lunchtime)\b",
@@ -383,6 +393,37 @@ def with_list(question: str, sentence: str, start: int, end: int) -> tuple[int, 
     for found in _NAME_LIST.finditer(sentence):
         if found.start() <= start and end <= found.end():
             return found.start(), found.end()
+    return start, end
+
+
+def with_whole(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
+    """Where the answer phrase sentence[start:end] starts and ends once it is the whole date it is part of ("September
+    2025" -> "2 September 2025"; a time of day takes the day written before it, for a when-question), or, for a
+    question about an amount ("How long …?", "How much …?"), the whole amount with its unit ("about 40" -> "about 40
+    minutes"; a count, "How many …?", keeps its bare number).
+
+    >>> s = "Version 2.4 was released on 2 September 2025."
+    >>> s[slice(*with_whole("When was it released?", s, 30, 44))]
+    '2 September 2025'
+    >>> s = "The next meeting is on Tuesday 11 November at 7.30 pm."
+    >>> s[slice(*with_whole("When is the next meeting?", s, 46, 53))]
+    'Tuesday 11 November at 7.30 pm'
+    >>> s = "Cooking takes about 40 minutes."
+    >>> s[slice(*with_whole("How long does it take?", s, 14, 22))], s[slice(*with_whole("How many?", s, 14, 22))]
+    ('about 40 minutes', 'about 40')
+    """
+    if answer_type(question) == "date" and not asks_time_of_day(question) \
+            and re.fullmatch(_CLOCK, sentence[start:end], re.IGNORECASE):
+        day = [c for c in candidates(sentence) if c.kind == "date" and c.end <= start
+               and re.fullmatch(r"\s*(?:,|at|from)?\s*", sentence[c.end:start], re.IGNORECASE)]
+        if day:         # "When is the meeting?": "7.30 pm" -> "Tuesday 11 November at 7.30 pm"
+            return min(c.start for c in day), end
+    kinds = ("date", "number") if _AMOUNT.match(question) else ("date",)
+    for kind in kinds:
+        around = [c for c in candidates(sentence) if c.kind == kind and c.start <= start and end <= c.end]
+        if around and (kind == "date" or _NUM.search(sentence[start:end])):
+            widest = max(around, key=lambda c: c.end - c.start)
+            return widest.start, widest.end
     return start, end
 
 

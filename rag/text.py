@@ -284,3 +284,22 @@ def negates(text: str, question: str, within: int = 6) -> bool:
         return False
     clause = _CLAUSE_END.split(text, maxsplit=1)[0]     # "… in 1972 (though Norway did not join)": another clause
     return any(_negator(w.lower()) for w in _WORD.findall(clause)[:within])
+
+
+def negated_before(text: str, question: str, within: int = 4) -> bool:
+    """Whether the last `within` words of `text`, back to the start of its clause, hold a negation, while the question
+    negates nothing. Read right before a candidate answer, it says the sentence denies it: "Which operating systems
+    does it support?" is not answered by "Windows Server" in "It does not run on Windows Server; use Linux", nor
+    "Where should I report it?" by "the forum" in "… by e-mail, never on the forum".
+
+    >>> negated_before("Quillpad does not run on ", "Which systems does it support?")
+    True
+    >>> negated_before("It was held not in London but in ", "Where was it held?")    # "but" opens another clause
+    False
+    >>> negated_before("Albanese's decision not to attend meant it fell to ", "Who chaired the meeting?")
+    False
+    """
+    if any(_negator(w.lower()) for w in _WORD.findall(question)):
+        return False
+    clause = _CLAUSE_END.split(text)[-1]
+    return any(_negator(w.lower()) for w in _WORD.findall(clause)[-within:])

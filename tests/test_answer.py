@@ -662,6 +662,39 @@ def test_a_question_for_what_a_section_lists_quotes_its_items(tmp_path):
     assert "Copyright" not in doc.text and "Home | Docs" not in doc.text and "Released on 18 June 2025." in doc.text
 
 
+def test_a_list_of_short_items_is_quoted_whole(tmp_path):
+    """A recipe's six ingredients, short HTML items with no full stop: every one is quoted, in order (one item was
+    read as the heading of the next, so only the first was found; at most LISTED are quoted)."""
+    items = ["250 g red lentils", "1 onion, chopped", "2 carrots, diced", "1.2 litres vegetable stock",
+             "2 teaspoons smoked paprika", "Juice of half a lemon"]
+    r, settings = indexed(tmp_path, {"soup.html": "<html><head><title>Lentil soup</title></head><body><h1>Lentil soup"
+                                                  "</h1><p>Serves four.</p><h2>Ingredients</h2><ul>"
+                                                  + "".join(f"<li>{i}</li>" for i in items) + "</ul><h2>Method</h2>"
+                                                  "<ol><li>Simmer the lentils for 30 minutes.</li></ol></body></html>"})
+    ans = A.ask(r, "What are the ingredients?", settings)
+    assert not ans.refused and [c.quote for c in ans.citations] == items, ans.text
+    assert_quotes_are_verbatim(r, ans)
+
+
+def test_how_much_is_answered_from_the_list_item_that_gives_the_amount(tmp_path):
+    """"How much RAM does Quillpad need?" over a requirements list: the item that gives an amount of RAM, led by the
+    amount nearest the word asked about; the answer model alone declined it (a list item says little). A question
+    with a word no item, heading or title has ("the mobile app") is not answered from the list."""
+    r, settings = indexed(tmp_path, {"install.md": "# Quillpad 2.4 installation guide\n\nQuillpad is a note-taking "
+                                                   "server for small teams.\n\n## Requirements\n\n- Python 3.10 or "
+                                                   "newer\n- At least 2 GB of RAM and 10 GB of free disk space\n\n"
+                                                   "The default port is 8410.\n"})
+    for question, lead in [("How much RAM does Quillpad need?", "At least 2 GB"),
+                           ("How much disk space does Quillpad need?", "10 GB")]:
+        ans = A.ask(r, question, settings)
+        assert not ans.refused and ans.text.startswith(f"{lead} —"), ans.text
+        assert ans.short_answer.text == lead and [c.quote for c in ans.citations] == [
+            "At least 2 GB of RAM and 10 GB of free disk space"]
+        assert_quotes_are_verbatim(r, ans)
+    other = A.ask(r, "How much RAM does the mobile app need?", settings)
+    assert not other.text.startswith("At least 2 GB"), other.text
+
+
 def test_a_phrase_given_as_examples_is_not_the_answer_when_the_clause_denies_it():
     """"Roles that …, such as warehouse and delivery staff, are not eligible": the comma after an example list does
     not end the clause, so the phrase the reader picks for "Who is eligible …?" is denied and is no lead."""

@@ -239,6 +239,31 @@ def test_tables_are_read_row_by_row(tmp_path):
     assert rows["prices.html"] == ["Prices", "Plan | Price", "Basic | $5", "Pro | $12 a month"]
 
 
+def test_html_and_word_list_items_are_items_not_headings(tmp_path):
+    """An HTML <li> or a Word list paragraph keeps a "- " marker, as a Markdown item has, so a short item ("250 g red
+    lentils") is never read as the heading of the item after it; the quoted sentence has no marker."""
+    import docx
+
+    from rag import text as T
+
+    (tmp_path / "soup.html").write_text("<html><body><h1>Lentil soup</h1><h2>Ingredients</h2><ul><li>250 g red "
+                                        "lentils</li><li>1 onion, chopped</li><li>1.2 litres stock</li></ul>"
+                                        "<ol><li>Simmer for 30 minutes.</li></ol></body></html>")
+    word = docx.Document()
+    word.add_heading("Packing list", 1)
+    for item in ("Passport", "Rail card", "Charger"):
+        word.add_paragraph(item, style="List Bullet")
+    word.save(tmp_path / "packing.docx")
+    docs = {d.id: d for d in load(tmp_path).documents}
+    for name, heading, items in [("soup.html", "Ingredients", ["250 g red lentils", "1 onion, chopped",
+                                                                "1.2 litres stock"]),
+                                 ("packing.docx", "Packing list", ["Passport", "Rail card", "Charger"])]:
+        text = docs[name].text
+        quoted = [text[a:b] for a, b in T.sentence_spans(text)]
+        assert all(item in quoted for item in items), quoted
+        assert [T.heading_above(text, text.index(item)) for item in items] == [heading] * len(items)
+
+
 def test_word_files_read_in_order_with_headings_lists_and_tables(tmp_path):
     """A .docx made by python-docx (as Word saves them): paragraphs, headings, list items and table rows, in
     reading order, each its own sentence; its Title property is only a file name, so its first heading titles it."""

@@ -213,6 +213,37 @@ def test_a_question_for_several_gets_the_whole_list_and_one_for_a_time_of_day_ge
     assert spans.contradicts("At what time of day will it open?", "Minister of Culture")
 
 
+def test_no_short_answer_a_negation_before_it_denies():
+    """The object of a denied verb does not answer: "Windows Server" in "does not run on Windows Server" for "Which
+    systems does it support?", "the forum" in "…, never on the forum" for "Where should I report it?"."""
+    for question, sentence, denied in [
+            ("Which operating systems does Quillpad support?",
+             "Quillpad does not run on Windows Server; use Linux or macOS.", "Windows Server"),
+            ("Where should I report a security problem?",
+             "Security problems should be reported by e-mail to security@quillpad.example, never on the forum.",
+             "the forum")]:
+        reader = span_reader.get_reader()
+        found = reader.best(question, [sentence])
+        assert found is not None and found.text == denied      # the reader alone leads with it
+        shown = short_answer(question, [sentence])
+        assert shown is None or denied not in shown.text, shown
+
+
+def test_a_date_or_an_amount_is_shown_whole():
+    """The reader's "September 2025" is shown as the whole date "2 September 2025"; for "How long …?" its "about 40"
+    keeps its unit; a time of day for "When …?" takes its day; "How long …?" is never led by a phrase without an
+    amount ("olive oil")."""
+    s = "This guide covers version 2.4, released on 2 September 2025."
+    assert short_answer("When was version 2.4 released?", [s]).text == "2 September 2025"
+    s = "Preparation takes 15 minutes and cooking about 40 minutes."
+    assert short_answer("How long does the soup take to cook?", [s]).text == "about 40 minutes"
+    s = "The next meeting is on Tuesday 11 November at 7.30 pm in the church hall."
+    assert short_answer("When is the next meeting?", [s]).text == "Tuesday 11 November at 7.30 pm"
+    s = "Soften the onion and carrots in olive oil for 8 minutes."
+    shown = short_answer("How long should the onion be softened?", [s])
+    assert shown is None or "8 minutes" in shown.text, shown
+
+
 def test_a_very_long_question_or_context_is_read_not_refused():
     """The pair is cut to the model's 256 word pieces: a long question keeps its first 96, a long context its start."""
     long_q = "Who " + "really " * 400 + "wrote The Hobbit?"
