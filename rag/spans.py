@@ -173,6 +173,8 @@ def contradicts(question: str, phrase: str) -> bool:
     (False, False)
     >>> contradicts("How long should the onion be softened?", "olive oil"), contradicts("How long?", "until dawn")
     (True, False)
+    >>> contradicts("What version of Python does it need?", "exiftool program"), contradicts("What version?", "3.9")
+    (True, False)
     >>> contradicts("Who won in 1998?", "Team 1998")
     False
 
@@ -207,6 +209,9 @@ def contradicts(question: str, phrase: str) -> bool:
     if asks_time_of_day(question):      # "What time does the move start?": a time of day, not "Saturday"
         return not (re.search(_CLOCK, phrase, re.IGNORECASE) or _PART_OF_DAY.search(phrase))
     kind = answer_type(question)
+    if (kind == "number" or _VERSION.search(question)) \
+            and not (_NUM.search(phrase) or _QUANTIFIER.search(phrase) or _MEASURE_WORD.search(phrase)):
+        return True                     # "What version of Python …?" is not answered by "exiftool program"
     return bare and (kind == "person" or bool(_EVENT.search(question))
                      or bool(re.match(r"\s*which\b", question, re.IGNORECASE)) and kind not in ("number", "date"))
 
@@ -217,10 +222,13 @@ below beneath beside besides beyond despite except inside near nearby onto oppos
 through throughout toward towards underneath unlike until upon versus via within without""".split())
 # "How long …?", "How much …?": an amount asked for ("How many …?", a count, is asked apart)
 _AMOUNT = re.compile(r"\W*how (?:long|much|far|tall|big|large|high|wide|deep|heavy|old)\b", re.IGNORECASE)
-# what an amount or a length of time may be said with besides a number ("half a lemon", "until the 19th century")
+# what an amount or a length of time may be said with besides a number ("half a lemon", "until the 19th century",
+# "vast areas")
 _MEASURE_WORD = re.compile(r"\b(?:half|quarter|dozen|couple|until|till|since|overnight|fortnight|seconds?|minutes?|"
-                           r"hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies)|lifetime|forever)\b",
+                           r"hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies)|lifetime|forever|most|"
+                           r"majority|minority|vast|part|portion|all|none|little|lots?|plenty|much)\b",
                            re.IGNORECASE)
+_VERSION = re.compile(r"\b(?:what|which)\s+(?:\w+\s+)?version\b", re.IGNORECASE)     # a version is a number
 _WHAT_TIME = re.compile(r"\b(?:what|which)\s+time(?:\s+of\s+(?:the\s+)?day)?\b(?!\s+of\b)|\bat\s+what\s+hour\b",
                         re.IGNORECASE)
 _PART_OF_DAY = re.compile(r"\b(?:morning|afternoon|evening|night|overnight|noon|midday|midnight|dawn|dusk|lunchtime)\b",

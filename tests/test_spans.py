@@ -242,6 +242,10 @@ def test_a_date_or_an_amount_is_shown_whole():
     s = "Soften the onion and carrots in olive oil for 8 minutes."
     shown = short_answer("How long should the onion be softened?", [s])
     assert shown is None or "8 minutes" in shown.text, shown
+    s = "Ferrule needs Python 3.9 or later and the exiftool program."      # a version is a number
+    assert span_reader.get_reader().best("What version of Python does it need?", [s]).text == "exiftool program"
+    shown = short_answer("What version of Python does it need?", [s])
+    assert shown is None or "3.9" in shown.text, shown
 
 
 def test_a_very_long_question_or_context_is_read_not_refused():
