@@ -95,8 +95,8 @@ def decide(ev: Evidence, found: Found, base: Answer) -> list[tuple[float, Sent]]
     if missing:
         return _refuse(base, f"The documents never mention {', '.join(missing)}.",
                        f"the documents never mention {', '.join(missing)}", ev, scored)
-    listed = under_heading(ev.question, [s for _, s in scored])
-    if listed:      # "What are the new features?" over a "New features" list: its items, first
+    listed = about_document(ev.question, ev) or under_heading(ev.question, [s for _, s in scored])
+    if listed:      # "What are the new features?" over a "New features" list: its items, first (or an opening)
         return [(1.0, s) for s in listed] + [(q, s) for q, s in scored if s not in listed]
     shared = _shared(ev.question, [s for _, s in scored])
     if shared:      # "What occupation do A and B share?": the sentence of each that calls it so, first
@@ -171,6 +171,27 @@ def item_amount(question: str, sents: Sequence[Sent]) -> tuple[Sent, spans.Candi
                     first = spans.Candidate(first.start, end, s.text[first.start:end], "number")
                 return s, first
     return None
+
+
+# "What is “Tidepool 3.2 release notes” about?" (the chat app's example questions), "What does “…” report?"
+_ABOUT_DOCUMENT = re.compile(r"^\W*what\s+(?:is|does|do)\s+[“\"‘'](?P<title>.+?)[”\"’']\s+"
+                             r"(?:about|report|say|cover|describe)\b", re.IGNORECASE)
+OPENING = 3     # sentences quoted from a document's opening for what it is about
+
+
+def about_document(question: str, ev: Evidence) -> list[Sent]:
+    """For "What is “<a document's title>” about?": that document's opening sentences (at most OPENING, from its
+    first passage, up to its first inner heading), in order; [] for any other question or when its opening was not
+    retrieved. A document's
+    opening says what it is about, in the author's words; the answer model, which reads sentences for the
+    question's words, found only one of them."""
+    m = _ABOUT_DOCUMENT.match(question)
+    if m is None:
+        return []
+    title = T.fold(m.group("title"))
+    opening = sorted((s for s in ev.sents if T.fold(s.title or "") == title and ev.hits[s.n - 1].chunk.start == 0),
+                     key=lambda s: s.start)
+    return [s for s in opening if s.section == opening[0].section][:OPENING]     # up to its first inner heading
 
 
 def _shared(question: str, sents: Sequence[Sent]) -> tuple[str, list[Sent]] | None:
@@ -328,8 +349,8 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     one: a span of a quoted sentence, a relative date resolved, or the document's date when the sentence has none.
     A question in two parts gets each part's own (`_in_parts`)."""
     sents = [s for _, s in scored]
-    listed = under_heading(ev.question, sents)
-    if listed:      # the items under the heading the question names, each quoted, no lead phrase
+    listed = about_document(ev.question, ev) or under_heading(ev.question, sents)
+    if listed:      # the items under the heading the question names (or a document's opening), quoted, no lead
         return _compose(base, [(_display(s), ((s.n, s),)) for s in listed], ev)
     amount = item_amount(ev.question, sents)
     if amount is not None:        # "How much RAM …?": "At least 2 GB —", then the list item that says it

@@ -83,7 +83,9 @@ class Evidence:
                 mid = base + (a + b) // 2
                 key = " ".join(text[a:b].lower().split())
                 # a question in the text (an FAQ's) answers nothing: it is the heading of the answer below it
-                if c.start <= mid < c.end and key not in seen and len(key.split()) >= 3 and key.rstrip(".:") != title \
+                words = len(key.split())        # a short sentence ("Serves four.") ends with its stop; a heading not
+                sentence = words >= 3 or words == 2 and key.endswith((".", "!"))
+                if c.start <= mid < c.end and key not in seen and sentence and key.rstrip(".:") != title \
                         and not T.is_question(key):
                     seen.add(key)
                     section = T.heading_above(text, a)

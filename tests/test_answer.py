@@ -695,6 +695,28 @@ def test_how_much_is_answered_from_the_list_item_that_gives_the_amount(tmp_path)
     assert not other.text.startswith("At least 2 GB"), other.text
 
 
+def test_what_a_document_is_about_is_its_opening(tmp_path):
+    """The chat app's example question, "What is “<title>” about?", is answered by that document's opening sentences
+    in order, up to its first inner heading (a two-word sentence, "Serves four.", is a sentence too), not by the
+    section whose heading shares a word with the title ("Installing" for "… installation guide")."""
+    r, settings = indexed(tmp_path, {
+        "install.md": "# Quillpad 2.4 installation guide\n\nQuillpad is a note-taking server for small teams. This "
+                      "guide covers version 2.4, released on 2 September 2025.\n\n## Requirements\n\n- Python 3.10 "
+                      "or newer\n\n## Installing\n\nDownload the package with pip. Then run quillpad init to "
+                      "create the data folder.\n",
+        "soup.md": "# Lentil soup\n\nServes four. Preparation takes 15 minutes and cooking about 40 minutes.\n\n"
+                   "## Method\n\nSimmer the lentils in the stock for 30 minutes.\n"})
+    ans = A.ask(r, "What is “Quillpad 2.4 installation guide” about?", settings)
+    assert [c.quote for c in ans.citations] == ["Quillpad is a note-taking server for small teams.",
+                                                "This guide covers version 2.4, released on 2 September 2025."]
+    assert not ans.refused and ans.text.startswith("“Quillpad is a note-taking server"), ans.text
+    soup = A.ask(r, "What does “Lentil soup” report?", settings)
+    assert [c.quote for c in soup.citations] == ["Serves four.",
+                                                 "Preparation takes 15 minutes and cooking about 40 minutes."]
+    assert_quotes_are_verbatim(r, ans)
+    assert_quotes_are_verbatim(r, soup)
+
+
 def test_a_phrase_given_as_examples_is_not_the_answer_when_the_clause_denies_it():
     """"Roles that …, such as warehouse and delivery staff, are not eligible": the comma after an example list does
     not end the clause, so the phrase the reader picks for "Who is eligible …?" is denied and is no lead."""

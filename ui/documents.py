@@ -57,7 +57,7 @@ def example_questions(holder, limit: int = 3) -> list[str]:
     docs = holder.documents()
     # a first sentence standing in for a missing title makes an awkward question: use it only when nothing has a title
     titled = [d for d in docs if d["title_given"]] or docs
-    return [f"What does “{d['title']}” report?" for d in titled[:limit]]
+    return [f"What is “{d['title']}” about?" for d in titled[:limit]]     # answered by its opening sentences
 
 
 def upload_files(holder: RetrieverHolder, files, progress=None) -> tuple[str, dict | None]:
