@@ -381,7 +381,7 @@ def asks_several(question: str) -> bool:
     (True, False)
     """
     head = head_noun(question)
-    return bool(_WHO_ARE.match(question)) or (head.endswith("s") and not head.endswith("ss") and head[:-1] != ""
+    return bool(_WHO_ARE.match(question)) or (head.endswith("s") and not head.endswith("ss")
                                               and bool(_noun_class(head)) and head not in _NOUNS["number"])
 
 
@@ -420,15 +420,16 @@ def with_whole(question: str, sentence: str, start: int, end: int) -> tuple[int,
     >>> s[slice(*with_whole("How long does it take?", s, 14, 22))], s[slice(*with_whole("How many?", s, 14, 22))]
     ('about 40 minutes', 'about 40')
     """
+    cands = candidates(sentence)
     if answer_type(question) == "date" and not asks_time_of_day(question) \
             and re.fullmatch(_CLOCK, sentence[start:end], re.IGNORECASE):
-        day = [c for c in candidates(sentence) if c.kind == "date" and c.end <= start
+        day = [c for c in cands if c.kind == "date" and c.end <= start
                and re.fullmatch(r"\s*(?:,|at|from)?\s*", sentence[c.end:start], re.IGNORECASE)]
         if day:         # "When is the meeting?": "7.30 pm" -> "Tuesday 11 November at 7.30 pm"
             return min(c.start for c in day), end
     kinds = ("date", "number") if _AMOUNT.match(question) else ("date",)
     for kind in kinds:
-        around = [c for c in candidates(sentence) if c.kind == kind and c.start <= start and end <= c.end]
+        around = [c for c in cands if c.kind == kind and c.start <= start and end <= c.end]
         if around and (kind == "date" or _NUM.search(sentence[start:end])):
             widest = max(around, key=lambda c: c.end - c.start)
             return widest.start, widest.end

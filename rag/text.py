@@ -267,6 +267,11 @@ def _negator(word: str) -> bool:
     return word in _NEGATORS or word.endswith(("n't", "n’t"))
 
 
+def _negated(question: str) -> bool:
+    """A question that itself negates ("Who did not attend?") is answered by what a denial says."""
+    return any(_negator(w.lower()) for w in _WORD.findall(question))
+
+
 def negates(text: str, question: str, within: int = 6) -> bool:
     """Whether the first `within` words of `text`, up to the end of its clause, hold a negation ("'s decision not to
     attend", " never signed"), while the question itself negates nothing. Read right after a candidate answer, it
@@ -280,7 +285,7 @@ def negates(text: str, question: str, within: int = 6) -> bool:
     >>> negates(" in 1972 (though Norway did not join)", "When did Denmark join the EU?")
     False
     """
-    if any(_negator(w.lower()) for w in _WORD.findall(question)):
+    if _negated(question):
         return False
     clause = _CLAUSE_END.split(text, maxsplit=1)[0]     # "… in 1972 (though Norway did not join)": another clause
     return any(_negator(w.lower()) for w in _WORD.findall(clause)[:within])
@@ -299,7 +304,7 @@ def negated_before(text: str, question: str, within: int = 4) -> bool:
     >>> negated_before("Albanese's decision not to attend meant it fell to ", "Who chaired the meeting?")
     False
     """
-    if any(_negator(w.lower()) for w in _WORD.findall(question)):
+    if _negated(question):
         return False
     clause = _CLAUSE_END.split(text)[-1]
     return any(_negator(w.lower()) for w in _WORD.findall(clause)[-within:])
