@@ -321,16 +321,15 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
     if not spans.answer_type(question) or spans.asks_identity(question) or not reader.available():
         return None
     found = reader.best(question, sentences)
-    if found is None or found.margin < reader.threshold or T.fold(found.text) in T.fold(question):
-        return None
+    if found is None or found.margin < reader.threshold or T.fold(found.text) in T.fold(question) \
+            or spans.contradicts(question, found.text):     # "four" for "Who …?", "the ambassadors" for "How many …?"
+        return _by_agent(question, sentences)
     after = sentences[found.sentence][found.end:]
     if _EXAMPLES.search(sentences[found.sentence][:found.start]):   # "such as warehouse staff, are not eligible"
         after = after.lstrip(" ,")
     if T.negates(after, question):  # "Albanese's decision not to attend…"
         return None
     if T.negated_before(sentences[found.sentence][:found.start], question):    # "does not run on Windows Server"
-        return None
-    if spans.contradicts(question, found.text):     # "four" for "Who …?", "the ambassadors" for "How many …?"
         return None
     end = spans.with_unit(question, sentences[found.sentence], found.start, found.end)     # "two" -> "two-year"
     end = spans.with_date(sentences[found.sentence], found.start, end)      # "Saturday" -> "Saturday 15 March"
@@ -342,6 +341,16 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
         a, b = named[0]     # "Japanese Prime Minister Kishida Fumio" for "Who is the Japanese prime minister …?"
         found = replace(found, start=a, end=b, text=sentences[found.sentence][a:b])
     return found
+
+
+def _by_agent(question: str, sentences: list[str]) -> span_reader.Span | None:
+    """When the reader has no phrase for "Who hosted the dinner?": the doer a quoted passive sentence names for the
+    same verb ("a dinner hosted by US President Joe Biden"; `spans.agent`), the first sentence that has one."""
+    for i, sentence in enumerate(sentences):
+        found = spans.agent(question, sentence)
+        if found and not T.negated_before(sentence[:found[0]], question):
+            return span_reader.Span(i, found[0], found[1], sentence[found[0]:found[1]], 0.0)
+    return None
 
 
 def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answer) -> Answer:

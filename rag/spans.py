@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from itertools import takewhile
 
-from .text import STOPWORDS, content_words
+from .text import STOPWORDS, content_words, stem, stems
 
 TYPES = ("person", "date", "number", "place", "name", "phrase", "")
 KINDS = ("name", "number", "date", "phrase")
@@ -404,9 +404,13 @@ def with_list(question: str, sentence: str, start: int, end: int) -> tuple[int, 
     return start, end
 
 
+_YEAR_ASKED = re.compile(r"\b(?:what|which)\s+year\b", re.IGNORECASE)
+
+
 def with_whole(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
     """Where the answer phrase sentence[start:end] starts and ends once it is the whole date it is part of ("September
-    2025" -> "2 September 2025"; a time of day takes the day written before it, for a when-question), or, for a
+    2025" -> "2 September 2025", but a year stays a year for "What year …?"; a time of day takes the day written
+    before it, for a when-question), or, for a
     question about an amount ("How long …?", "How much …?"), the whole amount with its unit ("about 40" -> "about 40
     minutes"; a count, "How many …?", keeps its bare number).
 
@@ -416,6 +420,9 @@ def with_whole(question: str, sentence: str, start: int, end: int) -> tuple[int,
     >>> s = "The next meeting is on Tuesday 11 November at 7.30 pm."
     >>> s[slice(*with_whole("When is the next meeting?", s, 46, 53))]
     'Tuesday 11 November at 7.30 pm'
+    >>> s = "It opened on May 1, 1989."
+    >>> s[slice(*with_whole("In what year did it open?", s, 20, 24))], s[slice(*with_whole("When?", s, 20, 24))]
+    ('1989', 'May 1, 1989')
     >>> s = "Cooking takes about 40 minutes."
     >>> s[slice(*with_whole("How long does it take?", s, 14, 22))], s[slice(*with_whole("How many?", s, 14, 22))]
     ('about 40 minutes', 'about 40')
@@ -427,13 +434,40 @@ def with_whole(question: str, sentence: str, start: int, end: int) -> tuple[int,
                and re.fullmatch(r"\s*(?:,|at|from)?\s*", sentence[c.end:start], re.IGNORECASE)]
         if day:         # "When is the meeting?": "7.30 pm" -> "Tuesday 11 November at 7.30 pm"
             return min(c.start for c in day), end
-    kinds = ("date", "number") if _AMOUNT.match(question) else ("date",)
+    kinds = ("date",) * (not _YEAR_ASKED.search(question))       # "What year …?": "1989", not "May 1, 1989"
+    kinds += ("number",) * bool(_AMOUNT.match(question))
     for kind in kinds:
         around = [c for c in cands if c.kind == kind and c.start <= start and end <= c.end]
         if around and (kind == "date" or _NUM.search(sentence[start:end])):
             widest = max(around, key=lambda c: c.end - c.start)
             return widest.start, widest.end
     return start, end
+
+
+_WHO_DID = re.compile(r"^\W*who\s+(?P<verb>[a-z]+)\b(?P<rest>.*)$", re.IGNORECASE)
+_NOT_DEEDS = frozenset("is was are were be been has have had did does do will would can could should may might must "
+                       "else".split())
+
+
+def agent(question: str, sentence: str) -> tuple[int, int] | None:
+    """For "Who hosted the dinner?": the name a passive sentence gives the same verb's doer ("During a dinner hosted by
+    US President Joe Biden, …" -> "US President Joe Biden"), when the sentence shares a word of what the question
+    says besides the verb; None otherwise.
+
+    >>> s = "During a dinner hosted by US President Joe Biden in Washington, the leaders met."
+    >>> s[slice(*agent("Who hosted the dinner at the White House?", s))], agent("Who hosted the lunch?", s)
+    ('US President Joe Biden', None)
+    """
+    m = _WHO_DID.match(question.strip())
+    if m is None or m.group("verb").lower() in _NOT_DEEDS or not (stems(m.group("rest")) & stems(sentence)):
+        return None
+    verb = stem(m.group("verb"))
+    for by in re.finditer(r"\b([A-Za-z]+)\s+by\s+", sentence):
+        if stem(by.group(1)) == verb:
+            name = _NAME.match(sentence, by.end())
+            if name:
+                return name.start(), name.end()
+    return None
 
 
 def with_unit(question: str, sentence: str, start: int, end: int) -> int:

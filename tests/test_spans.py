@@ -248,6 +248,16 @@ def test_a_date_or_an_amount_is_shown_whole():
     assert shown is None or "3.9" in shown.text, shown
 
 
+def test_who_did_it_is_answered_by_the_doer_a_passive_sentence_names():
+    """The reader prefers "no answer" for "Who designed the new logo?" over "…, designed by Pittard Sullivan, …"; the
+    doer the passive names for the same verb leads instead. A question about something else gets no such lead."""
+    s = "In 1998 the network began using a minimalist logo, designed by Pittard Sullivan, featuring a small circle."
+    assert span_reader.get_reader().best("Who designed the new logo?", [s]).margin < 0
+    found = short_answer("Who designed the new logo?", [s])
+    assert found is not None and found.text == "Pittard Sullivan" and s[found.start:found.end] == found.text
+    assert spans.agent("Who designed the stadium?", s) is None
+
+
 def test_a_very_long_question_or_context_is_read_not_refused():
     """The pair is cut to the model's 256 word pieces: a long question keeps its first 96, a long context its start."""
     long_q = "Who " + "really " * 400 + "wrote The Hobbit?"
