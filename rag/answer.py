@@ -182,9 +182,8 @@ OPENING = 3     # sentences quoted from a document's opening for what it is abou
 def about_document(question: str, ev: Evidence) -> list[Sent]:
     """For "What is “<a document's title>” about?": that document's opening sentences (at most OPENING, from its
     first passage, up to its first inner heading), in order; [] for any other question or when its opening was not
-    retrieved. A document's
-    opening says what it is about, in the author's words; the answer model, which reads sentences for the
-    question's words, found only one of them."""
+    retrieved. A document's opening says what it is about, in the author's words; the answer model, which reads
+    sentences for the question's words, found only one of them."""
     m = _ABOUT_DOCUMENT.match(question)
     if m is None:
         return []

@@ -167,9 +167,9 @@ class Evidence:
         q_folded = T.fold(q)
         rows = []
         for i, s in enumerate(sents):
-            ctx = T.stems(f"{s.section} {s.prev}") | s_stems[i]
-            passage, folded_p = passages[s.n]
             own = s_stems[i] | T.stems(s.section)       # a list item says what it is under its heading
+            ctx = own | T.stems(s.prev)
+            passage, folded_p = passages[s.n]
             lex = sum(w for t, w in weight.items() if t in own) / total
             words = s_words[i]
             s_bigrams = {tuple(words[j:j + 2]) for j in range(len(words) - 1)}

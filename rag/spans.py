@@ -410,9 +410,8 @@ _YEAR_ASKED = re.compile(r"\b(?:what|which)\s+year\b", re.IGNORECASE)
 def with_whole(question: str, sentence: str, start: int, end: int) -> tuple[int, int]:
     """Where the answer phrase sentence[start:end] starts and ends once it is the whole date it is part of ("September
     2025" -> "2 September 2025", but a year stays a year for "What year …?"; a time of day takes the day written
-    before it, for a when-question), or, for a
-    question about an amount ("How long …?", "How much …?"), the whole amount with its unit ("about 40" -> "about 40
-    minutes"; a count, "How many …?", keeps its bare number).
+    before it, for a when-question), or, for a question about an amount ("How long …?", "How much …?"), the whole
+    amount with its unit ("about 40" -> "about 40 minutes"; a count, "How many …?", keeps its bare number).
 
     >>> s = "Version 2.4 was released on 2 September 2025."
     >>> s[slice(*with_whole("When was it released?", s, 30, 44))]
