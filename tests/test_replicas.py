@@ -33,6 +33,14 @@ NEW_DOC = ("# Harbour crane contract\n\nThe port of Vikna ordered three electric
 NEW_QUESTION = "Which company will deliver the electric harbour cranes to the port of Vikna?"
 
 
+def connect(url: str) -> Client:
+    """A client of its own. gradio_client multiplexes one client's jobs over one event stream per session and can
+    cancel a job submitted on one thread while the stream closes after another thread's job (CancelledError), so
+    every thread that asks at the same time as another gets its own client, as every browser tab has its own session.
+    """
+    return Client(url, verbose=False, analytics_enabled=False, download_files=False)
+
+
 def ask(client: Client, question: str) -> dict:
     """The answer's JSON, with the answer text (as shown, with its [n] markers) under "shown"."""
     text, data = client.predict(question, "[]", 0, "", "", "", "", "", api_name="/ask")
@@ -89,17 +97,18 @@ def cluster(tmp_path_factory):
 
 def test_two_replicas_share_one_milvus_server_through_an_upload(cluster):
     tmp, urls = cluster
-    clients = [Client(u, verbose=False, analytics_enabled=False, download_files=False) for u in urls]
-    # both answer, at once, from the shared store
+    clients = [connect(u) for u in urls]
+    # both answer, at once, from the shared store (each asker a session of its own)
     with ThreadPoolExecutor(6) as pool:
-        first = list(pool.map(lambda cq: ask(*cq), [(c, q) for c in clients for q in QUESTIONS]))
+        first = list(pool.map(lambda uq: ask(connect(uq[0]), uq[1]), [(u, q) for u in urls for q in QUESTIONS]))
     assert all(d["citations"] and not d["refused"] for d in first)
     assert {h["doc_id"] for d in first for h in d["hits"]} <= {p.name for p in SEEDS.iterdir()}
 
     # an upload through replica A while questions keep coming to both
     answers, errors, stop = [], [], threading.Event()
 
-    def keep_asking(client, n):
+    def keep_asking(url, n):
+        client = connect(url)
         while not stop.is_set():
             try:
                 answers.append(ask(client, QUESTIONS[n % len(QUESTIONS)]))
@@ -107,7 +116,7 @@ def test_two_replicas_share_one_milvus_server_through_an_upload(cluster):
                 errors.append(repr(e))
             n += 1
 
-    askers = [threading.Thread(target=keep_asking, args=(c, i)) for i, c in enumerate(clients)]
+    askers = [threading.Thread(target=keep_asking, args=(u, i)) for i, u in enumerate(urls)]
     for t in askers:
         t.start()
     try:
