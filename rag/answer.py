@@ -264,6 +264,25 @@ _LEANS_BACK = re.compile(r"^[\"'“‘`(\s]*(?:it|its|he|his|him|she|her|they|th
                          r"the (?:latter|former))\b", re.IGNORECASE)
 
 
+# A quotation mark that closes ('…resolutions. The leaders also discussed …," it said'): a straight one after a word
+# or a sentence's punctuation and before a space, punctuation or the end, or a curly closing one
+_CLOSING = re.compile(r"(?<=[^\W\d_]|[.,!?;:])\"(?=[\s,.;:!?)]|$)|”")
+_OPENING = re.compile(r"(?:^|(?<=[\s(\[—–-]))\"(?=\w)|“")
+
+
+def closes_quote(sentence: str) -> bool:
+    """Does `sentence` close a quotation it did not open (it goes on one that began in an earlier sentence)?
+
+    >>> closes_quote('The leaders also discussed China," it said in a readout.')
+    True
+    >>> closes_quote('"We are ready," he said.'), closes_quote('He called it “the cornerstone”.')
+    (False, False)
+    """
+    closing = _CLOSING.search(sentence)
+    opening = _OPENING.search(sentence)
+    return closing is not None and (opening is None or opening.start() > closing.start())
+
+
 # A further sentence that says little the quoted ones do not (this share of its words already quoted) is left out.
 REPEATS = 0.8
 
@@ -278,7 +297,7 @@ def _pick(scored: list[tuple[float, Sent]], question: str) -> list[Sent]:
     best_p, first = scored[0]
     picked, covered = [first], wanted & T.stems(f"{first.prev} {first.text}")
     before = next((s for _, s in scored if s.n == first.n and s.end <= first.start and s.text == first.prev), None)
-    if before is not None and _LEANS_BACK.match(first.text):
+    if before is not None and (_LEANS_BACK.match(first.text) or closes_quote(first.text)):
         picked.insert(0, before)
     in_question = T.fold(question)
     bridges = {T.fold(n) for n in T.names(first.text) if T.fold(n) not in in_question}

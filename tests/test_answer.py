@@ -335,6 +335,19 @@ def test_a_refusal_names_an_untitled_closest_document_by_its_file_not_as_a_quote
     assert_quotes_are_verbatim(r, ans)
 
 
+def test_an_acronym_a_passage_spells_out_is_not_a_name_the_documents_never_mention(tmp_path):
+    """"UMC" is the United Methodist Church a passage names in full: the question is answered, not declined as
+    naming something no document mentions; an acronym nothing spells out still is."""
+    r, settings = indexed(tmp_path, {
+        "umc.txt": "United Methodist Church\n\nThe church has about twelve million members. There was an attempt "
+                   "to withdraw the United Methodist Church membership in the Religious Coalition for Reproductive "
+                   "Choice at its General Conference, held in Tampa in May 2012, with a petition that failed.\n"})
+    ans = A.ask(r, "In what year was there an attempt to withdraw the UMC membership?", settings)
+    assert not ans.refused and "2012" in ans.text, ans.text
+    other = A.ask(r, "In what year did the WCC withdraw its membership?", settings)
+    assert other.refused and "never mention WCC" in other.text, other.text
+
+
 def test_a_time_of_day_question_is_led_by_a_time_of_day_or_by_nothing(tmp_path):
     """"At what time of day …?" asks for a time: the reader's "Scottish Transport Minister" is no answer to it, nor is
     the document's publication date; the sentence that says "early in the afternoon" is quoted."""
@@ -365,6 +378,22 @@ def test_a_when_question_is_answered_with_the_event_date_not_the_dateline(tmp_pa
     hours = A.ask(r, "When are the core hours?", settings)
     assert not hours.refused and "Monday to Friday" in hours.text and "2025)" not in hours.text, hours.text
     assert_quotes_are_verbatim(r, hours)
+
+
+def test_a_sentence_that_closes_a_quotation_is_quoted_with_the_sentence_that_opened_it(tmp_path):
+    """A news story quotes a statement over two sentences; the second matches the question's words ("…," the
+    ministry said, referring to the agency by its acronym), the first says what it refers to. Quoted alone, the
+    second does not answer: the quote opens where the quotation does."""
+    r, settings = indexed(tmp_path, {
+        "fisheries.txt": "Trawler fleet faces new quota\n\nThe ministry welcomed the ruling on Tuesday. \"The "
+                         "quota will be enforced by the Marine Stewardship Enforcement Agency (MSEA), which reports "
+                         "to parliament twice a year. The agency also monitors landings at every northern port,\" "
+                         "the ministry said in a statement, referring to the agency by its official acronym. "
+                         "Skippers in Peterhead said the rules would cut their catch by a fifth.\n"})
+    ans = A.ask(r, "What is the official acronym of the agency that monitors landings?", settings)
+    assert not ans.refused and "(MSEA)" in ans.text, ans.text
+    assert "referring to the agency by its official acronym" in ans.text, ans.text
+    assert_quotes_are_verbatim(r, ans)
 
 
 @pytest.fixture(scope="module")
