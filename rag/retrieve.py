@@ -87,7 +87,8 @@ class Retriever:
         store (on a large Milvus collection, a call that walks every row)."""
         vocabulary = set().union(*(re.findall(r"\w+", T.fold(t)) for t in texts)) if words else set()
         seen_words = words & vocabulary
-        seen_terms = {t for t in terms if any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", x) for x in texts)}
+        seen_terms = {t for t in terms if any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", x) for x in texts)
+                      or t.isalpha() and any(T.spells(t, x) for x in texts)}     # "UMC": "United Methodist Church"
         rest_words, rest_terms = words - seen_words, terms - seen_terms
         return (frozenset(seen_words | (self.store.mentions(rest_words) if rest_words else set())),
                 frozenset(seen_terms | (self.store.contains(rest_terms) if rest_terms else set())))

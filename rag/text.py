@@ -253,6 +253,22 @@ def named_terms(question: str) -> tuple[list[str], list[str]]:
             [n for n in names(question) if len(n.split()) >= 2])
 
 
+def spells(acronym: str, text: str) -> bool:
+    """Does `text` write out `acronym` as a name whose words' initials spell it (linking "of", "the", "and" left
+    out)? A question may use the short form of what a document spells out.
+
+    >>> spells("UMC", "the United Methodist Church"), spells("DPRK", "Democratic People's Republic of Korea")
+    (True, True)
+    >>> spells("UMC", "Union Church of Manchester")
+    False
+    """
+    for m in _NAME.finditer(text):
+        initials = "".join(w[0] for w in m.group().split() if w[0].isupper())
+        if len(initials) >= len(acronym) and acronym.upper() in initials:
+            return True
+    return False
+
+
 def name_words(name: str) -> set[str]:
     """The folded words of 2+ letters of a name: a name counts as mentioned when a document uses any of them."""
     return {w for w in re.findall(r"\w+", fold(name)) if len(w) >= 2}
