@@ -99,9 +99,23 @@ def _replaced(new: list[str], old: list[str], embedder=None, floor: float | None
     return old[best] if floor is None or sims[best] >= floor else None
 
 
+def _numbered_names(text: str) -> list[str]:
+    """`text.names`, each with the number written right after it, which is part of the name ("Indo-Pacific 4",
+    "Windows 11"): without it "Japan" comes as close to "Indo-Pacific" as to another country.
+
+    >>> _numbered_names("Who chaired the Indo-Pacific 4 meeting in Washington?")
+    ['Indo-Pacific 4', 'Washington']
+    """
+    out = []
+    for name in _names(text):
+        m = re.search(rf"(?<!\w){re.escape(name)}\s+\d+(?![\w.,]\d)", text)
+        out.append(m.group() if m else name)
+    return out
+
+
 def deterministic_rewrite(question: str, previous: str, embedder=None, previous_answer: str = "") -> str:
     """Merge a follow-up with the (standalone) previous question; see the module docstring for the rules."""
-    prev_names = _names(previous)
+    prev_names = _numbered_names(previous)
     core = _LEAD.sub("", question).strip()
     about = _ABOUT.match(question)
     subject = about.group(1) if about else None
