@@ -352,6 +352,7 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
     end = spans.with_unit(question, sentences[found.sentence], found.start, found.end)     # "two" -> "two-year"
     end = spans.with_date(sentences[found.sentence], found.start, end)      # "Saturday" -> "Saturday 15 March"
     start, end = spans.with_whole(question, sentences[found.sentence], found.start, end)    # "2 September 2025"
+    start, end = spans.the_name_in(question, sentences[found.sentence], start, end)     # "… assistant Nicholas Golovin"
     start, end = spans.with_list(question, sentences[found.sentence], start, end)     # "Australia, Korea …"
     found = replace(found, start=start, end=end, text=sentences[found.sentence][start:end])
     named = spans.described(question, sentences[found.sentence])
@@ -440,10 +441,13 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
 def _lead(question: str, picked: list[Sent], best: Sent) -> tuple[list[tuple[str, tuple]], tuple | None]:
     """The segment that leads the quotes of `picked` for `question` ([] when none does) and where its phrase is
     ((sentence, start, end), or None): the reader's phrase among the quoted sentences (for a two-part question,
-    often the second's), a relative date resolved, or, for a when-question whose `best` sentence has no date, the
-    document's date, labelled "published …"."""
+    often the second's; for a when-question without one, the one date the `best` sentence gives), a relative date
+    resolved, or, for a when-question whose `best` sentence has no date, the document's date, labelled "published
+    …" (with its weekday when the question asks for the day)."""
     kind = spans.answer_type(question)
     found = short_answer(question, [s.text for s in picked])
+    if found is None:
+        found = _only_date(question, picked, best)
     if found is not None:
         first = picked[found.sentence]
         span = _event_date(found, first)
@@ -451,11 +455,26 @@ def _lead(question: str, picked: list[Sent], best: Sent) -> tuple[list[tuple[str
         if kind == "date":
             lead = lead[:1].upper() + lead[1:]     # "Yesterday (13 May 2025) —"
         return [(f"{' '.join(lead.split())} —", ())], (first, span.start, span.end)
-    published = dates.document_date_answer(best.text, best.date) \
+    published = dates.document_date_answer(best.text, best.date, question) \
         if kind == "date" and not spans.asks_time_of_day(question) else None     # a day is no time of day
     if published:                                  # the sentence has no date; its document has
         return [(f"{published[:1].upper()}{published[1:]} —", ())], None
     return [], None
+
+
+def _only_date(question: str, picked: list[Sent], best: Sent) -> span_reader.Span | None:
+    """For a when-question the reader leaves without a phrase: the date the best sentence gives, when it gives one
+    and only one the question does not ("Yesterday, Luxon went to a dinner at the White House." answers "When did
+    Luxon go to the dinner?" with "Yesterday"; a count for "How many …?" so found led nothing more on the
+    development sets, so there is none)."""
+    if best not in picked or spans.answer_type(question) != "date" or spans.asks_time_of_day(question):
+        return None
+    asked = T.fold(question)
+    given = [(a, b) for a, b in dates.date_phrases(best.text) if T.fold(best.text[a:b]) not in asked]
+    if len(given) != 1:
+        return None
+    (a, b), k = given[0], picked.index(best)
+    return span_reader.Span(k, a, b, best.text[a:b], 0.0)
 
 
 # A part is quoted when the answer model says the passages answer it, or when its best sentence scores at least the

@@ -42,10 +42,14 @@ _FUTURE = re.compile(r"\b(?:will|shall|is to|are to|going to|plans? to|planned|s
 _DATED_AFTER = re.compile(rf",?\s+(?:{DAY}\s+{MONTH}|{MONTH}\s+{DAY})\b")
 
 
-def format_date(iso: str) -> str:
-    """ "2024-07-11" -> "11 July 2024" (the format answers show dates in)."""
+def format_date(iso: str, weekday: bool = False) -> str:
+    """ "2024-07-11" -> "11 July 2024" (the format answers show dates in), or "Thursday 11 July 2024".
+
+    >>> format_date("2024-07-11"), format_date("2024-07-11", weekday=True)
+    ('11 July 2024', 'Thursday 11 July 2024')
+    """
     d = dt.date.fromisoformat(iso[:10])
-    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+    return f"{WEEKDAYS[d.weekday()] + ' ' if weekday else ''}{d.day} {MONTHS[d.month - 1]} {d.year}"
 
 
 def relative_dates(sentence: str, doc_date: str) -> list[tuple[int, int, str]]:
@@ -203,7 +207,45 @@ def has_date(sentence: str) -> bool:
     return bool(_REL.search(sentence)) or any(c.kind == "date" for c in candidates(sentence))
 
 
-def document_date_answer(sentence: str, doc_date: str | None) -> str | None:
+_TIMING = re.compile(r"\b(?:later|earlier|early|late)\s+$", re.I)
+
+
+def date_phrases(sentence: str) -> list[tuple[int, int]]:
+    """Where `sentence` gives a date: each widest absolute one ("10 July 2024", "1530", "the 1990s") and each relative
+    one ("yesterday", "later today", "on Thursday", "last week"; not a recurring "every Monday" or "Monday to
+    Friday"), in order.
+
+    >>> s = "Luxon leaves DC later today, and met Kallas yesterday."
+    >>> [s[a:b] for a, b in date_phrases(s)]
+    ['later today', 'yesterday']
+    >>> s = "It opened in May 1989 and closes every Monday."
+    >>> [s[a:b] for a, b in date_phrases(s)]
+    ['May 1989']
+    """
+    spans, recurring = [(c.start, c.end) for c in candidates(sentence) if c.kind == "date"], set()
+    for m in _REL.finditer(sentence):
+        if m.group("weekday") and not m.group("wmod") and (
+                not m.group("weekday")[0].isupper() or _RANGE_AFTER.match(sentence, m.end())
+                or _RANGE_BEFORE.search(sentence[max(0, m.start() - 20):m.start()])):
+            recurring.add((m.start(), m.end()))
+            continue
+        timing = _TIMING.search(sentence[max(0, m.start() - 10):m.start()])
+        spans.append((m.start() - (len(timing.group()) if timing else 0), m.end()))
+    spans = [x for x in spans if x not in recurring]
+    widest = [x for x in spans if not any(y != x and y[0] <= x[0] and x[1] <= y[1] for y in spans)]
+    return sorted(set(widest))
+
+
+_WEEKDAY_ASKED = re.compile(r"\b(?:day of the week|(?:what|which) day)\b", re.I)
+
+
+def document_date_answer(sentence: str, doc_date: str | None, question: str = "") -> str | None:
     """For a when-question: "published 11 July 2024" when the best sentence gives no date of its own (absolute or
-    relative) but its document is dated; None otherwise (the sentence's date, or nothing, answers it)."""
-    return f"published {format_date(doc_date)}" if doc_date and not has_date(sentence) else None
+    relative) but its document is dated; None otherwise (the sentence's date, or nothing, answers it). A question
+    for the day ("On which day of the week …?") gets the weekday too: "published Thursday 11 July 2024".
+
+    >>> document_date_answer("The leaders met.", "2024-07-11", "On which day of the week did they meet?")
+    'published Thursday 11 July 2024'
+    """
+    weekday = bool(_WEEKDAY_ASKED.search(question))
+    return f"published {format_date(doc_date, weekday)}" if doc_date and not has_date(sentence) else None

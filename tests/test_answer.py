@@ -396,6 +396,22 @@ def test_a_sentence_that_closes_a_quotation_is_quoted_with_the_sentence_that_ope
     assert_quotes_are_verbatim(r, ans)
 
 
+def test_a_when_question_is_led_by_the_one_date_its_sentence_gives_or_the_weekday_it_asks_for(tmp_path):
+    """The sentence that answers "When did the ferry company sign the contract?" gives one date, relative: it leads,
+    resolved against the story's date. "On which day of the week …?" over a sentence with no date of its own is
+    led by the story's date with its weekday."""
+    r, settings = indexed(tmp_path, {
+        "ferry.md": "---\ndate: 2025-10-16\n---\n# Ferry company orders two hybrid ships\n\nThe island ferry "
+                    "company Norrlink ordered two hybrid ships from a yard in Gdansk. Yesterday, Norrlink signed the "
+                    "contract with the yard after a long tender. The harbour master welcomed the news at a "
+                    "meeting with the island council.\n"})
+    signed = A.ask(r, "When did Norrlink sign the contract with the yard?", settings)
+    assert not signed.refused and signed.text.startswith("Yesterday (15 October 2025) —"), signed.text
+    assert_quotes_are_verbatim(r, signed)
+    day = A.ask(r, "On which day of the week did the harbour master welcome the news?", settings)
+    assert not day.refused and day.text.startswith("Published Thursday 16 October 2025 —"), day.text
+
+
 @pytest.fixture(scope="module")
 def scientists(tmp_path_factory):
     """Two Wikipedia-style articles, not from the seeds, each dating its own subject."""
