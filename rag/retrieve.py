@@ -68,7 +68,11 @@ class Retriever:
             if linked:
                 fused = rrf([*rankings, linked], self.settings.rrf_k)
                 top = scored[0][0]      # the first hop's best passage keeps rank 1; the hop fills the rest
-                scored = [(top, dict(fused)[top]), *[(r, x) for r, x in fused if r != top]]
+                rest = [(r, x) for r, x in fused if r != top]
+                bridge = linked[0][0]   # and the bridge document's best passage is among the k, second
+                if bridge != top and bridge not in [c for c, _ in rest[:k - 1]]:
+                    rest = [(bridge, dict(fused)[bridge]), *[(r, x) for r, x in rest if r != bridge]]
+                scored = [(top, dict(fused)[top]), *rest]
         if self.settings.reranker:
             fused = dict(scored)
             scored = [(c, fused[c]) for c in self._rerank(query, [c for c, _ in scored[:depth]])]

@@ -84,6 +84,27 @@ def test_second_hop_follows_the_entity_the_best_passage_names(tmp_path):
     assert {c.doc_id for c in r.store.chunks([cid for cid, _ in linked]).values()} == {"nordlys"}
 
 
+def test_the_bridge_document_is_among_the_k_even_when_the_question_words_fill_them(tmp_path):
+    """"…in a movie directed by who?": the actor's passage names the film, the film's own document names its
+    director, but shares few of the question's words; sixty passages about other actors' roles in movies share more,
+    and the film's passage fell out of the five. It is second now, right after the actor's, as a bridge should be."""
+    first = "Tom Ada Ned Ivy Olaf Rita Sven Una Karl Lena".split()
+    last = "Vale Quist Brook Lund Berg Moss".split()
+    roles = "Lighthouse Keeper|Red Queen|Hook-Nosed Thief|Ferryman|Hook-Handed Sailor|Night Nurse".split("|")
+    rows = [{"id": "harrow", "title": "Jamie Harrow", "text": "Jamie Harrow (born 1963) is a British actor. He is best "
+             "known for his role as the Hook-Handed Man in Lemony Pickett's A Series of Rainy Events."},
+            {"id": "rainy", "title": "Lemony Pickett's A Series of Rainy Events",
+             "text": "Lemony Pickett's A Series of Rainy Events is a 2004 comedy film directed by Brad Silverton."},
+            *[{"id": f"actor-{i}", "title": f"{first[i % 10]} {last[i // 10]}",
+               "text": f"{first[i % 10]} {last[i // 10]} is an actor best known for his role as the {roles[i % 6]} in "
+                       f"the movie Harbour {i}, directed by {last[(i + 1) % 6]} {first[(i + 3) % 10]}."}
+              for i in range(60)]]
+    s = _corpus(tmp_path, rows)
+    hits = open_retriever(s).search("Jamie Harrow is best known for his role as the Hook-Handed Man in a movie "
+                                    "directed by who?", k=5)
+    assert [h.chunk.doc_id for h in hits[:2]] == ["harrow", "rainy"], [h.chunk.doc_id for h in hits]
+
+
 def test_readout_quoted_by_two_seeds_is_one_hit_citing_both(seed_settings):
     """Seeds 001 (news story) and 003 (White House) carry the same readout sentence: one hit, both documents."""
     hits = open_retriever(seed_settings).search(
