@@ -465,8 +465,8 @@ def _lead(question: str, picked: list[Sent], best: Sent) -> tuple[list[tuple[str
 def _only_date(question: str, picked: list[Sent], best: Sent) -> span_reader.Span | None:
     """For a when-question the reader leaves without a phrase: the date the best sentence gives, when it gives one
     and only one the question does not ("Yesterday, Luxon went to a dinner at the White House." answers "When did
-    Luxon go to the dinner?" with "Yesterday"; a count for "How many …?" so found led nothing more on the
-    development sets, so there is none)."""
+    Luxon go to the dinner?" with "Yesterday"). The same for the one number of "How many …?" led nothing more on
+    the development sets, so there is no such rule for counts."""
     if best not in picked or spans.answer_type(question) != "date" or spans.asks_time_of_day(question):
         return None
     asked = T.fold(question)

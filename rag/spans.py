@@ -351,10 +351,10 @@ def the_name_in(question: str, sentence: str, start: int, end: int) -> tuple[int
     """
     if answer_type(question) != "person":
         return start, end
-    asked = question.lower()
-    dates = [c for c in candidates(sentence) if c.kind == "date"]
-    named = [c for c in candidates(sentence) if c.kind == "name" and start <= c.start and c.end <= end
-             and c.text.lower() not in asked and not any(d.start < c.end and c.start < d.end for d in dates)]
+    asked, cands = question.lower(), candidates(sentence)
+    dated = [c for c in cands if c.kind == "date"]         # "July" is a month, not a name
+    named = [c for c in cands if c.kind == "name" and start <= c.start and c.end <= end
+             and c.text.lower() not in asked and not any(d.start < c.end and c.start < d.end for d in dated)]
     if not named:
         return start, end
     last = max(named, key=lambda c: (c.end, c.end - c.start))

@@ -263,8 +263,7 @@ def spells(acronym: str, text: str) -> bool:
     False
     """
     for m in _NAME.finditer(text):
-        initials = "".join(w[0] for w in m.group().split() if w[0].isupper())
-        if len(initials) >= len(acronym) and acronym.upper() in initials:
+        if acronym.upper() in "".join(w[0] for w in m.group().split() if w[0].isupper()):
             return True
     return False
 
