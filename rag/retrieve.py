@@ -69,8 +69,8 @@ class Retriever:
                 fused = rrf([*rankings, linked], self.settings.rrf_k)
                 top = scored[0][0]      # the first hop's best passage keeps rank 1; the hop fills the rest
                 rest = [(r, x) for r, x in fused if r != top]
-                bridge = linked[0][0]   # and the bridge document's best passage is among the k, second
-                if bridge != top and bridge not in [c for c, _ in rest[:k - 1]]:
+                bridge = linked[0][0]   # and a bridge named as a name is among the k, second
+                if bridge != top and bridge not in [c for c, _ in rest[:k - 1]] and self._named_in(top, bridge):
                     rest = [(bridge, dict(fused)[bridge]), *[(r, x) for r, x in rest if r != bridge]]
                 scored = [(top, dict(fused)[top]), *rest]
         if self.settings.reranker:
@@ -114,6 +114,16 @@ class Retriever:
         text = f"{query}\n{best.text}"
         found = self._rankings(text, self.embedder.encode([text])[0], mode, depth, where)
         return found[0] if len(found) == 1 else rrf(found, self.settings.rrf_k)
+
+    def _named_in(self, chunk_id: str, other_id: str) -> bool:
+        """Does passage `chunk_id` write the title of `other_id`'s document as written, capitals and all ("…in
+        "Lemony Snicket's A Series of Unfortunate Events"…"), as a name is? "began construction" does not name the
+        article "Construction": the second hop may follow it, but it takes no place of its own among the k."""
+        chunks = self.store.chunks([chunk_id, other_id])
+        title = self._catalog[chunks[other_id].doc_id].title
+        words = re.findall(r"\w+", title)
+        return bool(words) and re.search(r"(?<!\w)" + r"\W+".join(map(re.escape, words)) + r"(?!\w)",
+                                         chunks[chunk_id].text) is not None
 
     def _titles_in(self, text: str) -> set[str]:
         """Ids of the documents whose title (4+ characters, as whole words) appears in `text`."""

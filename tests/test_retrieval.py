@@ -105,6 +105,20 @@ def test_the_bridge_document_is_among_the_k_even_when_the_question_words_fill_th
     assert [h.chunk.doc_id for h in hits[:2]] == ["harrow", "rainy"], [h.chunk.doc_id for h in hits]
 
 
+def test_a_title_a_passage_uses_as_a_common_word_takes_no_bridge_place(tmp_path):
+    """"…where in 1754 they began construction of a fort" mentions the article "Construction" only as a word: the
+    second hop may follow it, but it is not pushed among the passages as a bridge; a title written as a name is."""
+    s = _corpus(tmp_path, [
+        {"id": "war", "title": "French and Indian War",
+         "text": "Trent's men reached the forks where in 1754 they began construction of a fort for the Ohio Company."},
+        {"id": "construction", "title": "Construction", "text": "Construction is the process of building a structure."},
+        {"id": "ohio", "title": "Ohio Company", "text": "The Ohio Company was a land speculation company."}])
+    r = open_retriever(s)
+    ids = {h.chunk.doc_id: h.chunk.id for h in r.search("construction fort Ohio Company process building land", k=3)}
+    assert not r._named_in(ids["war"], ids["construction"])
+    assert r._named_in(ids["war"], ids["ohio"])
+
+
 def test_readout_quoted_by_two_seeds_is_one_hit_citing_both(seed_settings):
     """Seeds 001 (news story) and 003 (White House) carry the same readout sentence: one hit, both documents."""
     hits = open_retriever(seed_settings).search(
