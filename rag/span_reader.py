@@ -64,7 +64,13 @@ class Span:
 
 def _snap(ctx: str, a: int, b: int) -> tuple[int, int]:
     """Widen to whole words (a number keeps its separators: "16:00", "3.5", "1,200"), then trim spaces and clause
-    punctuation, and quotes or brackets left unbalanced."""
+    punctuation, and quotes or brackets left unbalanced at either end; a bracket opened inside and closed right after
+    the span is taken in.
+
+    >>> c = "enforced by the Marine Stewardship Enforcement Agency (MSEA), which reports to parliament"
+    >>> c[slice(*_snap(c, 16, 58))], c[slice(*_snap(c, 54, 59))]
+    ('Marine Stewardship Enforcement Agency (MSEA)', 'MSEA')
+    """
     while a > 0 and (ctx[a - 1].isalnum() or a > 1 and _joins(ctx[a - 2], ctx[a - 1], ctx[a])):
         a -= 1
     while b < len(ctx) and (ctx[b].isalnum() or 0 < b < len(ctx) - 1 and _joins(ctx[b - 1], ctx[b], ctx[b + 1])):
@@ -78,6 +84,8 @@ def _snap(ctx: str, a: int, b: int) -> tuple[int, int]:
             a += 1
         while b > a and ctx[b - 1] == c and o not in ctx[a:b - 1]:
             b -= 1
+        if o != c and b < len(ctx) and ctx[b] == c and ctx.count(o, a, b) > ctx.count(c, a, b):
+            b += 1      # "Agency (MSEA" -> "Agency (MSEA)": a bracket opened inside is closed right after
     if b > a and ctx[b - 1] == "." and " " not in ctx[a:b] and ctx[a:b - 1].count(".") == 0:
         b -= 1          # a sentence's full stop after a one-word answer; "U.S." keeps its own
     return a, b
