@@ -445,8 +445,9 @@ def _lead(question: str, picked: list[Sent], best: Sent) -> tuple[list[tuple[str
     resolved, or, for a when-question whose `best` sentence has no date, the document's date, labelled "published
     …" (with its weekday when the question asks for the day)."""
     kind = spans.answer_type(question)
+    dated = kind == "date" and not spans.asks_time_of_day(question)     # a when-question (a day is no time of day)
     found = short_answer(question, [s.text for s in picked])
-    if found is None:
+    if found is None and dated:
         found = _only_date(question, picked, best)
     if found is not None:
         first = picked[found.sentence]
@@ -455,19 +456,18 @@ def _lead(question: str, picked: list[Sent], best: Sent) -> tuple[list[tuple[str
         if kind == "date":
             lead = lead[:1].upper() + lead[1:]     # "Yesterday (13 May 2025) —"
         return [(f"{' '.join(lead.split())} —", ())], (first, span.start, span.end)
-    published = dates.document_date_answer(best.text, best.date, question) \
-        if kind == "date" and not spans.asks_time_of_day(question) else None     # a day is no time of day
+    published = dates.document_date_answer(best.text, best.date, question) if dated else None
     if published:                                  # the sentence has no date; its document has
         return [(f"{published[:1].upper()}{published[1:]} —", ())], None
     return [], None
 
 
 def _only_date(question: str, picked: list[Sent], best: Sent) -> span_reader.Span | None:
-    """For a when-question the reader leaves without a phrase: the date the best sentence gives, when it gives one
-    and only one the question does not ("Yesterday, Luxon went to a dinner at the White House." answers "When did
-    Luxon go to the dinner?" with "Yesterday"). The same for the one number of "How many …?" led nothing more on
-    the development sets, so there is no such rule for counts."""
-    if best not in picked or spans.answer_type(question) != "date" or spans.asks_time_of_day(question):
+    """For a when-question (`_lead` only asks for one) the reader leaves without a phrase: the date the best sentence
+    gives, when it gives one and only one the question does not ("Yesterday, Luxon went to a dinner at the White
+    House." answers "When did Luxon go to the dinner?" with "Yesterday"). The same for the one number of "How many
+    …?" led nothing more on the development sets, so there is no such rule for counts."""
+    if best not in picked:
         return None
     asked = T.fold(question)
     given = [(a, b) for a, b in dates.date_phrases(best.text) if T.fold(best.text[a:b]) not in asked]

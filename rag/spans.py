@@ -473,11 +473,12 @@ def with_whole(question: str, sentence: str, start: int, end: int) -> tuple[int,
                and re.fullmatch(r"\s*(?:,|at|from)?\s*", sentence[c.end:start], re.IGNORECASE)]
         if day:         # "When is the meeting?": "7.30 pm" -> "Tuesday 11 November at 7.30 pm"
             return min(c.start for c in day), end
-    if _YEAR_ASKED.search(question):        # "In what year …?": "2012", not the reader's "May 2012"
+    year_asked = bool(_YEAR_ASKED.search(question))
+    if year_asked:          # "In what year …?": "2012", not the reader's "May 2012"
         years = list(re.finditer(r"(?<![\d,.])\d{4}(?![\d,.]?\d)", sentence[start:end]))
         if len(years) == 1:
             return start + years[0].start(), start + years[0].end()
-    kinds = ("date",) * (not _YEAR_ASKED.search(question))       # "What year …?": "1989", not "May 1, 1989"
+    kinds = ("date",) * (not year_asked)        # "What year …?": "1989", not "May 1, 1989"
     kinds += ("number",) * bool(_AMOUNT.match(question))
     for kind in kinds:
         around = [c for c in cands if c.kind == kind and c.start <= start and end <= c.end]
