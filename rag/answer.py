@@ -339,27 +339,34 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
     if not spans.answer_type(question) or spans.asks_identity(question) or not reader.available():
         return None
     found = reader.best(question, sentences)
+    # where a quoted sentence names someone with the question's own description ("Japan's Prime Minister Fumio
+    # Kishida" for "Who is the Japanese prime minister …?"; `spans.described`), sentence by sentence
+    named = [span_reader.Span(i, a, b, s[a:b], 0.0) for i, s in enumerate(sentences)
+             for a, b in spans.described(question, s) if not _denied(question, s, a, b)]
     if found is None or found.margin < reader.threshold or T.fold(found.text) in T.fold(question) \
             or spans.contradicts(question, found.text):     # "four" for "Who …?", "the ambassadors" for "How many …?"
-        return _by_agent(question, sentences)
-    after = sentences[found.sentence][found.end:]
-    if _EXAMPLES.search(sentences[found.sentence][:found.start]):   # "such as warehouse staff, are not eligible"
-        after = after.lstrip(" ,")
-    if T.negates(after, question):  # "Albanese's decision not to attend…"
-        return None
-    if T.negated_before(sentences[found.sentence][:found.start], question):    # "does not run on Windows Server"
-        return None
+        return next(iter(named), None) or _by_agent(question, sentences)
+    if _denied(question, sentences[found.sentence], found.start, found.end):   # "Albanese's decision not to attend"
+        return next(iter(named), None)
     end = spans.with_unit(question, sentences[found.sentence], found.start, found.end)     # "two" -> "two-year"
     end = spans.with_date(sentences[found.sentence], found.start, end)      # "Saturday" -> "Saturday 15 March"
     start, end = spans.with_whole(question, sentences[found.sentence], found.start, end)    # "2 September 2025"
     start, end = spans.the_name_in(question, sentences[found.sentence], start, end)     # "… assistant Nicholas Golovin"
     start, end = spans.with_list(question, sentences[found.sentence], start, end)     # "Australia, Korea …"
     found = replace(found, start=start, end=end, text=sentences[found.sentence][start:end])
-    named = spans.described(question, sentences[found.sentence])
-    if named and not any(a < found.end and found.start < b for a, b in named):
-        a, b = named[0]     # "Japanese Prime Minister Kishida Fumio" for "Who is the Japanese prime minister …?"
-        found = replace(found, start=a, end=b, text=sentences[found.sentence][a:b])
+    here = [n for n in named if n.sentence == found.sentence]
+    if here and not any(n.start < found.end and found.start < n.end for n in here):
+        return here[0]      # the reader's sentence describes another name than the reader's phrase
     return found
+
+
+def _denied(question: str, sentence: str, start: int, end: int) -> bool:
+    """Whether the words right after sentence[start:end] deny the question's verb of it ("Albanese's decision not to
+    attend"; `text.negates`), or the words before it do ("does not run on Windows Server")."""
+    after = sentence[end:]
+    if _EXAMPLES.search(sentence[:start]):   # "such as warehouse staff, are not eligible"
+        after = after.lstrip(" ,")
+    return T.negates(after, question) or T.negated_before(sentence[:start], question)
 
 
 def _by_agent(question: str, sentences: list[str]) -> span_reader.Span | None:

@@ -158,7 +158,7 @@ class Evidence:
         s_stems = [set(words) for words in s_words]          # == T.stems(s.text)
         # the passage of each hit, once (several sentences share it)
         passages = {s.n: (T.stems(f"{s.title} {s.passage}"), T.fold(f"{s.title} {s.passage}")) for s in sents}
-        df = {t: sum(t in st for st in s_stems) for t in set(q_stems)}
+        df = {t: sum(T.overlaps(t, st) for st in s_stems) for t in set(q_stems)}
         weight = {t: math.log(1 + len(sents) / (1 + df[t])) for t in set(q_stems)}
         total = sum(weight.values()) or 1.0
         bigrams = {tuple(q_stems[i:i + 2]) for i in range(len(q_stems) - 1)}
@@ -170,7 +170,7 @@ class Evidence:
             own = s_stems[i] | T.stems(s.section)       # a list item says what it is under its heading
             ctx = own | T.stems(s.prev)
             passage, folded_p = passages[s.n]
-            lex = sum(w for t, w in weight.items() if t in own) / total
+            lex = sum(w for t, w in weight.items() if T.overlaps(t, own)) / total
             words = s_words[i]
             s_bigrams = {tuple(words[j:j + 2]) for j in range(len(words) - 1)}
             folded = T.fold(f"{s.prev} {s.text}")
@@ -178,8 +178,8 @@ class Evidence:
             match = any(c.kind in _FITS.get(kind, ()) for c in cands)
             rows.append([
                 cos[i], 0.0, cos_p[s.n - 1], cos_b[i], lex, 0.0,
-                sum(w for t, w in weight.items() if t in ctx) / total,
-                sum(w for t, w in weight.items() if t in passage) / total,
+                sum(w for t, w in weight.items() if T.overlaps(t, ctx)) / total,
+                sum(w for t, w in weight.items() if T.overlaps(t, passage)) / total,
                 len(bigrams & s_bigrams) / len(bigrams) if bigrams else 0.0,
                 sum(n in folded for n in q_names) / len(q_names) if q_names else 1.0,
                 sum(n in folded_p for n in q_names) / len(q_names) if q_names else 1.0,

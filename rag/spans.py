@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from itertools import takewhile
 
-from .text import STOPWORDS, content_words, stem, stems
+from .text import STOPWORDS, content_words, place_words, stem, stems
 
 TYPES = ("person", "date", "number", "place", "name", "phrase", "")
 KINDS = ("name", "number", "date", "phrase")
@@ -377,7 +377,33 @@ def described(question: str, sentence: str) -> list[tuple[int, int]]:
     words = descriptor(question)
     if not words or answer_type(question) != "person":
         return []
-    pattern = r"\W+(?:[\w\-]+\W+){0,2}?".join(re.escape(w) for w in words)
+    out = _named_after(r"\W+(?:[\w\-]+\W+){0,2}?".join(_described_word(w) for w in words), sentence)
+    place = [w for w in words if place_words(w)]
+    if not out and place and len(place) < len(words):
+        # "Which Estonian leader …?" of "Estonia's Prime Minister Kaja Kallas": the sentence gives the person's
+        # office, not the question's word for it; the name after the place, its office words left out
+        out = [(a + len(_OFFICES.match(sentence, a).group()), b) for a, b in _named_after(_described_word(place[0]),
+                                                                                          sentence)]
+        out = [(a, b) for a, b in out if len(sentence[a:b].split()) >= 2]
+    return out
+
+
+# words of an office written before a person's name ("Prime Minister", "Deputy Secretary-General")
+_OFFICES = re.compile(r"(?:(?:Acting|Deputy|Vice|Prime|First|Foreign|Defen[cs]e|Finance|Interior|Minister|Premier|"
+                      r"President|Chancellor|Secretary(?:-General)?|General|State|Senator|Governor|Mayor|King|Queen|"
+                      r"Crown|Prince|Princess|Chief|Ambassador|Director|Chairman|Chair|Speaker|Leader|Emir|Sheikh|"
+                      r"Sultan|Emperor|Empress|Pope|Sir|Dame|Lord|Lady|Dr\.?|Mr\.?|Mrs\.?|Ms\.?)\s+)*")
+
+
+def _described_word(word: str) -> str:
+    """A word of a description as a pattern: a country's word stands for any of its words, with its possessive
+    ("Japanese" matches "Japan's" and "Japanese"; `text.place_words`)."""
+    same = sorted(place_words(word), key=len, reverse=True)
+    return rf"(?:{'|'.join(map(re.escape, same))})(?:['’]s)?" if same else re.escape(word)
+
+
+def _named_after(pattern: str, sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of each name right after a match of `pattern` (case-insensitive) in `sentence`, in order."""
     out = []
     for m in re.finditer(rf"(?i)(?<![\w\-]){pattern}(?![\w\-])", sentence):
         name = _NAME.match(sentence, m.end() + len(sentence[m.end():]) - len(sentence[m.end():].lstrip()))

@@ -10,8 +10,10 @@ content words and capitalised names. Chunking, BM25, evidence, follow-ups and an
 """
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
+from pathlib import Path
 
 # ---- stopwords ------------------------------------------------------------------------------------------------
 STOPWORDS = frozenset("""a an the and or but if of to in on at for with from by about as into over after before
@@ -196,6 +198,37 @@ def stem(word: str) -> str:
 def stem_words(words: list[str]) -> list[str]:
     """Snowball English stems of many words (what BM25 uses)."""
     return _snowball().stemWords(words)
+
+
+@lru_cache(maxsize=1)
+def _places() -> dict[str, frozenset[str]]:
+    groups: dict[str, frozenset[str]] = {}
+    table = json.loads((Path(__file__).parent / "models" / "places.json").read_text(encoding="utf-8"))
+    for g in table["groups"]:
+        for w in g["words"]:
+            groups[stem(w)] = groups.get(stem(w), frozenset()) | frozenset(g["words"])
+    return groups
+
+
+def place_words(word: str) -> frozenset[str]:
+    """The words, lower case, that name the same country as `word` (its name, people and capital, itself among
+    them; `rag/models/places.json`, made by eval/make_places.py), or none when it names no country.
+
+    >>> sorted(place_words("Seoul")), sorted(place_words("Estonian")), place_words("meeting")
+    (['korea', 'korean', 'seoul'], ['eesti', 'estonia', 'estonian', 'tallinn', 'vabariik'], frozenset())
+    """
+    return _places().get(stem(word), frozenset())
+
+
+@lru_cache(maxsize=4096)
+def same_place(word_stem: str) -> frozenset[str]:
+    """The stems of `place_words` for a word's stem (a stem of `stem`: "tokyo" -> {"japan", "japanes", "tokyo", …})."""
+    return frozenset(stem(w) for w in _places().get(word_stem, ()))
+
+
+def overlaps(word_stem: str, stems_: set[str] | frozenset[str]) -> bool:
+    """Whether `stems_` has `word_stem`, or another word for the same country ("Tokyo" in a text that says "Japan")."""
+    return word_stem in stems_ or not stems_.isdisjoint(same_place(word_stem))
 
 
 def content_words(text: str) -> list[str]:

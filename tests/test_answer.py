@@ -809,3 +809,17 @@ def test_an_faq_answer_is_quoted_in_the_authors_order(tmp_path):
     ans = A.ask(r, "How do I cancel my membership?", settings)
     starts = [c.start for c in ans.citations if c.doc_id == "faq.md"]
     assert len(starts) >= 2 and starts == sorted(starts)
+
+
+def test_word_overlap_counts_a_capital_or_a_people_as_their_country(tmp_path):
+    """"Tokyo's delegation" of a sentence that says "Japan's delegation": the question's words are all in it
+    (`text.overlaps`, `rag/models/places.json`), as they are not in a sentence about another country."""
+    r, settings = indexed(tmp_path, {
+        "talks.txt": "The talks opened in Geneva on Monday. Japan's delegation was led by Foreign Minister Yoko "
+                     "Kamikawa. Brazil's delegation was led by Mauro Vieira. The weather was mild.\n"})
+    q = "Who led Tokyo's delegation?"
+    found = r.retrieve(q, k=5)
+    ev = Evidence(q, found.hits, found.docs, r.embedder)
+    lex = dict(zip((s.text for s in ev.sents), ev.features()[:, FEATURES.index("lex")]))
+    assert lex["Japan's delegation was led by Foreign Minister Yoko Kamikawa."] == pytest.approx(1.0)
+    assert lex["Brazil's delegation was led by Mauro Vieira."] < 0.8

@@ -374,3 +374,29 @@ def test_a_who_question_is_led_by_the_name_a_long_phrase_ends_with(question, sen
     holds); a phrase that is mostly names, a name with a particle, or a question for no person is left whole."""
     a = sentence.index(phrase)
     assert sentence[slice(*spans.the_name_in(question, sentence, a, a + len(phrase)))] == shown
+
+
+def test_a_country_word_of_a_description_matches_the_countrys_other_words():
+    """"Which Estonian leader …?" of a sentence that writes "Estonia's Prime Minister": a country is named by its
+    name, people or capital (`text.place_words`), and when the sentence gives the person's office rather than the
+    question's word for it, the name after the country is the one described, its office words left out."""
+    s = ("On Friday the chancellor met Finland's President Sauli Niinisto, Polish Prime Minister Donald Tusk and "
+         "Estonia's Prime Minister Kaja Kallas in Berlin.")
+    assert [s[a:b] for a, b in spans.described("Which Estonian leader did the chancellor meet?", s)] == ["Kaja Kallas"]
+    assert [s[a:b] for a, b in spans.described("Which Finnish president came?", s)] == ["Sauli Niinisto"]
+    assert [s[a:b] for a, b in spans.described("Which Polish leader came?", s)] == ["Donald Tusk"]
+    assert spans.described("Which Latvian leader came?", s) == []         # a country the sentence never names
+    assert spans.described("Which leader came?", s) == []                 # no description of its own
+
+
+def test_a_described_name_leads_when_the_readers_phrase_is_denied(monkeypatch):
+    """The reader's phrase is denied by its own clause ("Olaf Scholz did not attend"); a quoted sentence that names
+    someone with the question's own description ("Japan's Prime Minister" for "the Japanese prime minister") gives
+    the lead instead, from whichever quoted sentence says it."""
+    monkeypatch.setattr(span_reader, "get_reader", lambda: Proposing("Olaf Scholz"))
+    sentences = ["German Chancellor Olaf Scholz did not attend the meeting in Osaka.",
+                 "The meeting included Japan's Prime Minister Fumio Kishida and India's Narendra Modi."]
+    found = short_answer("Who is the Japanese prime minister who attended the meeting?", sentences)
+    assert (found.sentence, found.text) == (1, "Fumio Kishida")
+    # the reader's own phrase stays when no quoted sentence describes anyone so
+    assert short_answer("Who is the Brazilian president who attended the meeting?", sentences) is None
