@@ -379,20 +379,21 @@ def described(question: str, sentence: str) -> list[tuple[int, int]]:
         return []
     out = _named_after(r"\W+(?:[\w\-]+\W+){0,2}?".join(_described_word(w) for w in words), sentence)
     place = [w for w in words if place_words(w)]
-    if not out and place and len(place) < len(words):
+    if not out and place and _OFFICE_WORD.fullmatch(words[-1]):
         # "Which Estonian leader …?" of "Estonia's Prime Minister Kaja Kallas": the sentence gives the person's
-        # office, not the question's word for it; the name after the place, its office words left out
-        out = [(a + len(_OFFICES.match(sentence, a).group()), b) for a, b in _named_after(_described_word(place[0]),
-                                                                                          sentence)]
-        out = [(a, b) for a, b in out if len(sentence[a:b].split()) >= 2]
+        # office, not the question's word for it: the name after the place, after its office words, when it has any
+        # ("German Democratic Republic" is no person)
+        titled = [(a, b, _OFFICES.match(sentence, a)) for a, b in _named_after(_described_word(place[0]), sentence)]
+        out = [(a + len(t.group()), b) for a, b, t in titled if t and len(sentence[a + len(t.group()):b].split()) >= 2]
     return out
 
 
 # words of an office written before a person's name ("Prime Minister", "Deputy Secretary-General")
-_OFFICES = re.compile(r"(?:(?:Acting|Deputy|Vice|Prime|First|Foreign|Defen[cs]e|Finance|Interior|Minister|Premier|"
-                      r"President|Chancellor|Secretary(?:-General)?|General|State|Senator|Governor|Mayor|King|Queen|"
-                      r"Crown|Prince|Princess|Chief|Ambassador|Director|Chairman|Chair|Speaker|Leader|Emir|Sheikh|"
-                      r"Sultan|Emperor|Empress|Pope|Sir|Dame|Lord|Lady|Dr\.?|Mr\.?|Mrs\.?|Ms\.?)\s+)*")
+_OFFICE = (r"Acting|Deputy|Vice|Prime|First|Foreign|Defen[cs]e|Finance|Interior|Minister|Premier|President|"
+           r"Chancellor|Secretary(?:-General)?|General|State|Senator|Governor|Mayor|King|Queen|Crown|Prince|Princess|"
+           r"Chief|Ambassador|Director|Chairman|Chair|Speaker|Leader|Emir|Sheikh|Sultan|Emperor|Empress|Pope")
+_OFFICES = re.compile(rf"(?:(?:{_OFFICE})\s+)+")
+_OFFICE_WORD = re.compile(rf"(?i:{_OFFICE}|head|official|politician|diplomat|envoy|ruler|monarch)")
 
 
 def _described_word(word: str) -> str:

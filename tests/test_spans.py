@@ -387,6 +387,9 @@ def test_a_country_word_of_a_description_matches_the_countrys_other_words():
     assert [s[a:b] for a, b in spans.described("Which Polish leader came?", s)] == ["Donald Tusk"]
     assert spans.described("Which Latvian leader came?", s) == []         # a country the sentence never names
     assert spans.described("Which leader came?", s) == []                 # no description of its own
+    assert spans.described("Which Polish poet came?", s) == []            # a poet is no office the sentence gives
+    gdr = "The last Prime Minister of the German Democratic Republic, Lothar de Maiziere, was a Huguenot."
+    assert spans.described("Which German leader was a Huguenot?", gdr) == []      # no office after the country
 
 
 def test_a_described_name_leads_when_the_readers_phrase_is_denied(monkeypatch):
