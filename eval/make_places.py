@@ -23,8 +23,8 @@ from pathlib import Path
 
 DEST = Path(__file__).resolve().parents[1] / "rag" / "models" / "places.json"
 GENERIC = set("""new south north east west central upper lower great greater saint st san santa sao santo port city
-island islands isle isles coast prince victoria sultan republic united states kingdom federated federation democratic people peoples federal
-state territory territories minor outlying part and the of da de del la le el al dar es des du d c dc""".split())
+island islands isle isles coast prince victoria sultan republic united states kingdom federated federation democratic
+people peoples federal state territory territories minor outlying part and the of da de del la le el al dar es des du d c dc""".split())
 # territories and small states left out: their names and capitals are mostly ordinary words and first names
 # ("Christmas Island", "Flying Fish Cove", "Victoria", "Hamilton", "Douglas")
 MIN_POPULATION = 1_000_000

@@ -434,7 +434,8 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     if answered_parts is not None:
         return answered_parts
     picked = _pick(scored, ev.question)
-    lead, short = _lead(ev.question, picked, scored[0][1])
+    # what two share, when no word describes both (`_shared`), is not one phrase of one of them ("Scottish guitarist")
+    lead, short = _lead(ev.question, picked, scored[0][1]) if not compare.parse_shared(ev.question) else ([], None)
     if len(picked) > 1 and picked[0].section and all(
             (s.title, s.section) == (picked[0].title, picked[0].section) for s in picked):
         picked.sort(key=lambda s: s.start)      # one section's sentences (an FAQ's answer) quoted in the author's order
