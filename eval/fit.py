@@ -79,16 +79,15 @@ def usable(row: dict) -> bool:
 def made_with(split: str) -> str:
     """What the cached features of a split depend on besides the code: which answer encoders read its questions
     (for the train halves the fold models, each question read by the one that never saw it; for the held-out halves
-    the shipped one), the text version its passages were cut into sentences with, the models' arithmetic
-    (`rag.embed.weights_only`) and the table of countries' words (`rag.text.place_words`)."""
+    the shipped one), the text version its passages were cut into sentences with, and the table of countries' words
+    (`rag.text.place_words`)."""
     folders = [ENCODER_FOLDS / f"fold{k}" for k in range(N_FOLDS)] if split == "train" else [ANSWER_ENCODER]
     missing = [str(f.relative_to(ROOT)) for f in folders if not (f / "model.onnx").is_file()]
     if missing:
         sys.exit(f"fit.py: no answer encoder in {', '.join(missing)}; run `make encoder` first")
     places = ROOT / "rag" / "models" / "places.json"
     return json.dumps([[str(f.relative_to(ROOT)), (f / "model.onnx").stat().st_mtime_ns] for f in folders]
-                      + [["text_version", TEXT_VERSION], ["arithmetic", "weights_only"],
-                         [str(places.relative_to(ROOT)), places.stat().st_size]])
+                      + [["text_version", TEXT_VERSION], [str(places.relative_to(ROOT)), places.stat().st_size]])
 
 
 def collect(name: str, split: str) -> dict:
@@ -380,7 +379,6 @@ def main() -> None:
         "format_version": scorer.FORMAT_VERSION,
         "fitted_by": "eval/fit.py", "fitted_at": time.strftime("%Y-%m-%d"), "learner": "sklearn LogisticRegression",
         "embedding": Settings().model, "retrieval": f"hybrid, k={K}",
-        "arithmetic": "int8 weights, float arithmetic (rag.embed.weights_only), for both encoders",
         "answer_encoder": {"train halves": "read by the fold models of eval/train_answer_encoder.py (each question by "
                                            "the one that never saw it)",
                            "held-out halves and the app": str(ANSWER_ENCODER.relative_to(ROOT))},

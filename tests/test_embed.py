@@ -45,28 +45,6 @@ def test_onnx_vectors_match_torch(seed_texts, torch_vectors, backend, floor):
     assert ((v @ v.T).argsort(1)[:, -3:] == (torch_vectors @ torch_vectors.T).argsort(1)[:, -3:]).mean() > 0.9
 
 
-def test_an_int8_text_vector_does_not_depend_on_its_batch_or_on_what_was_asked_before(seed_texts):
-    """The int8 models run on their int8 weights in float arithmetic (`embed.weights_only`): onnxruntime's dynamic
-    quantisation also rounded each layer's activations to 8 bits over the range of the whole batch, so a text got
-    another vector beside other texts (and another on a CPU without VNNI). A text's vector is now its own."""
-    import onnx
-
-    e = Embedder(backend="onnx-int8")
-    alone = e._encode(["Who represented Australia?"])[0]
-    batched = e._encode(seed_texts)[seed_texts.index("Who represented Australia?")]
-    assert np.abs(alone - batched).max() < 1e-5
-    graph = onnx.load_from_string(embed.weights_only(e.engine.path)).graph
-    assert not any(n.op_type in ("MatMulInteger", "DynamicQuantizeLinear") for n in graph.node)
-    # remembered: asked again, a text is not embedded again, and comes back the same
-    calls = []
-    real = e._encode
-    e._encode = lambda texts, progress=False: calls.append(list(texts)) or real(texts, progress)
-    first = e.encode(["NATO", "Who represented Australia?"])
-    again = e.encode(["Who represented Australia?", "Seoul"])
-    assert calls == [["NATO", "Who represented Australia?"], ["Seoul"]]
-    assert np.array_equal(first[1], again[0])
-
-
 def test_onnx_counts_word_pieces_like_the_model_tokenizer(seed_texts):
     long = " ".join(seed_texts)                      # far past the 256 the model reads: counted, not truncated
     texts = seed_texts[:5] + [long]
