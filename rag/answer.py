@@ -439,12 +439,6 @@ def extractive_answer(ev: Evidence, scored: list[tuple[float, Sent]], base: Answ
     if len(picked) > 1 and picked[0].section and all(
             (s.title, s.section) == (picked[0].title, picked[0].section) for s in picked):
         picked.sort(key=lambda s: s.start)      # one section's sentences (an FAQ's answer) quoted in the author's order
-    elif short and short[0] is not picked[0]:   # the lead's own sentence is the first quote: it is what says it
-        i = j = picked.index(short[0])
-        if j > 0 and picked[j - 1].text == picked[j].prev and (_LEANS_BACK.match(picked[j].text)
-                                                              or closes_quote(picked[j].text)):
-            j -= 1          # with the sentence it leans on ("It rises at …" after "The Lune is …"), as `_pick` has it
-        picked[:i + 1] = picked[j:i + 1] + picked[:j]
     named = compare.pair(ev.question)
     if named:                     # "Which band had more members, A or B?": a sentence about each, each cited
         picked += compare.about_each(named, picked, sents)
