@@ -268,8 +268,8 @@ def support_pairs(split: str) -> tuple[np.ndarray, np.ndarray]:
                     triples.append((claim, sents[j], doc["text"], 0))
             if others:
                 triples.append((claim, others[rng.integers(len(others))], other["text"], 0))
-    emb = get_embedder()     # each text alone, as `Evidence.support` reads claims and sentences
-    cv, sv = emb.encode_each([t[0] for t in triples]), emb.encode_each([t[1] for t in triples])
+    emb = get_embedder()
+    cv, sv = emb.encode([t[0] for t in triples]), emb.encode([t[1] for t in triples])
     x = np.asarray([scorer.support_features(c, s, p, float(cv[i] @ sv[i]))
                     for i, (c, s, p, _) in enumerate(triples)], dtype=np.float64)
     return x, np.asarray([t[3] for t in triples])
