@@ -331,7 +331,8 @@ _EXAMPLES = re.compile(r"\b(?:such as|including|like|e\.g\.,?)\s*$", re.IGNORECA
 def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None:
     """The words of one of `sentences` that answer `question`, when it asks for a name, number, date, place or short
     phrase and the reader (rag.span_reader) prefers them to "no answer" (margin at least its threshold, 0);
-    a phrase the question itself contains does not answer it ("Indo Pacific" for "…Indo-Pacific 4…?"), nor does a
+    a phrase the question itself contains does not answer it ("Indo Pacific" for "…Indo-Pacific 4…?"; also once
+    widened or cut to the whole date or year asked for), nor does a
     phrase the words right after it deny something of (`text.negates`), or one of the wrong kind
     (`spans.contradicts`: no number for "how many", only a number for "who"). "Who is <a name>?" asks what the
     person is, which the quote says, so it gets no short answer (`spans.asks_identity`)."""
@@ -354,10 +355,13 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
     start, end = spans.the_name_in(question, sentences[found.sentence], start, end)     # "… assistant Nicholas Golovin"
     start, end = spans.with_list(question, sentences[found.sentence], start, end)     # "Australia, Korea …"
     found = replace(found, start=start, end=end, text=sentences[found.sentence][start:end])
+    if T.fold(found.text) in T.fold(question):      # cut to what the question says: "1925" of "3 June 1925" for
+        return next(iter(named), None)              # "In which year was the King who made the 1925 Honours born?"
     here = [n for n in named if n.sentence == found.sentence]
     if here and not any(n.start < found.end and found.start < n.end for n in here):
         return here[0]      # the reader's sentence describes another name than the reader's phrase
-    return found
+    inside = [n for n in here if found.start <= n.start and n.end <= found.end and n.text != found.text]
+    return inside[0] if inside else found   # "Blinken and the Foreign Ministers of Australia" -> "Blinken
 
 
 def _denied(question: str, sentence: str, start: int, end: int) -> bool:
@@ -473,12 +477,14 @@ def _lead(question: str, picked: list[Sent], best: Sent) -> tuple[list[tuple[str
 def _only_date(question: str, picked: list[Sent], best: Sent) -> span_reader.Span | None:
     """For a when-question (`_lead` only asks for one) the reader leaves without a phrase: the date the best sentence
     gives, when it gives one and only one the question does not ("Yesterday, Luxon went to a dinner at the White
-    House." answers "When did Luxon go to the dinner?" with "Yesterday"). The same for the one number of "How many
+    House." answers "When did Luxon go to the dinner?" with "Yesterday"; "3 June 1925" is the question's own
+    "1925" when it asks for a year). The same for the one number of "How many
     …?" led nothing more on the development sets, so there is no such rule for counts."""
     if best not in picked:
         return None
     asked = T.fold(question)
-    given = [(a, b) for a, b in dates.date_phrases(best.text) if T.fold(best.text[a:b]) not in asked]
+    given = [(a, b) for a, b in dates.date_phrases(best.text) if T.fold(best.text[a:b]) not in asked
+             and T.fold(best.text[slice(*spans.with_whole(question, best.text, a, b))]) not in asked]   # its year
     if len(given) != 1:
         return None
     (a, b), k = given[0], picked.index(best)

@@ -43,7 +43,9 @@ president minister chancellor emperor empress ruler prince princess pope bishop 
 actor actress singer musician composer director producer artist painter sculptor architect scientist physicist
 chemist inventor philosopher founder father mother son daughter wife husband brother sister coach captain member
 character governor mayor senator politician judge lawyer teacher professor student owner ceo chairman explorer
-individual saint god goddess quarterback scholar historian economist engineer designer dancer rapper host""".split())
+individual saint god goddess quarterback scholar historian economist engineer designer dancer rapper host
+secretary premier ambassador diplomat envoy official spokesman spokeswoman spokesperson monarch emir sultan
+novelist playwright journalist athlete pilot candidate""".split())
 PLACE_NOUNS = set("""place city town village country nation state province region area county district continent
 island river lake sea ocean mountain valley location site capital street neighborhood neighbourhood territory
 border port borough suburb""".split())

@@ -823,3 +823,16 @@ def test_word_overlap_counts_a_capital_or_a_people_as_their_country(tmp_path):
     lex = dict(zip((s.text for s in ev.sents), ev.features()[:, FEATURES.index("lex")]))
     assert lex["Japan's delegation was led by Foreign Minister Yoko Kamikawa."] == pytest.approx(1.0)
     assert lex["Brazil's delegation was led by Mauro Vieira."] < 0.8
+
+
+def test_a_year_question_is_not_led_by_a_date_that_holds_the_questions_own_year(tmp_path):
+    """"In what year was the architect of the 1889 town hall born?" over a story whose dated sentence says when the
+    hall was completed ("14 March 1889"): that date is the question's own year, not the answer, so it does not lead."""
+    r, settings = indexed(tmp_path, {
+        "hall.md": "# The harbour town hall\n\nThe town hall in the harbour district was completed on 14 March 1889 "
+                   "after six years of work. Its architect, Hendrik Vos, also designed the fish market and two "
+                   "churches in the old town.\n"})
+    ans = A.ask(r, "In what year was the architect of the 1889 town hall born?", settings)
+    assert "1889 —" not in ans.text.split("“")[0], ans.text
+    assert ans.short_answer is None or "1889" not in ans.short_answer.text, ans.short_answer
+    assert_quotes_are_verbatim(r, ans)

@@ -403,3 +403,31 @@ def test_a_described_name_leads_when_the_readers_phrase_is_denied(monkeypatch):
     assert (found.sentence, found.text) == (1, "Fumio Kishida")
     # the reader's own phrase stays when no quoted sentence describes anyone so
     assert short_answer("Who is the Brazilian president who attended the meeting?", sentences) is None
+
+
+def test_a_year_cut_from_the_readers_date_is_no_answer_when_the_question_gives_it():
+    """"In what year …?" cuts the reader's "14 March 1889" to "1889"; when that is the question's own year it does
+    not answer, and the year of the sentence that does answer is still found."""
+    question = "In what year was the architect of the 1889 town hall born?"
+    built = "Work on the town hall in the harbour district was completed on 14 March 1889."
+    born = "Its architect, Hendrik Vos, was born in Leiden in 1851."
+    assert short_answer(question, [built]) is None
+    found = short_answer(question, [built, born])
+    assert (found.sentence, found.text) == (1, "1851")
+
+
+def test_an_office_holder_question_is_led_by_the_name_the_office_introduces(monkeypatch):
+    """"Which secretary …?", "Which ambassador …?" ask for a person (as "Which minister …?" does), so the name after
+    the question's own office word leads; a reader's phrase that runs on past that name ("Lindqvist and the regional
+    directors of Uppsala") is cut to it."""
+    assert spans.answer_type("Which Secretary of Health will visit the clinics?") == "person"
+    assert spans.answer_type("Which ambassador opened the fair?") == "person"
+    sentence = ("Next month Secretary Lindqvist and the regional directors of\nUppsala will visit the new clinics "
+                "together.")
+    monkeypatch.setattr(span_reader, "get_reader",
+                        lambda: Proposing("Lindqvist and the regional directors of\nUppsala"))
+    found = short_answer("Which Secretary of Health will visit the new clinics?", [sentence])
+    assert found.text == "Lindqvist"
+    # the reader's phrase stays whole when the question's description introduces no name in it
+    assert short_answer("Which officials will visit the new clinics?", [sentence]).text == \
+        "Lindqvist and the regional directors of\nUppsala"
