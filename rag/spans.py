@@ -44,7 +44,7 @@ actor actress singer musician composer director producer artist painter sculptor
 chemist inventor philosopher founder father mother son daughter wife husband brother sister coach captain member
 character governor mayor senator politician judge lawyer teacher professor student owner ceo chairman explorer
 individual saint god goddess quarterback scholar historian economist engineer designer dancer rapper host
-secretary premier ambassador diplomat envoy official spokesman spokeswoman spokesperson monarch emir sultan
+secretary premier ambassador diplomat envoy spokesman spokeswoman spokesperson monarch emir sultan
 novelist playwright journalist athlete pilot candidate""".split())
 PLACE_NOUNS = set("""place city town village country nation state province region area county district continent
 island river lake sea ocean mountain valley location site capital street neighborhood neighbourhood territory
@@ -204,6 +204,14 @@ def contradicts(question: str, phrase: str) -> bool:
 
     >>> contradicts("Who translated for the minister?", "through a translator"), contradicts("Who?", "a translator")
     (True, False)
+
+    An acronym asked for is written in capitals (a question that writes one, "What does the acronym NATO stand
+    for?", asks for something else):
+
+    >>> contradicts("What is the acronym for the agency?", "Ukraine"), contradicts("What acronym?", "the MSEA")
+    (True, False)
+    >>> contradicts("What does the acronym NATO stand for?", "North Atlantic Treaty Organization")
+    False
     """
     if not [w for w in content_words(phrase) if w not in _PREPOSITIONS]:
         return True                     # "Outside" for "What are the core hours?": no word that could answer
@@ -214,6 +222,8 @@ def contradicts(question: str, phrase: str) -> bool:
     bare = not re.search(r"[^\W\d_]", _NUM.sub(" ", phrase))      # only numbers (and dates' digits)
     if asks_time_of_day(question):      # "What time does the move start?": a time of day, not "Saturday"
         return not (re.search(_CLOCK, phrase, re.IGNORECASE) or _PART_OF_DAY.search(phrase))
+    if _ACRONYM.search(question) and not _CAPITALS.search(question) and not _CAPITALS.search(phrase):
+        return True                     # "What is the official acronym for North Korea?" is not "Ukraine"
     kind = answer_type(question)
     if (kind == "number" or _VERSION.search(question)) \
             and not (_NUM.search(phrase) or _QUANTIFIER.search(phrase) or _MEASURE_WORD.search(phrase)):
@@ -223,6 +233,9 @@ def contradicts(question: str, phrase: str) -> bool:
     return bare and (kind == "person" or bool(_EVENT.search(question))
                      or bool(re.match(r"\s*which\b", question, re.IGNORECASE)) and kind not in ("number", "date"))
 
+
+_ACRONYM = re.compile(r"\b(?:acronym|abbreviation|initialism)s?\b", re.IGNORECASE)
+_CAPITALS = re.compile(r"\b[A-Z][A-Z0-9.&-]*[A-Z]\b")      # "DPRK", "U.S", "AT&T"
 
 # prepositions the stopword list leaves out: a phrase of these alone answers nothing
 _PREPOSITIONS = frozenset("""aboard above across against along amid amidst among amongst around astride atop behind

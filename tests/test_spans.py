@@ -178,7 +178,10 @@ WRONG_KIND = [("Who translated for the minister?",
                "The minister, through a translator, referred to the three nations as the cornerstone of the alliance.",
                "through a translator"),
               ("How many monks lived in the abbey?", "The monks of the order lived in the abbey until the fire.",
-               "until the fire")]
+               "until the fire"),
+              ("What is the official abbreviation of the fisheries agency?",
+               "The agency, known in Norway by its abbreviation FDIR, inspects landings in every northern port.",
+               "Norway")]
 IDENTITY = [("Who is Maria Lindqvist?", "Maria Lindqvist met Prime Minister Johan Berg at the summit in Oslo.",
              "Johan Berg")]
 
