@@ -361,7 +361,7 @@ def short_answer(question: str, sentences: list[str]) -> span_reader.Span | None
     if here and not any(n.start < found.end and found.start < n.end for n in here):
         return here[0]      # the reader's sentence describes another name than the reader's phrase
     inside = [n for n in here if found.start <= n.start and n.end <= found.end and n.text != found.text]
-    return inside[0] if inside else found   # "Blinken and the Foreign Ministers of Australia" -> "Blinken
+    return inside[0] if inside else found   # "Blinken and the Foreign Ministers of Australia" -> "Blinken"
 
 
 def _denied(question: str, sentence: str, start: int, end: int) -> bool:
