@@ -197,12 +197,20 @@ def timed(fn, questions: list[str], budget_s: float = QUERY_BUDGET_S) -> dict:
 
 
 def time_queries(retriever, questions: list[str], settings) -> dict:
-    """Latency of search in each mode, and of ask with the extractive answerer."""
+    """Latency of search in each mode, and of ask with the extractive answerer (warm, and with no sentence vector
+    remembered)."""
     from rag.answer import ask
+    from rag.embed import answer_encoder
 
     out = {f"search_{m}": timed(lambda q, m=m: retriever.search(q, mode=m), questions) for m in MODES}
     s = replace(settings, answerer="extractive")
     out["ask_extractive"] = timed(lambda q: ask(retriever, q, s), questions)
+
+    def cold(q: str):      # as if the question's passages had never been read (`Embedder.encode_each` remembers)
+        retriever.embedder.forget()
+        answer_encoder().forget()
+        return ask(retriever, q, s)
+    out["ask_extractive_cold"] = timed(cold, questions)
     return out
 
 
@@ -370,7 +378,7 @@ def render(r: dict) -> str:
                  f"{x['large']['chunks']:>10,}{x['large']['open_s']:>8}{x['large'].get('warm_s', '—'):>8}"
                  f"{add['median_s']:>14} ({', '.join(map(str, add['seconds']))})")
     L += ["", "QUERY LATENCY ms (p50 / p95)"]
-    cols = ["search_dense", "search_bm25", "search_hybrid", "ask_extractive"]
+    cols = ["search_dense", "search_bm25", "search_hybrid", "ask_extractive", "ask_extractive_cold"]
     L.append(f"  {'index':30s}{'chunks':>9s}" + "".join(f"{c.replace('search_', ''):>20s}" for c in cols))
     table = [("seeds (FAISS)", q["seeds"]), ("hotpot (FAISS)", q["hotpot"])]
     table += [(f"{r[b]['backend']}", r[b][size]) for b in BACKENDS for size in ("small", "large")]

@@ -50,6 +50,7 @@ from train_answer_encoder import FOLDS as ENCODER_FOLDS, N_FOLDS, fold_of  # noq
 # figures inside the sets moved by noise (mean refusal F1 over the other two 0.817 -> 0.813).
 DATASETS = ("xquad-en", "xquad-unanswerable", "clapnq-dev-a", "hotpotqa-dev500", "hotpotqa-unanswerable")
 CACHE = ROOT / "eval" / ".cache" / "fit"
+READ = "each sentence alone (Embedder.encode_each)"     # how `Evidence` reads sentences and claims; in the model file
 K = 5
 
 
@@ -79,15 +80,16 @@ def usable(row: dict) -> bool:
 def made_with(split: str) -> str:
     """What the cached features of a split depend on besides the code: which answer encoders read its questions
     (for the train halves the fold models, each question read by the one that never saw it; for the held-out halves
-    the shipped one), the text version its passages were cut into sentences with, and the table of countries' words
-    (`rag.text.place_words`)."""
+    the shipped one), how its sentences are read (each alone since session 18), the text version its passages were
+    cut into sentences with, and the table of countries' words (`rag.text.place_words`)."""
     folders = [ENCODER_FOLDS / f"fold{k}" for k in range(N_FOLDS)] if split == "train" else [ANSWER_ENCODER]
     missing = [str(f.relative_to(ROOT)) for f in folders if not (f / "model.onnx").is_file()]
     if missing:
         sys.exit(f"fit.py: no answer encoder in {', '.join(missing)}; run `make encoder` first")
     places = ROOT / "rag" / "models" / "places.json"
     return json.dumps([[str(f.relative_to(ROOT)), (f / "model.onnx").stat().st_mtime_ns] for f in folders]
-                      + [["text_version", TEXT_VERSION], [str(places.relative_to(ROOT)), places.stat().st_size]])
+                      + [["read", READ], ["text_version", TEXT_VERSION],
+                         [str(places.relative_to(ROOT)), places.stat().st_size]])
 
 
 def collect(name: str, split: str) -> dict:
@@ -268,8 +270,8 @@ def support_pairs(split: str) -> tuple[np.ndarray, np.ndarray]:
                     triples.append((claim, sents[j], doc["text"], 0))
             if others:
                 triples.append((claim, others[rng.integers(len(others))], other["text"], 0))
-    emb = get_embedder()
-    cv, sv = emb.encode([t[0] for t in triples]), emb.encode([t[1] for t in triples])
+    emb = get_embedder()     # each text alone, as `Evidence.support` reads claims and sentences
+    cv, sv = emb.encode_each([t[0] for t in triples]), emb.encode_each([t[1] for t in triples])
     x = np.asarray([scorer.support_features(c, s, p, float(cv[i] @ sv[i]))
                     for i, (c, s, p, _) in enumerate(triples)], dtype=np.float64)
     return x, np.asarray([t[3] for t in triples])
@@ -381,7 +383,7 @@ def main() -> None:
         "embedding": Settings().model, "retrieval": f"hybrid, k={K}",
         "answer_encoder": {"train halves": "read by the fold models of eval/train_answer_encoder.py (each question by "
                                            "the one that never saw it)",
-                           "held-out halves and the app": str(ANSWER_ENCODER.relative_to(ROOT))},
+                           "held-out halves and the app": str(ANSWER_ENCODER.relative_to(ROOT)), "read": READ},
         "data": {n: {"split": "train", "questions": int(len(d["answerable"])), "sentences": int(len(d["y"])),
                      "positive": int(d["y"].sum())} for n, d in train.items()},
         "support_data": {"clapnq-dev-a": {"split": "train", "pairs": int(len(sy)), "positive": int(sy.sum())}},

@@ -104,14 +104,14 @@ class Evidence:
             other.__dict__ = {k: v for k, v in self.__dict__.items()
                               if k in ("hits", "docs", "embedder", "encoder", "sents", "sentence_vectors")}
             other.question, other._given = question, (None, self._given[1])
-            other.__dict__["vecs"] = np.vstack([self.encoder.encode([question]).astype(np.float32), self.vecs[1:]])
+            other.__dict__["vecs"] = np.vstack([self.encoder.encode_each([question]), self.vecs[1:]])
             views[question] = other
         return views[question]
 
     @cached_property
     def vecs(self) -> np.ndarray:
         """Row 0: the question, then one row per sentence, both by the answer encoder."""
-        return self.encoder.encode([self.question] + [_read(s) for s in self.sents]).astype(np.float32)
+        return self.encoder.encode_each([self.question] + [_read(s) for s in self.sents])
 
     @cached_property
     def question_vector(self) -> np.ndarray:
@@ -122,7 +122,7 @@ class Evidence:
     @cached_property
     def sentence_vectors(self) -> np.ndarray:
         """The retrieval model's vector of each sentence: for "cos_base" and for checking LLM claims."""
-        return self.embedder.encode([s.text for s in self.sents])
+        return self.embedder.encode_each([s.text for s in self.sents])
 
     @cached_property
     def passage_cos(self) -> np.ndarray:
@@ -211,7 +211,7 @@ class Evidence:
         from . import scorer
 
         # the retrieval model's cosine, as the support model was fitted with (eval/fit.py, support_pairs)
-        cv = self.embedder.encode(claims)
+        cv = self.embedder.encode_each(claims)
         sims = cv @ self.sentence_vectors.T if self.sents else np.zeros((len(claims), 0))
         rows = []
         for i, claim in enumerate(claims):

@@ -640,11 +640,12 @@ def test_evidence_reads_sentences_with_the_answer_encoder_and_passages_with_the_
                   passage_vectors=found.passage_vectors)
     assert ev.encoder is answer_encoder()
     x = ev.features()
-    enc = answer_encoder().encode([AUSTRALIA] + [s.text for s in ev.sents])
+    alone = lambda model, texts: np.vstack([model.engine.encode_batch([t]) for t in texts])   # each text on its own
+    enc = alone(answer_encoder(), [AUSTRALIA] + [s.text for s in ev.sents])
     assert np.allclose(x[:, 0], enc[1:] @ enc[0], atol=1e-5)                        # "cos"
     passage = np.asarray(found.passage_vectors)[ev.sents[0].n - 1] @ found.question_vector
     assert abs(float(x[0, 2]) - float(passage)) < 1e-4                              # "cos_passage"
-    plain = retriever.embedder.encode([s.text for s in ev.sents]) @ np.asarray(found.question_vector)
+    plain = alone(retriever.embedder, [s.text for s in ev.sents]) @ np.asarray(found.question_vector)
     assert np.allclose(x[:, FEATURES.index("cos_base")], plain, atol=1e-4)         # the retrieval model's cosine
     assert not np.allclose(x[:, 0], plain, atol=1e-2)
 

@@ -57,7 +57,7 @@ def test_query_phase_times_every_mode_on_both_indexes(bench, work):
     q = bench.phase_query(work, queries=2)
     for name in ("seeds", "hotpot"):
         assert q[name]["chunks"] > 0
-        for m in ("search_dense", "search_bm25", "search_hybrid", "ask_extractive"):
+        for m in ("search_dense", "search_bm25", "search_hybrid", "ask_extractive", "ask_extractive_cold"):
             assert 1 <= q[name][m]["n"] <= 2
             assert q[name][m]["p50_ms"] <= q[name][m]["p95_ms"]
 

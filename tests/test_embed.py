@@ -99,3 +99,45 @@ def test_index_records_its_backend_and_queries_use_it(docs_copy, tmp_path):
     assert "embedding backend changed (onnx → onnx-int8)" in switched["full_rebuild"]
     assert switched["chunks_embedded"] == switched["chunks_total"]
     assert Index.load(s.index).manifest["embedding_backend"] == "onnx-int8"
+
+
+def test_a_sentence_read_alone_has_one_vector_whatever_it_is_read_with():
+    """The answerer's sentences are read one by one (`encode_each`): a sentence's vector does not depend on which
+    other sentences were retrieved with it, and a sentence read before is not read again."""
+    texts = ["The ferry to the island leaves twice a day from the northern pier.",
+             "Tickets cost four euros, and children under twelve travel free of charge on weekdays.",
+             "In winter the crossing is cancelled when the wind is stronger than force seven."]
+    emb = Embedder()
+    first = emb.encode_each(texts[:2])
+    calls = []
+    engine = emb.engine
+    real = engine.encode_batch
+    engine.encode_batch = lambda batch: calls.append(list(batch)) or real(batch)
+    try:
+        again = emb.encode_each([texts[2], texts[0]])
+    finally:
+        del engine.encode_batch
+    assert calls == [[texts[2]]]                       # the remembered sentence was not read again
+    assert np.array_equal(again[1], first[0])
+    fresh = Embedder().encode_each([texts[1], texts[2]])   # another embedder, with nothing remembered
+    assert np.array_equal(fresh[0], first[1]) and np.array_equal(fresh[1], again[0])
+    assert np.allclose(np.linalg.norm(fresh, axis=1), 1.0, atol=1e-5)
+
+
+def test_forget_drops_the_remembered_vectors():
+    """After `forget` a sentence is read again (what the bench's cold ask times), to the same vector."""
+    emb = Embedder()
+    text = "The lighthouse keeper logged every passing ship in a leather-bound book."
+    first = emb.encode_each([text])
+    calls = []
+    engine = emb.engine
+    real = engine.encode_batch
+    engine.encode_batch = lambda batch: calls.append(list(batch)) or real(batch)
+    try:
+        emb.encode_each([text])
+        assert calls == []
+        emb.forget()
+        again = emb.encode_each([text])
+    finally:
+        del engine.encode_batch
+    assert calls == [[text]] and np.array_equal(again, first)
