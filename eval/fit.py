@@ -39,7 +39,7 @@ from rag import metrics as M, scorer, text as T  # noqa: E402
 from rag.config import TEXT_VERSION, Settings  # noqa: E402
 from rag.evaluate import load_questions, prepare  # noqa: E402
 from rag.embed import ANSWER_ENCODER, answer_encoder  # noqa: E402
-from rag.evidence import FEATURES, Evidence  # noqa: E402
+from rag.evidence import FEATURES, READING, Evidence  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "eval"))
 from train_answer_encoder import FOLDS as ENCODER_FOLDS, N_FOLDS, fold_of  # noqa: E402
@@ -50,7 +50,6 @@ from train_answer_encoder import FOLDS as ENCODER_FOLDS, N_FOLDS, fold_of  # noq
 # figures inside the sets moved by noise (mean refusal F1 over the other two 0.817 -> 0.813).
 DATASETS = ("xquad-en", "xquad-unanswerable", "clapnq-dev-a", "hotpotqa-dev500", "hotpotqa-unanswerable")
 CACHE = ROOT / "eval" / ".cache" / "fit"
-READ = "each sentence alone (Embedder.encode_each)"     # how `Evidence` reads sentences and claims; in the model file
 K = 5
 
 
@@ -88,7 +87,7 @@ def made_with(split: str) -> str:
         sys.exit(f"fit.py: no answer encoder in {', '.join(missing)}; run `make encoder` first")
     places = ROOT / "rag" / "models" / "places.json"
     return json.dumps([[str(f.relative_to(ROOT)), (f / "model.onnx").stat().st_mtime_ns] for f in folders]
-                      + [["read", READ], ["text_version", TEXT_VERSION],
+                      + [["read", READING], ["text_version", TEXT_VERSION],
                          [str(places.relative_to(ROOT)), places.stat().st_size]])
 
 
@@ -383,7 +382,7 @@ def main() -> None:
         "embedding": Settings().model, "retrieval": f"hybrid, k={K}",
         "answer_encoder": {"train halves": "read by the fold models of eval/train_answer_encoder.py (each question by "
                                            "the one that never saw it)",
-                           "held-out halves and the app": str(ANSWER_ENCODER.relative_to(ROOT)), "read": READ},
+                           "held-out halves and the app": str(ANSWER_ENCODER.relative_to(ROOT)), "read": READING},
         "data": {n: {"split": "train", "questions": int(len(d["answerable"])), "sentences": int(len(d["y"])),
                      "positive": int(d["y"].sum())} for n, d in train.items()},
         "support_data": {"clapnq-dev-a": {"split": "train", "pairs": int(len(sy)), "positive": int(sy.sum())}},

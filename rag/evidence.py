@@ -36,6 +36,9 @@ class Sent(NamedTuple):
 # retrieval evidence, none names a word of any question set. "cos" is the answer encoder's question–sentence
 # cosine, "cos_base" the retrieval model's: beside "cos" it says what the fine-tuning adds over topic alone. It
 # ranks sentences; the decision to decline does not read it (eval/fit.py, RANKING_ONLY).
+# How sentences, questions and LLM claims are read by both models; eval/fit.py keys its feature cache and the model
+# file on it, so a change here means `make fit`.
+READING = "each sentence alone (Embedder.encode_each)"
 FEATURES = ("cos", "cos_rel", "cos_passage", "cos_base", "lex", "lex_rel", "lex_ctx", "lex_passage", "bigram", "names",
             "names_passage", "type_asked", "type_match", "type_missing", "novel", "rank", "first", "length", "qlen")
 
