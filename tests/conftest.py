@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,19 @@ from rag.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
+
+
+def close_app(app) -> None:
+    """Close a Gradio app launched with block=False. `Blocks.close` sets the server's asyncio stop event from this
+    thread while the server's own loop may be walking that event's waiters (a clean-clone run failed a teardown with
+    "deque mutated during iteration"); setting it on the loop's thread first leaves `close` nothing to race."""
+    event = app.app.stop_event
+    loop = getattr(event, "_loop", None)         # bound by the first `wait`; no waiter, no race
+    if loop is not None and loop.is_running():
+        done = threading.Event()
+        loop.call_soon_threadsafe(lambda: (event.set(), done.set()))
+        done.wait(5)
+    app.close()
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import close_app
 from gradio_client import Client, handle_file
 
 from rag.config import Settings
@@ -56,7 +57,7 @@ def server(seed_index, tmp_path_factory):
     client = Client(app.local_url, verbose=False, analytics_enabled=False, download_files=False)
     yield client, settings, app
     client.close()
-    app.close()
+    close_app(app)
 
 
 def ask(client, question, history=(), **filters):
@@ -336,7 +337,7 @@ def test_clients_cannot_send_the_servers_llm_key_elsewhere(docs_copy, seed_index
         assert trap.received == []
     finally:
         trap.stop = True
-        app.close()
+        close_app(app)
 
 
 def test_login_guards_the_queue_routes_gradio_leaves_open(docs_copy, seed_index, tmp_path):
@@ -356,7 +357,7 @@ def test_login_guards_the_queue_routes_gradio_leaves_open(docs_copy, seed_index,
             assert web.post(f"{url}login", data={"username": "alice", "password": "s3cret"}).status_code == 200
             assert web.post(f"{url}gradio_api/reset", json=body).status_code == 200
     finally:
-        app.close()
+        close_app(app)
 
 
 def test_an_empty_docs_folder_starts_and_says_nothing_is_indexed(tmp_path):
@@ -369,7 +370,7 @@ def test_an_empty_docs_folder_starts_and_says_nothing_is_indexed(tmp_path):
             ask(client, AUSTRALIA)
         client.close()
     finally:
-        app.close()
+        close_app(app)
 
 
 def test_feedback_rows_are_eval_questions(tmp_path):

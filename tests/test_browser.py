@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import close_app
 
 from rag.answer import ask
 from rag.config import Settings
@@ -46,7 +47,7 @@ def site(seed_index, tmp_path_factory):
     settings = Settings(docs=tmp / "docs", index=tmp / "index")
     app = launch(settings, port=port, block=False)
     yield app.local_url, app, settings
-    app.close()
+    close_app(app)
 
 
 @pytest.fixture(scope="module")
@@ -324,7 +325,7 @@ def test_stop_ends_a_streaming_answer(docs_copy, seed_index, tmp_path, browser):
         assert page.locator("#sources .src-card").count() == 0
         page.context.close()
     finally:
-        app.close()
+        close_app(app)
         llm.shutdown()
 
 
