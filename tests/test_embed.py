@@ -101,7 +101,14 @@ def test_index_records_its_backend_and_queries_use_it(docs_copy, tmp_path):
     assert Index.load(s.index).manifest["embedding_backend"] == "onnx-int8"
 
 
-def test_a_sentence_read_alone_has_one_vector_whatever_it_is_read_with():
+def _reads(monkeypatch, emb: Embedder) -> list[list[str]]:
+    """The batches `emb`'s model reads from now on (the test's end puts the model back)."""
+    calls, real = [], emb.engine.encode_batch
+    monkeypatch.setattr(emb.engine, "encode_batch", lambda batch: calls.append(list(batch)) or real(batch))
+    return calls
+
+
+def test_a_sentence_read_alone_has_one_vector_whatever_it_is_read_with(monkeypatch):
     """The answerer's sentences are read one by one (`encode_each`): a sentence's vector does not depend on which
     other sentences were retrieved with it, and a sentence read before is not read again."""
     texts = ["The ferry to the island leaves twice a day from the northern pier.",
@@ -109,14 +116,8 @@ def test_a_sentence_read_alone_has_one_vector_whatever_it_is_read_with():
              "In winter the crossing is cancelled when the wind is stronger than force seven."]
     emb = Embedder()
     first = emb.encode_each(texts[:2])
-    calls = []
-    engine = emb.engine
-    real = engine.encode_batch
-    engine.encode_batch = lambda batch: calls.append(list(batch)) or real(batch)
-    try:
-        again = emb.encode_each([texts[2], texts[0]])
-    finally:
-        del engine.encode_batch
+    calls = _reads(monkeypatch, emb)
+    again = emb.encode_each([texts[2], texts[0]])
     assert calls == [[texts[2]]]                       # the remembered sentence was not read again
     assert np.array_equal(again[1], first[0])
     fresh = Embedder().encode_each([texts[1], texts[2]])   # another embedder, with nothing remembered
@@ -124,20 +125,14 @@ def test_a_sentence_read_alone_has_one_vector_whatever_it_is_read_with():
     assert np.allclose(np.linalg.norm(fresh, axis=1), 1.0, atol=1e-5)
 
 
-def test_forget_drops_the_remembered_vectors():
+def test_forget_drops_the_remembered_vectors(monkeypatch):
     """After `forget` a sentence is read again (what the bench's cold ask times), to the same vector."""
     emb = Embedder()
     text = "The lighthouse keeper logged every passing ship in a leather-bound book."
     first = emb.encode_each([text])
-    calls = []
-    engine = emb.engine
-    real = engine.encode_batch
-    engine.encode_batch = lambda batch: calls.append(list(batch)) or real(batch)
-    try:
-        emb.encode_each([text])
-        assert calls == []
-        emb.forget()
-        again = emb.encode_each([text])
-    finally:
-        del engine.encode_batch
+    calls = _reads(monkeypatch, emb)
+    emb.encode_each([text])
+    assert calls == []
+    emb.forget()
+    again = emb.encode_each([text])
     assert calls == [[text]] and np.array_equal(again, first)
