@@ -2,6 +2,7 @@
 
     .venv/bin/python eval/fit.py              # features (cached in eval/.cache/fit/), fit, write, report
     .venv/bin/python eval/fit.py --cv         # decide a change: 5-fold cross-validation inside the train halves
+    .venv/bin/python eval/fit.py --cv --without F   # the same without sentence feature F: judge a new feature
 
 What is fitted, all with scikit-learn's LogisticRegression:
 1. the sentence model: P(a retrieved sentence answers the question), from `rag.evidence.FEATURES`. Each training
@@ -197,6 +198,8 @@ KNOTS = 4
 # 0.90 0.918 + 0.609, 0.92 0.941 + 0.602 (at 0.88 ClapNQ 0.822 -> 0.811, XQuAD-made 0.843 -> 0.845, HotpotQA-made
 # 0.274 -> 0.280; XQuAD answered 0.893 -> 0.905).
 ANSWERED = 0.88
+# Sentence features left out of the fit (`--without`: how a new feature is judged against the fit without it).
+WITHOUT: tuple[str, ...] = ()
 
 
 def choose_threshold(train: dict, scores: dict) -> float:
@@ -278,7 +281,7 @@ def support_pairs(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def fit_answer_model(train: dict) -> tuple[dict, dict]:
     """The sentence model and the answer model with their thresholds, fitted on `train` (name -> collected set)."""
-    names = list(FEATURES)
+    names = [f for f in FEATURES if f not in WITHOUT]
     cols = [FEATURES.index(f) for f in names]
     x = np.concatenate([d["x"][:, cols] for d in train.values()])
     y = np.concatenate([d["y"] for d in train.values()])
@@ -286,8 +289,8 @@ def fit_answer_model(train: dict) -> tuple[dict, dict]:
     part["threshold"] = choose_threshold(train, {n: best_per_question(d, scorer._logistic(part, d["x"][:, cols]))
                                                  for n, d in train.items()})
     part["extra_ratio"] = EXTRA_RATIO
-    gate_names = [f for f in FEATURES if f not in RANKING_ONLY]
-    gate_cols = [FEATURES.index(f) for f in gate_names]
+    gate_names = [f for f in names if f not in RANKING_ONLY]
+    gate_cols = [names.index(f) for f in gate_names]     # columns of x, which holds `names` only
     gate = fit_logistic(x[:, gate_cols], y, gate_names)
     rows = {n: question_rows(d, gate) for n, d in train.items()}
     qpart = fit_broken_lines(np.concatenate(list(rows.values())),
@@ -343,7 +346,7 @@ def leave_one_out(sets: tuple[str, ...]) -> dict:
 
 
 def main() -> None:
-    global C_REG, ANSWERED
+    global C_REG, ANSWERED, WITHOUT
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cv", action="store_true",
                     help="only cross-validate on the train halves (5 folds) and print the figures; writes nothing")
@@ -354,8 +357,11 @@ def main() -> None:
                          f"answer [{ANSWERED}]")
     ap.add_argument("--c", type=float, default=C_REG,
                     help=f"inverse regularisation of the sentence and answer models [{C_REG}]")
+    ap.add_argument("--without", metavar="FEATURE", action="append", default=[], choices=FEATURES,
+                    help="leave this sentence feature out of the fit (to judge a feature with --cv against the fit "
+                         "without it)")
     a = ap.parse_args()
-    C_REG, ANSWERED = a.c, a.answered
+    C_REG, ANSWERED, WITHOUT = a.c, a.answered, tuple(a.without)
     sets = DATASETS + tuple(a.extra)
     if a.cv:
         print(f"fitted on the train halves of {', '.join(sets)}, C={C_REG}; judged on the held-in fold (5-fold):")

@@ -837,3 +837,34 @@ def test_a_year_question_is_not_led_by_a_date_that_holds_the_questions_own_year(
     assert "1889 —" not in ans.text.split("“")[0], ans.text
     assert ans.short_answer is None or "1889" not in ans.short_answer.text, ans.short_answer
     assert_quotes_are_verbatim(r, ans)
+
+
+def test_the_fit_leaves_out_the_sentence_features_it_is_told_to(monkeypatch):
+    """`eval/fit.py --without F` (how a new feature is judged against the fit without it): neither the ranking's
+    sentence model nor the answer model's reads F; without the option both read every feature. Synthetic rows: the
+    subject is which columns the fit reads, not what it learns."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
+    import fit
+
+    rng = np.random.default_rng(0)
+
+    def one_set(questions: int) -> dict:
+        q = np.repeat(np.arange(questions), 6).astype(np.int32)
+        answerable = rng.random(questions) < 0.7
+        y = ((np.arange(len(q)) % 6 == 0) & answerable[q]).astype(np.int8)
+        x = rng.random((len(q), len(FEATURES))).astype(np.float32)
+        x[:, FEATURES.index("cos")] += y
+        return {"x": x, "y": y, "q": q, "answerable": answerable}
+
+    train = {"a": one_set(80), "b": one_set(60)}
+    monkeypatch.setattr(fit, "WITHOUT", ("lex", "bigram"))
+    part, qpart = fit.fit_answer_model(train)
+    for features in (part["features"], qpart["sentences"]["features"]):
+        assert "lex" not in features and "bigram" not in features and "cos" in features
+    monkeypatch.setattr(fit, "WITHOUT", ())
+    part, qpart = fit.fit_answer_model(train)
+    assert part["features"] == list(FEATURES)
+    assert qpart["sentences"]["features"] == [f for f in FEATURES if f not in fit.RANKING_ONLY]
