@@ -841,30 +841,36 @@ def test_a_year_question_is_not_led_by_a_date_that_holds_the_questions_own_year(
 
 def test_the_fit_leaves_out_the_sentence_features_it_is_told_to(monkeypatch):
     """`eval/fit.py --without F` (how a new feature is judged against the fit without it): neither the ranking's
-    sentence model nor the answer model's reads F; without the option both read every feature. Synthetic rows: the
-    subject is which columns the fit reads, not what it learns."""
-    import sys
+    sentence model nor the answer model's reads F, and each still reads its other features from their own columns
+    (the one that tells answering rows apart weighs most); without the option both read every feature. Synthetic
+    rows: the subject is which columns the fit reads, not what it learns."""
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "eval"))
     import fit
 
     rng = np.random.default_rng(0)
+    told = FEATURES.index("length")         # after the left-out ones: their removal shifts its column
 
     def one_set(questions: int) -> dict:
         q = np.repeat(np.arange(questions), 6).astype(np.int32)
         answerable = rng.random(questions) < 0.7
         y = ((np.arange(len(q)) % 6 == 0) & answerable[q]).astype(np.int8)
         x = rng.random((len(q), len(FEATURES))).astype(np.float32)
-        x[:, FEATURES.index("cos")] += y
+        x[:, told] += 2 * y
         return {"x": x, "y": y, "q": q, "answerable": answerable}
+
+    def heaviest(part: dict) -> str:
+        return part["features"][int(np.argmax(np.abs(part["coef"])))]
 
     train = {"a": one_set(80), "b": one_set(60)}
     monkeypatch.setattr(fit, "WITHOUT", ("lex", "bigram"))
     part, qpart = fit.fit_answer_model(train)
-    for features in (part["features"], qpart["sentences"]["features"]):
-        assert "lex" not in features and "bigram" not in features and "cos" in features
+    for model in (part, qpart["sentences"]):
+        assert "lex" not in model["features"] and "bigram" not in model["features"] and "cos" in model["features"]
+        assert heaviest(model) == "length", model["features"]
     monkeypatch.setattr(fit, "WITHOUT", ())
     part, qpart = fit.fit_answer_model(train)
-    assert part["features"] == list(FEATURES)
+    assert part["features"] == list(FEATURES) and heaviest(part) == "length"
     assert qpart["sentences"]["features"] == [f for f in FEATURES if f not in fit.RANKING_ONLY]
+    assert heaviest(qpart["sentences"]) == "length"
