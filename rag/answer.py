@@ -57,7 +57,7 @@ def ask_stream(retriever, question: str, settings, history: Sequence = (),
             note, chat = f"{e}; showing the extractive answer", None
             standalone = followup.rewrite(question, history, None, retriever.embedder)
     found = retriever.retrieve(standalone, k=settings.top_k, mode=settings.mode, where=where)
-    hits = found.hits
+    standalone, hits = found.question, found.hits       # the question as searched: a typo read as the documents' word
     base = Answer(question, standalone, "", (), hits, answerer=settings.answerer if chat else "extractive", note=note)
     ev = Evidence(standalone, hits, found.docs, retriever.embedder, question_vector=found.question_vector,
                   passage_vectors=found.passage_vectors)

@@ -124,11 +124,13 @@ def search(question, docs, index, store, milvus_uri, top_k, mode, doc_ids, since
 
     s = _settings(docs=docs, index=index, store=store, milvus_uri=milvus_uri, top_k=top_k, mode=mode)
     where = Filter.of(doc_ids, since, until)
-    hits = _run(lambda: open_retriever(s).search(question, s.top_k, s.mode, where))
-    rows = [hit_to_json(h) for h in hits]
+    found = _run(lambda: open_retriever(s).retrieve(question, s.top_k, s.mode, where, with_docs=False))
+    rows = [hit_to_json(h) for h in found.hits]
     if as_json:
-        _emit({"question": question, "mode": s.mode, "hits": rows})
+        _emit({"question": question, "searched_for": found.question, "mode": s.mode, "hits": rows})
         return
+    if found.question != question:     # a misspelt word was read as the documents' word
+        click.echo(f"(searched for: {found.question})")
     if not rows:
         click.echo("No passage matches.")
     for r in rows:

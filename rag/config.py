@@ -56,6 +56,7 @@ class Settings:
     rrf_k: int = 60
     candidates: int = 50               # per-retriever depth fed into fusion
     hops: int = 2                      # 2: also search with the question + the best passage (multi-hop questions)
+    respell: bool = True               # read a misspelt question word as the documents' word (rag/spelling.py)
     reranker: str = ""                 # local CrossEncoder folder; off by default (none ships offline)
     answerer: str = "extractive"       # extractive | openai | local
     llm_base_url: str = "http://127.0.0.1:8080/v1"

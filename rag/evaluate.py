@@ -125,7 +125,8 @@ def evaluate_one(retriever, row: dict, settings: Settings, mode: str, k: int, an
         cited = [stands_for.get(c.chunk_id, (c.doc_id,)) for c in ans.citations]
         contains, f1 = M.answer_scores(ans.text, row["answers"]) if not ans.refused else (False, 0.0)
         short = getattr(ans, "short_answer", None)
-        out.update(answer=ans.text, refused=ans.refused, unsupported=list(ans.unsupported),
+        out.update(searched_for=ans.standalone_question, answer=ans.text, refused=ans.refused,
+                   unsupported=list(ans.unsupported),
                    citations=[c.doc_id for c in ans.citations], contains=contains, f1=round(f1, 4),
                    short_answer=short.text if short and not ans.refused else None,
                    citation_precision=M.citation_precision(cited, gold) if row["answerable"] else None,

@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import text as T
+from . import spelling, text as T
 from .config import Settings
 from .embed import Embedder, get_embedder
 from .errors import RagError
@@ -41,16 +41,20 @@ class Retriever:
         return list(self.retrieve(query, k, mode, where, with_docs=False).hits)
 
     def warm(self) -> "Retriever":
-        """Load the store's lookup tables and the title index of the second hop now rather than on the first
-        question (at 87k documents the catalog alone takes seconds); returns itself."""
+        """Load the store's lookup tables, the title index of the second hop and the English word list typos are
+        told from now rather than on the first question (at 87k documents the catalog alone takes seconds);
+        returns itself."""
         self.store.warm()
         self._titles
+        spelling.is_english("warm")
         return self
 
     def retrieve(self, query: str, k: int | None = None, mode: str | None = None, where: Filter | None = None,
-                 with_docs: bool = True) -> Found:
+                 with_docs: bool = True, respell: bool = True) -> Found:
         """The k best passages for `query` with what answering them needs: their documents, the question's and
-        passages' vectors, and which of the question's words the corpus uses."""
+        passages' vectors, and which of the question's words the corpus uses. A word no document uses, one typo
+        from a word of the passages found ("ARPNET" where they say "ARPANET"), is read as that word and the search
+        made again (`rag.spelling`); `Found.question` is then the question as searched."""
         k = k or self.settings.top_k
         mode = mode or self.settings.mode
         if mode not in RETRIEVAL_MODES:
@@ -78,7 +82,13 @@ class Retriever:
             scored = [(c, fused[c]) for c in self._rerank(query, [c for c, _ in scored[:depth]])]
         bm25 = dict(rankings[-1]) if mode in ("bm25", "hybrid") else {}
         hits, vectors = self._collapse(scored, k, qvec, bm25)
-        docs = self.store.documents({d for h in hits for d in h.doc_ids}) if with_docs else {}
+        found_ids = {d for h in hits for d in h.doc_ids}
+        docs = self.store.documents(found_ids) if with_docs else {}
+        if respell and self.settings.respell:     # a typo is read as a word of the documents found (fetched only when some word is no English)
+            texts = lambda: [d.text for d in (docs or self.store.documents(found_ids)).values()]  # noqa: E731
+            fixed = spelling.respell(query, texts, self.store.mentions)
+            if fixed != query:
+                return self.retrieve(fixed, k, mode, where, with_docs, respell=False)
         terms, full_names = T.named_terms(query) if with_docs else ((), ())
         words = set().union(*map(T.name_words, full_names))
         mentioned, contained = self._used(words, set(terms), [h.chunk.text for h in hits])

@@ -156,6 +156,10 @@ def test_each_citation_shows_its_answers_passage_and_the_chat_survives_a_reload(
     assert bot_rows(page).count() == 0
     after = ask_on_page(page, "And who came from Japan?", 1)
     assert "Understood as" not in after.inner_text()          # the conversation memory went too
+    typo = ask_on_page(page, "Why did Albanse not attend the meeting?", 2)
+    text = typo.inner_text()                                   # a misspelt name is read as the documents write it
+    assert "Understood as: “Why did Albanese not attend the meeting?”" in text
+    assert "Albanese’s decision not to attend" in text and typo.locator("a.cite").count() >= 1
     page.context.close()
 
 

@@ -627,3 +627,17 @@ def test_names_and_numbers_the_retrieved_documents_hold_are_not_asked_of_the_sto
             terms, names = T.named_terms(question)
             words = set().union(*map(T.name_words, names))
             assert found.mentioned == mentions(words) and found.contained == contains(set(terms))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_typo_is_read_as_the_documents_word_on_every_store(backend, tmp_path, embedder):
+    """`rag.spelling` asks the store whether any document uses a word (`mentions`) and reads the documents found
+    (`documents`): both stores answer the same, so a misspelt word is searched as the documents write it."""
+    from rag.retrieve import Retriever
+
+    with built(backend, tmp_path, embedder) as (store, _):
+        r = Retriever(store, embedder, settings_for(backend, tmp_path))
+        found = r.retrieve("When did the Rance barage in Brittany open?", k=3)
+        assert found.question == "When did the Rance barrage in Brittany open?"
+        assert "tides.md" in {h.chunk.doc_id for h in found.hits}
+        assert r.retrieve("When did the Rance barrage open?", k=3).question == "When did the Rance barrage open?"
