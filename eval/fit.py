@@ -81,14 +81,15 @@ def made_with(split: str) -> str:
     """What the cached features of a split depend on besides the code: which answer encoders read its questions
     (for the train halves the fold models, each question read by the one that never saw it; for the held-out halves
     the shipped one), how its sentences are read (each alone since session 18), the text version its passages were
-    cut into sentences with, and the table of countries' words (`rag.text.place_words`)."""
+    cut into sentences with, the table of countries' words (`rag.text.place_words`), and that a question is read as
+    searched, a misspelt word as the documents' word (`rag.spelling`, since session 21)."""
     folders = [ENCODER_FOLDS / f"fold{k}" for k in range(N_FOLDS)] if split == "train" else [ANSWER_ENCODER]
     missing = [str(f.relative_to(ROOT)) for f in folders if not (f / "model.onnx").is_file()]
     if missing:
         sys.exit(f"fit.py: no answer encoder in {', '.join(missing)}; run `make encoder` first")
     places = ROOT / "rag" / "models" / "places.json"
     return json.dumps([[str(f.relative_to(ROOT)), (f / "model.onnx").stat().st_mtime_ns] for f in folders]
-                      + [["read", READING], ["text_version", TEXT_VERSION],
+                      + [["read", READING], ["text_version", TEXT_VERSION], ["questions", "as searched"],
                          [str(places.relative_to(ROOT)), places.stat().st_size]])
 
 
@@ -117,7 +118,7 @@ def _collect(name: str, split: str, path: Path) -> None:
     fold = [answer_encoder(ENCODER_FOLDS / f"fold{k}") for k in range(N_FOLDS)] if split == "train" else None
     for i, row in enumerate(rows):
         found = retriever.retrieve(row["question"], k=K)
-        ev = Evidence(row["question"], found.hits, found.docs, retriever.embedder,
+        ev = Evidence(found.question, found.hits, found.docs, retriever.embedder,     # as searched (a typo read)
                       question_vector=found.question_vector, passage_vectors=found.passage_vectors,
                       encoder=fold[fold_of(row["question"])] if fold else answer_encoder())
         if ev.sents:
