@@ -84,7 +84,8 @@ class Retriever:
         hits, vectors = self._collapse(scored, k, qvec, bm25)
         found_ids = {d for h in hits for d in h.doc_ids}
         docs = self.store.documents(found_ids) if with_docs else {}
-        if respell and self.settings.respell:     # a typo is read as a word of the documents found (fetched only when some word is no English)
+        if respell and self.settings.respell:
+            # a typo is read as a word of the documents found, fetched only when some word is no English word
             texts = lambda: [d.text for d in (docs or self.store.documents(found_ids)).values()]  # noqa: E731
             fixed = spelling.respell(query, texts, self.store.mentions)
             if fixed != query:
