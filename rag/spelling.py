@@ -137,8 +137,8 @@ def corrections(question: str, passages: Iterable[str] | Callable[[], Iterable[s
     out = {w: _surface(w, forms[b]) for w, b in unknown.items()
            if b in forms and w.lower() not in {f.lower() for f in forms[b]}}
     unknown = {w: b for w, b in unknown.items() if b not in forms}
-    unknown = {w: b for w, b in unknown.items() if w.lower() not in used({w.lower() for w in unknown})} \
-        if unknown else {}
+    known = used({w.lower() for w in unknown}) if unknown else set()      # one question to the store
+    unknown = {w: b for w, b in unknown.items() if w.lower() not in known}
     for word, bare in unknown.items():
         limit = 2 if len(bare) >= TWO_EDITS_FROM else 1
         near = [(distance(bare, c, limit), -sum(forms[c].values()), c) for c in forms
