@@ -122,3 +122,14 @@ def test_respelling_can_be_turned_off(corpus, monkeypatch):
     off = Settings.from_env(docs=settings.docs, index=settings.index)
     found = open_retriever(off).retrieve("When did the Lune Aquaduct open?", k=2)
     assert found.question == "When did the Lune Aquaduct open?"       # searched as written
+
+
+def test_the_store_is_asked_once_and_only_about_words_that_are_no_english():
+    asked = []
+    S.respell("Did Zorbatek and Quillmaro meet the senator in Washington?", ["The senator met Zorbatec."],
+              lambda words: asked.append(set(words)) or set())
+    assert asked == [{"zorbatek", "quillmaro"}]      # "senator", "washington", "meet" are never sent
+    asked.clear()
+    S.respell("Did the senator meet the minister?", ["The senator met the minister."],
+              lambda words: asked.append(set(words)) or set())
+    assert asked == []
