@@ -112,7 +112,6 @@ def test_bare_search_reads_the_typo_too(corpus):
     assert found.hits[0].chunk.doc_id == "station.md"
 
 
-
 def test_respelling_can_be_turned_off(corpus, monkeypatch):
     from rag.config import Settings
     from rag.retrieve import open_retriever
