@@ -160,6 +160,7 @@ def test_each_citation_shows_its_answers_passage_and_the_chat_survives_a_reload(
     text = typo.inner_text()                                   # a misspelt name is read as the documents write it
     assert "Understood as: “Why did Albanese not attend the meeting?”" in text
     assert "Albanese’s decision not to attend" in text and typo.locator("a.cite").count() >= 1
+    shot(page, "desktop-typo")
     page.context.close()
 
 
