@@ -85,9 +85,9 @@ class Retriever:
         found_ids = {d for h in hits for d in h.doc_ids}
         docs = self.store.documents(found_ids) if with_docs else {}
         if respell and self.settings.respell:
-            # a typo is read as a word of the documents found, fetched only when some word is no English word
+            # a typo is read as a word of the documents found, fetched only for a word no document uses
             texts = lambda: [d.text for d in (docs or self.store.documents(found_ids)).values()]  # noqa: E731
-            fixed = spelling.respell(query, texts, self.store.mentions)
+            fixed = spelling.respell(query, [h.chunk.text for h in hits], self.store.mentions, texts)
             if fixed != query:
                 return self.retrieve(fixed, k, mode, where, with_docs, respell=False)
         terms, full_names = T.named_terms(query) if with_docs else ((), ())

@@ -8,7 +8,8 @@ despite a typo; keyword search and the answer's word overlap do not), and a word
 English word or a form of one (it is in the packaged MiniLM's word-piece vocabulary, or its stem is: "walking",
 "impacting"), so "mercy" is never read as "Percy". A typo is one slip (a letter left out, added, swapped with its
 neighbour, or typed for its neighbour on the keyboard or for another vowel: `distance`) in a word of 5 to 8
-letters, two in a longer one; shorter words are left alone, and so are forms of one word (`word_form`). Accents
+letters, two in a longer one, that keeps the first letter; shorter words are left alone, and so are forms of one
+word (`word_form`). Accents
 count for nothing ("Maiziere" is "Maizière"). The question shown with the answer says what was searched
 ("Understood as: …").
 
@@ -97,13 +98,15 @@ def distance(a: str, b: str, limit: int) -> int:
 
 def word_form(a: str, b: str) -> bool:
     """Are `a` and `b` forms of one word rather than a word and its typo? The same stem ("divisor", "divisors"), one
-    inside the other ("desegregation", "segregation") or only the last letter differs ("septicemia",
-    "septicemic"). Searching for the documents' form would gain nothing (stemming matches it) or change the meaning.
+    inside the other and two or more letters longer ("desegregation", "segregation"; one letter more is a slip:
+    "Cruze", "Cruz") or only the last letter differs ("septicemia", "septicemic"). Searching for the documents'
+    form would gain nothing (stemming matches it) or change the meaning.
 
-    >>> word_form("desegregation", "segregation"), word_form("septicemia", "septicemic"), word_form("wolrd", "world")
+    >>> word_form("desegregation", "segregation"), word_form("septicemia", "septicemic"), word_form("cruze", "cruz")
     (True, True, False)
     """
-    return T.stem(a) == T.stem(b) or a in b or b in a or (len(a) == len(b) and a[:-1] == b[:-1])
+    return T.stem(a) == T.stem(b) or (abs(len(a) - len(b)) >= 2 and (a in b or b in a)) \
+        or (len(a) == len(b) and a[:-1] == b[:-1])
 
 
 def _surface(word: str, forms: Counter) -> str:
@@ -116,13 +119,23 @@ def _surface(word: str, forms: Counter) -> str:
     return best[0].upper() + best[1:] if word[0].isupper() else best
 
 
-def corrections(question: str, passages: Iterable[str] | Callable[[], Iterable[str]],
-                used: Callable[[set[str]], set[str]]) -> dict[str, str]:
-    """Misspelt word of `question` -> the passages' word it stands for. A word is misspelt when it is no English
-    word, no passage holds it and `used` (the store: which of these words any document uses) says no document
-    does; it is read as the passages' word within its edit limit that they use most (a tie: left alone), or as
-    the passages write it when only accents differ ("Maiziere": "Maizière"). `passages` may be a function giving
-    them, called only when some word is no English word.
+def _forms(texts: Iterable[str]) -> dict[str, Counter]:
+    """Each word of `texts`, lower case without accents -> how often each way of writing it occurs."""
+    written = Counter(w for text in texts for w in _WORD.findall(text))
+    forms: dict[str, Counter] = {}
+    for w, n in written.items():
+        forms.setdefault(_bare(w), Counter())[w] += n
+    return forms
+
+
+def corrections(question: str, passages: Iterable[str], used: Callable[[set[str]], set[str]],
+                documents: Callable[[], Iterable[str]] | None = None) -> dict[str, str]:
+    """Misspelt word of `question` -> the word it stands for. A word is misspelt when it is no English word, no
+    passage holds it and `used` (the store: which of these words any document uses) says no document does; it is
+    read as the word within its edit limit that the passages, and the `documents` they come from (a function, called
+    only for a misspelt word), use most (a tie: left alone), or as the passages write it when only accents differ
+    ("Maiziere": "Maizière"). The passages answer first: on a large Milvus collection the store's answer costs a
+    walk over every row.
 
     >>> corrections("Who is Thomas de Maiziere?", ["Thomas de Maizière is a minister."], lambda words: set())
     {'Maiziere': 'Maizière'}
@@ -130,29 +143,34 @@ def corrections(question: str, passages: Iterable[str] | Callable[[], Iterable[s
     unknown = {w: _bare(w) for w in _WORD.findall(question) if len(w) >= MIN_LENGTH and not is_english(_bare(w))}
     if not unknown:
         return {}
-    forms: dict[str, Counter] = {}
-    for text in passages() if callable(passages) else passages:
-        for w in _WORD.findall(text):
-            forms.setdefault(_bare(w), Counter())[w] += 1
+    forms = _forms(passages)
     out = {w: _surface(w, forms[b]) for w, b in unknown.items()
            if b in forms and w.lower() not in {f.lower() for f in forms[b]}}
     unknown = {w: b for w, b in unknown.items() if b not in forms}
     known = used({w.lower() for w in unknown}) if unknown else set()      # one question to the store
     unknown = {w: b for w, b in unknown.items() if w.lower() not in known}
+    if not unknown:
+        return out
+    if documents is not None:
+        forms = _forms(documents())
+    by_first: dict[str, list[str]] = {}     # a typo keeps the first letter, as Lucene's spell checker assumes
+    for c in forms:
+        if len(c) >= MIN_LENGTH - 1:
+            by_first.setdefault(c[0], []).append(c)
     for word, bare in unknown.items():
         limit = 2 if len(bare) >= TWO_EDITS_FROM else 1
-        near = [(distance(bare, c, limit), -sum(forms[c].values()), c) for c in forms
-                if abs(len(c) - len(bare)) <= limit and len(c) >= MIN_LENGTH - 1 and not word_form(bare, c)]
+        near = [(distance(bare, c, limit), -sum(forms[c].values()), c) for c in by_first.get(bare[0], ())
+                if abs(len(c) - len(bare)) <= limit and not word_form(bare, c)]
         near = sorted(x for x in near if x[0] <= limit)
         if near and (len(near) == 1 or near[0][:2] != near[1][:2]):
             out[word] = _surface(word, forms[near[0][2]])
     return out
 
 
-def respell(question: str, passages: Iterable[str] | Callable[[], Iterable[str]],
-            used: Callable[[set[str]], set[str]]) -> str:
-    """`question` with its misspelt words (`corrections`) written as the passages write them."""
-    fixed = corrections(question, passages, used)
+def respell(question: str, passages: Iterable[str], used: Callable[[set[str]], set[str]],
+            documents: Callable[[], Iterable[str]] | None = None) -> str:
+    """`question` with its misspelt words (`corrections`) written as the documents write them."""
+    fixed = corrections(question, passages, used, documents)
     if not fixed:
         return question
     return _WORD.sub(lambda m: fixed.get(m.group(0), m.group(0)), question)

@@ -132,3 +132,26 @@ def test_the_store_is_asked_once_and_only_about_words_that_are_no_english():
     S.respell("Did the senator meet the minister?", ["The senator met the minister."],
               lambda words: asked.append(set(words)) or set())
     assert asked == []
+
+
+def test_a_letter_added_at_the_end_is_a_slip_but_a_different_first_letter_is_no_typo():
+    assert S.respell("Did Luxon meet Ted Cruze?", ["Senator Ted Cruz (Texas)."], nothing_used) == \
+        "Did Luxon meet Ted Cruz?"
+    assert S.respell("Who owns Korbelt Mills?", ["Norbelt Mills was sold."], nothing_used) == \
+        "Who owns Korbelt Mills?"           # one edit, but typos keep the first letter (as Lucene assumes)
+
+
+def test_the_documents_are_read_only_for_a_word_no_document_uses():
+    read = []
+
+    def documents():
+        read.append(1)
+        return ["Jens Stoltenberg said the alliance must work closely together."]
+
+    passage = ["The alliance must work closely together."]
+    assert S.respell("What did Stoltenbeg say?", passage, nothing_used, documents) == "What did Stoltenberg say?"
+    assert read == [1]
+    read.clear()
+    assert S.respell("What did Stoltenbeg say?", passage, lambda words: set(words), documents) == \
+        "What did Stoltenbeg say?"          # some document writes it so: no typo, and nothing read
+    assert read == []
