@@ -3,15 +3,14 @@ answered as "When did ARPANET become operational?" when a retrieved passage says
 
 Search engines correct against their own index (Lucene's DirectSpellChecker): a word is only a candidate for
 correction when the corpus never uses it, and it is corrected to a word of the corpus. Here the suggestions come
-from the passages the question retrieved (dense retrieval reads word pieces and usually finds the right passage
+from the documents the question retrieved (dense retrieval reads word pieces and usually finds the right passage
 despite a typo; keyword search and the answer's word overlap do not), and a word is left alone when it is an
 English word or a form of one (it is in the packaged MiniLM's word-piece vocabulary, or its stem is: "walking",
 "impacting"), so "mercy" is never read as "Percy". A typo is one slip (a letter left out, added, swapped with its
 neighbour, or typed for its neighbour on the keyboard or for another vowel: `distance`) in a word of 5 to 8
-letters, two in a longer one, that keeps the first letter; shorter words are left alone, and so are forms of one
-word (`word_form`). Accents
-count for nothing ("Maiziere" is "Maizière"). The question shown with the answer says what was searched
-("Understood as: …").
+letters, two in a longer one, and keeps the first letter; shorter words are left alone, and so are forms of one
+word (`word_form`). Accents count for nothing ("Maiziere" is "Maizière"). The question shown with the answer
+says what was searched ("Understood as: …").
 
     >>> respell("When did ARPNET become operational?", ["ARPANET became operational in 1969."], lambda ws: set())
     'When did ARPANET become operational?'
