@@ -277,7 +277,10 @@ def _markdown(result: dict, max_failures: int = 100) -> str:
                 what += f"; short answer {r.get('short_answer')!r} (F1 {r['short_f1']:.2f})"
             if r.get("evidence_quoted") is not None:
                 what += f"; evidence {'quoted' if r['evidence_quoted'] else 'not quoted'}"
-        md.append(f"- `{r['mode']}` `{r['id']}` {r['question']} — expected {r['gold_answers'] or 'a refusal'}; {what}")
+        asked = r["question"]
+        if r.get("searched_for") and r["searched_for"] != asked:      # a follow-up rewritten, or a typo read
+            asked += f" (searched as: {r['searched_for']})"
+        md.append(f"- `{r['mode']}` `{r['id']}` {asked} — expected {r['gold_answers'] or 'a refusal'}; {what}")
     return "\n".join(md) + "\n"
 
 

@@ -307,3 +307,18 @@ def test_make_unanswerable_drops_a_question_whose_answer_a_kept_paragraph_still_
     assert kept == [corpus[1]] and dropped == 1
     assert rows == [{"id": "a", "question": "When did it open?", "answers": [], "gold_doc_ids": [],
                      "answerable": False, "removed_doc_ids": [gone]}, q[2]]
+
+
+def test_a_question_read_otherwise_says_so_in_its_row_and_in_the_failure_list(seed_settings, tmp_path):
+    data = tmp_path / "typo"
+    data.mkdir()
+    corpus = [{"id": "kiwi", "title": "Kiwi", "text": "The kiwi is a flightless bird endemic to New Zealand."},
+              {"id": "fjord", "title": "Fjord", "text": "A fjord is a long narrow inlet with steep sides."}]
+    (data / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus))
+    (data / "questions.jsonl").write_text(json.dumps(     # a wrong gold answer, so that it is listed as a failure
+        {"id": "q1", "question": "Which bird cannot fly in New Zeland?", "answers": ["emu"],
+         "gold_doc_ids": ["kiwi"], "answerable": True}) + "\n")
+    result = run_eval(seed_settings, dataset=data, modes=["hybrid"], progress=False, cache=tmp_path / "cache")
+    assert result["rows"][0]["searched_for"] == "Which bird cannot fly in New Zealand?"
+    write_report(result, tmp_path / "out")
+    assert "(searched as: Which bird cannot fly in New Zealand?)" in (tmp_path / "out" / "report.md").read_text()
