@@ -92,15 +92,20 @@ def test_answer_run_scores_answers_citations_and_refusals(seed_settings, questio
     assert "answer_contains" in (tmp_path / "report.md").read_text()
 
 
-def test_dataset_folder_gets_its_own_cached_index(seed_settings, tmp_path):
-    data = tmp_path / "tiny"
-    data.mkdir()
+def tiny_dataset(folder: Path, questions: list[dict]) -> Path:
+    """A dataset folder: a two-document corpus (a kiwi, a fjord) and `questions`."""
+    folder.mkdir()
     corpus = [{"id": "kiwi", "title": "Kiwi", "text": "The kiwi is a flightless bird endemic to New Zealand."},
               {"id": "fjord", "title": "Fjord", "text": "A fjord is a long narrow inlet with steep sides."}]
-    (data / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus))
-    (data / "questions.jsonl").write_text(json.dumps(
+    (folder / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus))
+    (folder / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+    return folder
+
+
+def test_dataset_folder_gets_its_own_cached_index(seed_settings, tmp_path):
+    data = tiny_dataset(tmp_path / "tiny", [
         {"id": "q1", "question": "Which bird cannot fly and lives in New Zealand?", "answers": ["kiwi"],
-         "gold_doc_ids": ["kiwi"], "answerable": True}) + "\n")
+         "gold_doc_ids": ["kiwi"], "answerable": True}])
     cache = tmp_path / "cache"
     first = run_eval(seed_settings, dataset=data, modes=["bm25"], progress=False, answers=False, cache=cache)
     assert first["dataset"] == "tiny" and first["modes"]["bm25"]["hit@1"] == 1.0
@@ -205,10 +210,6 @@ def test_cli_eval_split_option(seed_settings, questions):
 
 
 def test_answer_run_scores_short_answers_and_evidence_quotes(seed_settings, tmp_path):
-    data = tmp_path / "tiny"
-    data.mkdir()
-    corpus = [{"id": "kiwi", "title": "Kiwi", "text": "The kiwi is a flightless bird endemic to New Zealand."},
-              {"id": "fjord", "title": "Fjord", "text": "A fjord is a long narrow inlet with steep sides."}]
     questions = [
         {"id": "span", "question": "Which flightless bird is endemic to New Zealand?", "answers": ["kiwi"],
          "gold_doc_ids": ["kiwi"], "answerable": True},
@@ -217,8 +218,7 @@ def test_answer_run_scores_short_answers_and_evidence_quotes(seed_settings, tmp_
          "evidence_sentences": ["the Kiwi is a flightless  bird endemic to New Zealand."]},
         {"id": "none", "question": "How tall is the tallest fjord cliff in Norway?", "answers": [],
          "gold_doc_ids": [], "answerable": False}]
-    (data / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus))
-    (data / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+    data = tiny_dataset(tmp_path / "tiny", questions)
     result = run_eval(seed_settings, dataset=data, modes=["hybrid"], progress=False, cache=tmp_path / "cache")
     rows = {r["id"]: r for r in result["rows"]}
     span, long, none = rows["span"], rows["long"], rows["none"]
@@ -310,14 +310,9 @@ def test_make_unanswerable_drops_a_question_whose_answer_a_kept_paragraph_still_
 
 
 def test_a_question_read_otherwise_says_so_in_its_row_and_in_the_failure_list(seed_settings, tmp_path):
-    data = tmp_path / "typo"
-    data.mkdir()
-    corpus = [{"id": "kiwi", "title": "Kiwi", "text": "The kiwi is a flightless bird endemic to New Zealand."},
-              {"id": "fjord", "title": "Fjord", "text": "A fjord is a long narrow inlet with steep sides."}]
-    (data / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus))
-    (data / "questions.jsonl").write_text(json.dumps(     # a wrong gold answer, so that it is listed as a failure
+    data = tiny_dataset(tmp_path / "typo", [      # a wrong gold answer, so that it is listed as a failure
         {"id": "q1", "question": "Which bird cannot fly in New Zeland?", "answers": ["emu"],
-         "gold_doc_ids": ["kiwi"], "answerable": True}) + "\n")
+         "gold_doc_ids": ["kiwi"], "answerable": True}])
     result = run_eval(seed_settings, dataset=data, modes=["hybrid"], progress=False, cache=tmp_path / "cache")
     assert result["rows"][0]["searched_for"] == "Which bird cannot fly in New Zealand?"
     write_report(result, tmp_path / "out")
