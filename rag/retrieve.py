@@ -84,28 +84,29 @@ class Retriever:
         hits, vectors = self._collapse(scored, k, qvec, bm25)
         found_ids = {d for h in hits for d in h.doc_ids}
         docs = self.store.documents(found_ids) if with_docs else {}
+        mentions = _asked_once(self.store.mentions)     # the respelling and the "never mention" check share answers
         if respell and self.settings.respell:
             # a typo is read as a word of the documents found, fetched only for a word no document uses
             texts = lambda: [d.text for d in (docs or self.store.documents(found_ids)).values()]  # noqa: E731
-            fixed = spelling.respell(query, [h.chunk.text for h in hits], self.store.mentions, texts)
+            fixed = spelling.respell(query, [h.chunk.text for h in hits], mentions, texts)
             if fixed != query:
                 return self.retrieve(fixed, k, mode, where, with_docs, respell=False)
         terms, full_names = T.named_terms(query) if with_docs else ((), ())
         words = set().union(*map(T.name_words, full_names))
-        mentioned, contained = self._used(words, set(terms), [h.chunk.text for h in hits])
+        mentioned, contained = self._used(words, set(terms), [h.chunk.text for h in hits], mentions)
         return Found(query, tuple(hits), docs, qvec, vectors, mentioned, contained, size)
 
-    def _used(self, words: set[str], terms: set[str], texts: list[str]) -> tuple[frozenset, frozenset]:
-        """Which of the question's name `words` some document uses (`Store.mentions`) and which of its `terms` some
-        document contains (`Store.contains`). What the retrieved passages' `texts` (spans of their documents)
-        already hold as whole words is settled here, the same answer the store gives; only the rest goes to the
-        store (on a large Milvus collection, a call that walks every row)."""
+    def _used(self, words: set[str], terms: set[str], texts: list[str], mentions) -> tuple[frozenset, frozenset]:
+        """Which of the question's name `words` some document uses (`mentions`: `Store.mentions`) and which of its
+        `terms` some document contains (`Store.contains`). What the retrieved passages' `texts` (spans of their
+        documents) already hold as whole words is settled here, the same answer the store gives; only the rest goes
+        to the store (on a large Milvus collection, a call that walks every row)."""
         vocabulary = set().union(*(re.findall(r"\w+", T.fold(t)) for t in texts)) if words else set()
         seen_words = words & vocabulary
         seen_terms = {t for t in terms if any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", x) for x in texts)
                       or t.isalpha() and any(T.spells(t, x) for x in texts)}     # "UMC": "United Methodist Church"
         rest_words, rest_terms = words - seen_words, terms - seen_terms
-        return (frozenset(seen_words | (self.store.mentions(rest_words) if rest_words else set())),
+        return (frozenset(seen_words | (mentions(rest_words) if rest_words else set())),
                 frozenset(seen_terms | (self.store.contains(rest_terms) if rest_terms else set())))
 
     def _linked(self, query: str, best_id: str, mode: str, depth: int, where) -> list[tuple[str, float]]:
@@ -269,3 +270,17 @@ def open_retriever(settings: Settings, embedder: Embedder | None = None) -> Retr
     # queries are embedded the way the index was (a torch-built index keeps torch queries)
     backend = store.manifest.get("embedding_backend", "torch")
     return Retriever(store, embedder or get_embedder(settings.model, settings.batch_size, backend), settings)
+
+
+def _asked_once(mentions):
+    """`Store.mentions` for one search: a word already asked about is answered from the first answer, so the store
+    (a walk over every row of a large Milvus collection) hears of each word once."""
+    known: dict[str, bool] = {}
+
+    def ask(words):
+        new = set(words) - known.keys()
+        if new:
+            used = mentions(new)
+            known.update((w, w in used) for w in new)
+        return {w for w in words if known[w]}
+    return ask
