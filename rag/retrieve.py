@@ -50,11 +50,17 @@ class Retriever:
         return self
 
     def retrieve(self, query: str, k: int | None = None, mode: str | None = None, where: Filter | None = None,
-                 with_docs: bool = True, respell: bool = True) -> Found:
+                 with_docs: bool = True) -> Found:
         """The k best passages for `query` with what answering them needs: their documents, the question's and
         passages' vectors, and which of the question's words the corpus uses. A word no document uses, one typo
         from a word of the passages found ("ARPNET" where they say "ARPANET"), is read as that word and the search
         made again (`rag.spelling`); `Found.question` is then the question as searched."""
+        # the respelling and the "never mention" check, in both searches, share the store's answers
+        return self._retrieve(query, k, mode, where, with_docs, _asked_once(self.store.mentions),
+                              self.settings.respell)
+
+    def _retrieve(self, query: str, k: int | None, mode: str | None, where: Filter | None, with_docs: bool,
+                  mentions, respell: bool) -> Found:
         k = k or self.settings.top_k
         mode = mode or self.settings.mode
         if mode not in RETRIEVAL_MODES:
@@ -84,13 +90,12 @@ class Retriever:
         hits, vectors = self._collapse(scored, k, qvec, bm25)
         found_ids = {d for h in hits for d in h.doc_ids}
         docs = self.store.documents(found_ids) if with_docs else {}
-        mentions = _asked_once(self.store.mentions)     # the respelling and the "never mention" check share answers
-        if respell and self.settings.respell:
+        if respell:
             # a typo is read as a word of the documents found, fetched only for a word no document uses
             texts = lambda: [d.text for d in (docs or self.store.documents(found_ids)).values()]  # noqa: E731
             fixed = spelling.respell(query, [h.chunk.text for h in hits], mentions, texts)
             if fixed != query:
-                return self.retrieve(fixed, k, mode, where, with_docs, respell=False)
+                return self._retrieve(fixed, k, mode, where, with_docs, mentions, respell=False)
         terms, full_names = T.named_terms(query) if with_docs else ((), ())
         words = set().union(*map(T.name_words, full_names))
         mentioned, contained = self._used(words, set(terms), [h.chunk.text for h in hits], mentions)
